@@ -1,0 +1,19 @@
+// The few checks that need the file as written, before defaults hide what the user said.
+import { problem, type Problem } from './problems.js';
+import type { RawCluster } from './raw-cluster.js';
+
+/** Exactly one initiator: the flagged node, or the first when none is flagged. */
+export function initiatorFlags(raw: RawCluster): Problem[] {
+  const flagged = raw.nodes.flatMap((node, index) => (node.initiator === true ? [index] : []));
+  return flagged.slice(1).map((index) => problem(['nodes', index, 'initiator'],
+    `is true, but nodes[${flagged[0]}] is already the initiator`, 'Set initiator: true on exactly one node.'));
+}
+
+export function uplinksIdentified(raw: RawCluster): Problem[] {
+  return raw.nodes.flatMap((node, index) => node.uplink && !node.uplink.interface && !node.uplink.mac
+    ? [problem(['nodes', index, 'uplink'], 'names no NIC',
+      'Give the uplink NIC\'s interface name (e.g. eth1) or its mac.')]
+    : []);
+}
+
+export const RAW_RULES = [initiatorFlags, uplinksIdentified] as const;

@@ -1,0 +1,106 @@
+// The validated cluster: the only shape the core (renderers, planners) ever sees.
+// Produced by normalizeCluster() after the schema passed; every default is applied.
+
+export type MicroCloudRelease = 2 | 3;
+export type Discovery = 'multicast' | 'unicast';
+export type UplinkMode = 'unconfigured' | 'bridge';
+export type SnapName = 'microcloud' | 'lxd' | 'microceph' | 'microovn';
+export type SnapChannels = Readonly<Record<SnapName, string>>;
+
+export interface Disk {
+  readonly path: string;
+  readonly wipe: boolean;
+  readonly encrypt: boolean;
+}
+
+/** How a NIC is found: by its kernel name, or by MAC/driver and renamed to `name`. */
+export interface NicMatch {
+  readonly name: string;
+  readonly macaddress?: string;
+  readonly driver?: string;
+}
+
+export interface Uplink {
+  readonly nic: NicMatch;
+  readonly mode: UplinkMode;
+  /** Bridge name when mode is 'bridge'. */
+  readonly bridge?: string;
+}
+
+export interface ClusterNode {
+  /** Position in the cluster file's `nodes` list, for messages. */
+  readonly index: number;
+  readonly name: string;
+  readonly fqdn: string;
+  readonly address: string;
+  readonly intraNic: NicMatch;
+  readonly uplink?: Uplink;
+  readonly localDisk?: Disk;
+  readonly cephDisks: readonly Disk[];
+  readonly underlayAddress?: string;
+  readonly initiator: boolean;
+}
+
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+}
+
+export interface IntraNetwork {
+  readonly subnet: Cidr;
+  readonly gateway: string;
+  readonly dns: readonly string[];
+  readonly ntp: readonly string[];
+}
+
+export interface OvnSettings {
+  readonly ipv4Gateway?: Cidr;
+  readonly ipv4Range?: { readonly start: string; readonly end: string };
+  readonly ipv6Gateway?: string;
+  readonly dnsServers: readonly string[];
+  readonly underlaySubnet?: Cidr;
+}
+
+export interface CephSettings {
+  readonly cephfs: boolean;
+  readonly internalNetwork?: Cidr;
+  readonly publicNetwork?: Cidr;
+}
+
+export interface MicroCloudSettings {
+  readonly release: MicroCloudRelease;
+  readonly channels: SnapChannels;
+  readonly discovery: Discovery;
+  readonly lookupTimeoutSeconds: number;
+  readonly sessionTimeoutSeconds: number;
+  readonly ovn: OvnSettings;
+  readonly ceph: CephSettings;
+}
+
+export interface AdminUser {
+  readonly name: string;
+  readonly sshKeys: readonly string[];
+}
+
+export interface Cluster {
+  readonly name: string;
+  readonly domain: string;
+  readonly timezone: string;
+  readonly admin: AdminUser;
+  readonly network: IntraNetwork;
+  readonly nodes: readonly ClusterNode[];
+  readonly microcloud: MicroCloudSettings;
+  /** Port of each node's read-only first-boot status endpoint. */
+  readonly statusPort: number;
+}
+
+/** Secrets live beside the cluster file, never in it. */
+export interface ClusterSecrets {
+  readonly sessionPassphrase: Secret;
+}
+
+/** A branded string: loggers and reports refuse it by type. */
+export type Secret = string & { readonly __secret: unique symbol };
+export const asSecret = (value: string): Secret => value as Secret;
+
+export const formatCidr = (cidr: Cidr): string => `${cidr.address}/${cidr.prefix}`;
