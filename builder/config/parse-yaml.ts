@@ -56,4 +56,5 @@ function findPairLine(doc: ReturnType<typeof parseDocument>, path: FieldPath, co
   return undefined;
 }
 
-const firstLine = (text: string): string => text.split('\n')[0]!.replace(/\.$/, '');
+const firstLine = (text: string): string =>
+  text.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '');

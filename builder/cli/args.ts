@@ -1,0 +1,58 @@
+// argv -> BuildOptions. Every default for the command line is applied here, once.
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors.js';
+
+export interface BuildOptions {
+  readonly help: boolean;
+  readonly config: string;
+  readonly nodes: readonly string[];
+  readonly all: boolean;
+  readonly seedOnly: boolean;
+  readonly check: boolean;
+  readonly out?: string;
+  readonly json: boolean;
+  readonly debug: boolean;
+}
+
+export function parseBuildArgs(argv: readonly string[]): BuildOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        config: { type: 'string', short: 'c' },
+        node: { type: 'string', short: 'n', multiple: true },
+        all: { type: 'boolean', short: 'a' },
+        'seed-only': { type: 'boolean' },
+        check: { type: 'boolean' },
+        out: { type: 'string', short: 'o' },
+        json: { type: 'boolean' },
+        debug: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
+  }
+  const options: BuildOptions = {
+    help: values.help ?? false,
+    config: values.config ?? 'cluster.yaml',
+    nodes: values.node ?? [],
+    all: values.all ?? false,
+    seedOnly: values['seed-only'] ?? false,
+    check: values.check ?? false,
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    json: values.json ?? false,
+    debug: values.debug ?? false,
+  };
+  if (options.help || options.check) return options;
+  if (options.all && options.nodes.length)
+    throw new UsageError('Give either --node or --all, not both.');
+  if (!options.all && !options.nodes.length)
+    throw new UsageError('Say which node to build: --node NAME, or --all for every node.');
+  if (!options.seedOnly)
+    throw new UsageError('Only --seed-only builds are available in this version: add --seed-only.');
+  return options;
+}

@@ -1,0 +1,32 @@
+export const HELP = `build-image: turn a cluster file into per-node Raspberry Pi seeds and SD-card images
+
+Usage:
+  build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
+  build-image --config FILE --check
+
+Options:
+  -c, --config FILE   the cluster file (YAML); see examples/ (default: cluster.yaml)
+  -n, --node NAME     build for this node (repeat for several)
+  -a, --all           build for every node of the cluster
+      --seed-only     write only the cloud-init NoCloud seed files for each node:
+                      user-data, meta-data, network-config (copy them to the root of
+                      the card's system-boot partition) and microcloud-preseed.yaml
+                      (for reference; user-data already carries it)
+  -o, --out DIR       where to write (default: images/out/<cluster>); each node gets
+                      DIR/<node>/, replaced whole when complete
+      --check         validate the cluster file and exit
+      --json          print the result as JSON on stdout (progress goes to stderr)
+      --debug         show stack traces for unexpected errors
+  -h, --help          show this help
+
+Secrets:
+  The join passphrase is generated on first use into <cluster>.secrets.yaml beside the
+  cluster file (mode 0600) and reused after that: keep it, never commit it. The
+  environment variable MICROCLOUD_PI_PASSPHRASE overrides it (for CI).
+  Seed files that carry it are written with mode 0600.
+
+Exit codes:
+  0  done
+  1  unexpected failure (rerun with --debug and report it)
+  2  bad arguments or an invalid cluster file (every problem is listed)
+`;

@@ -1,0 +1,26 @@
+// The one place that turns an error into what the user reads and the exit code.
+import { ConfigError, formatProblem } from '../config/problems.js';
+import { UnknownNodeError } from '../render/node-named.js';
+import { UsageError } from './errors.js';
+
+export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, interrupted: 130 } as const;
+
+export function reportError(error: unknown, options: { debug: boolean; stderr: (line: string) => void }): number {
+  const { stderr } = options;
+  if (error instanceof ConfigError) {
+    const errors = error.problems.filter((p) => p.severity === 'error');
+    for (const p of error.problems) stderr(formatProblem(p));
+    stderr(`${errors.length} problem${errors.length === 1 ? '' : 's'} found; nothing was written.`);
+    return EXIT.config;
+  }
+  if (error instanceof UsageError || error instanceof UnknownNodeError) {
+    stderr(`build-image: ${error.message}`);
+    return EXIT.usage;
+  }
+  const err = error instanceof Error ? error : new Error(String(error));
+  const code = (err as NodeJS.ErrnoException).code;
+  const path = (err as NodeJS.ErrnoException).path;
+  stderr(`build-image: unexpected failure: ${code && path ? `${code} on ${path}` : err.message}`);
+  stderr(options.debug ? String(err.stack) : 'Rerun with --debug for details, and report it if it is a bug.');
+  return EXIT.internal;
+}

@@ -1,0 +1,47 @@
+// build-image, as a function of argv and an environment, returning the exit code.
+import { writeSeeds, defaultOutDir } from '../build-seeds.js';
+import { loadCluster } from '../config/load-cluster.js';
+import { formatProblem } from '../config/problems.js';
+import { loadOrCreateSecrets } from '../config/secrets.js';
+import { parseBuildArgs } from './args.js';
+import { HELP } from './help.js';
+import { EXIT, reportError } from './report-error.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (line: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let debug = argv.includes('--debug');
+  try {
+    const options = parseBuildArgs(argv);
+    debug = options.debug;
+    if (options.help) {
+      io.stdout(HELP);
+      return EXIT.ok;
+    }
+    const { cluster, warnings } = await loadCluster(options.config);
+    for (const w of warnings) io.stderr(formatProblem(w));
+    if (options.check) {
+      io.stderr(`${options.config}: valid, ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}.`);
+      if (options.json) io.stdout(`${JSON.stringify({ cluster: cluster.name, valid: true, nodes: cluster.nodes.map((n) => n.name) })}\n`);
+      return EXIT.ok;
+    }
+    const nodes = options.all ? cluster.nodes.map((n) => n.name) : options.nodes;
+    const { secrets, file: secretsFile, created } = await loadOrCreateSecrets(options.config, {
+      ...(io.env.MICROCLOUD_PI_PASSPHRASE !== undefined ? { passphraseFromEnv: io.env.MICROCLOUD_PI_PASSPHRASE } : {}),
+    });
+    if (created) io.stderr(`Created ${secretsFile} with a new join passphrase (mode 0600). Keep it; never commit it.`);
+    const outDir = options.out ?? defaultOutDir(cluster);
+    const builds = await writeSeeds(cluster, secrets, nodes, outDir, (b) =>
+      io.stderr(`${b.node}: seed written to ${b.dir}/ (${b.files.join(', ')})`));
+    io.stdout(options.json
+      ? `${JSON.stringify({ cluster: cluster.name, seeds: builds }, null, 2)}\n`
+      : builds.map((b) => `${b.dir}\n`).join(''));
+    return EXIT.ok;
+  } catch (error) {
+    return reportError(error, { debug, stderr: io.stderr });
+  }
+}

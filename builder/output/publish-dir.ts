@@ -1,0 +1,30 @@
+// Outputs appear whole or not at all: write into a temporary sibling, then rename into place.
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface OutputFile {
+  readonly name: string;
+  readonly content: string;
+  readonly mode: number;
+}
+
+/** Replaces `dir` with a directory holding exactly `files`; a crash leaves the old one or none. */
+export async function publishDirectory(dir: string, files: readonly OutputFile[], dirMode = 0o700): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const staging = await mkdtemp(join(parent, `.${basename(dir)}.tmp-`));
+  try {
+    for (const file of files) await writeFile(join(staging, file.name), file.content, { mode: file.mode, flag: 'wx' });
+    await chmod(staging, dirMode);
+    const retired = `${staging}.old`;
+    const hadOld = await rename(dir, retired).then(() => true, (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    });
+    await rename(staging, dir);
+    if (hadOld) await rm(retired, { recursive: true, force: true });
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,49 @@
+// network-config (netplan v2): a static intra-cluster address with the default route and DNS,
+// and an uplink that is up with no address at all, alone or enslaved to a bridge.
+import type { Cluster, NicMatch } from '../config/types.js';
+import { nodeNamed } from './node-named.js';
+import { renderTemplate } from './templates.js';
+
+type Match = { macaddress: string } | { driver: string };
+
+export interface NetworkPlan {
+  intra: { name: string; match?: Match; addresses: string[]; gateway: string; dns: string[]; search: string[] };
+  uplink?: { name: string; match?: Match };
+  bridge?: { name: string; interfaces: string[] };
+}
+
+const matchOf = (nic: NicMatch): { match?: Match } =>
+  nic.macaddress ? { match: { macaddress: nic.macaddress } } : nic.driver ? { match: { driver: nic.driver } } : {};
+
+export function planNetworkConfig(cluster: Cluster, nodeName: string): NetworkPlan {
+  const node = nodeNamed(cluster, nodeName);
+  const prefix = cluster.network.subnet.prefix;
+  const underlay = cluster.microcloud.ovn.underlaySubnet;
+  // The OVN underlay rides on the intra-cluster NIC as a second address.
+  const addresses = [`${node.address}/${prefix}`,
+    ...(node.underlayAddress && underlay ? [`${node.underlayAddress}/${underlay.prefix}`] : [])];
+  const plan: NetworkPlan = {
+    intra: {
+      name: node.intraNic.name,
+      ...matchOf(node.intraNic),
+      addresses,
+      gateway: cluster.network.gateway,
+      dns: [...cluster.network.dns],
+      search: [cluster.domain],
+    },
+  };
+  if (node.uplink) {
+    plan.uplink = { name: node.uplink.nic.name, ...matchOf(node.uplink.nic) };
+    if (node.uplink.mode === 'bridge') plan.bridge = { name: node.uplink.bridge!, interfaces: [node.uplink.nic.name] };
+  }
+  return plan;
+}
+
+/** The interface MicroCloud gives to OVN: the bridge when there is one, else the bare NIC. */
+export function ovnUplinkInterface(cluster: Cluster, nodeName: string): string | undefined {
+  const uplink = nodeNamed(cluster, nodeName).uplink;
+  return uplink?.mode === 'bridge' ? uplink.bridge : uplink?.nic.name;
+}
+
+export const renderNetworkConfig = (cluster: Cluster, nodeName: string): string =>
+  renderTemplate('network-config', planNetworkConfig(cluster, nodeName));

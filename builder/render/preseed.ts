@@ -1,0 +1,77 @@
+// The MicroCloud preseed: one document, the same on every node (each node finds its own role
+// by its hostname). Field names and rules: shared/reference/microcloud-preseed.md.
+import { formatCidr, type Cluster, type Disk, type Secret } from '../config/types.js';
+import { ovnUplinkInterface } from './network-config.js';
+import { renderTemplate } from './templates.js';
+
+export interface PreseedDisk { path: string; wipe: boolean; encrypt?: boolean }
+
+export interface PreseedSystem {
+  name: string;
+  address?: string;
+  ovn_uplink_interface?: string;
+  ovn_underlay_ip?: string;
+  storage?: { local?: { path: string; wipe: boolean }; ceph?: PreseedDisk[] };
+}
+
+export interface Preseed {
+  initiator?: string;
+  lookup_subnet?: string;
+  initiator_address?: string;
+  lookup_timeout: number;
+  session_timeout: number;
+  session_passphrase: string;
+  systems: PreseedSystem[];
+  ovn?: { ipv4_gateway?: string; ipv4_range?: string; ipv6_gateway?: string; dns_servers?: string };
+  ceph?: { cephfs: boolean; internal_network?: string; public_network?: string };
+}
+
+const cephDisk = (d: Disk): PreseedDisk => ({ path: d.path, wipe: d.wipe, encrypt: d.encrypt });
+
+export function planPreseed(cluster: Cluster, passphrase: Secret): Preseed {
+  const mc = cluster.microcloud;
+  const initiator = cluster.nodes.find((n) => n.initiator)!;
+  const unicast = mc.discovery === 'unicast';
+  const systems = cluster.nodes.map((node): PreseedSystem => {
+    const uplink = ovnUplinkInterface(cluster, node.name);
+    const storage = {
+      ...(node.localDisk ? { local: { path: node.localDisk.path, wipe: node.localDisk.wipe } } : {}),
+      ...(node.cephDisks.length ? { ceph: node.cephDisks.map(cephDisk) } : {}),
+    };
+    return {
+      name: node.name,
+      ...(unicast ? { address: node.address } : {}),
+      ...(uplink ? { ovn_uplink_interface: uplink } : {}),
+      ...(node.underlayAddress ? { ovn_underlay_ip: node.underlayAddress } : {}),
+      ...(Object.keys(storage).length ? { storage } : {}),
+    };
+  });
+  const ovn = {
+    ...(mc.ovn.ipv4Gateway && mc.ovn.ipv4Range ? {
+      ipv4_gateway: formatCidr(mc.ovn.ipv4Gateway),
+      ipv4_range: `${mc.ovn.ipv4Range.start}-${mc.ovn.ipv4Range.end}`,
+    } : {}),
+    ...(mc.ovn.ipv6Gateway ? { ipv6_gateway: mc.ovn.ipv6Gateway } : {}),
+    ...(mc.ovn.dnsServers.length ? { dns_servers: mc.ovn.dnsServers.join(',') } : {}),
+  };
+  const hasCeph = cluster.nodes.some((n) => n.cephDisks.length > 0);
+  return {
+    ...(unicast ? { initiator_address: initiator.address }
+      : { initiator: initiator.name, lookup_subnet: formatCidr(cluster.network.subnet) }),
+    lookup_timeout: mc.lookupTimeoutSeconds,
+    session_timeout: mc.sessionTimeoutSeconds,
+    session_passphrase: passphrase,
+    systems,
+    ...(Object.keys(ovn).length ? { ovn } : {}),
+    ...(hasCeph ? {
+      ceph: {
+        cephfs: mc.ceph.cephfs,
+        ...(mc.ceph.internalNetwork ? { internal_network: formatCidr(mc.ceph.internalNetwork) } : {}),
+        ...(mc.ceph.publicNetwork ? { public_network: formatCidr(mc.ceph.publicNetwork) } : {}),
+      },
+    } : {}),
+  };
+}
+
+export const renderPreseed = (cluster: Cluster, passphrase: Secret): string =>
+  renderTemplate('preseed', planPreseed(cluster, passphrase));

@@ -1,0 +1,39 @@
+// The handlebars templates under templates/, compiled once. Only the yaml/block helpers may
+// interpolate: a bare {{value}} would be HTML-escaped and is rejected by a test.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { yamlBlock, yamlValue } from './yaml-scalars.js';
+
+export type TemplateName = 'user-data' | 'meta-data' | 'network-config' | 'preseed';
+export const TEMPLATE_NAMES: readonly TemplateName[] = ['user-data', 'meta-data', 'network-config', 'preseed'];
+
+const handlebars = Handlebars.create();
+handlebars.registerHelper('yaml', (value: unknown) => new handlebars.SafeString(yamlValue(value)));
+handlebars.registerHelper('block', (text: string, indent: number) => new handlebars.SafeString(yamlBlock(text, indent)));
+
+/** templates/ sits at the package root, both for the sources and for dist/. */
+export function templatesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'templates', 'user-data.hbs'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('templates/ not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return join(dir, 'templates');
+}
+
+const compiled = new Map<TemplateName, HandlebarsTemplateDelegate>();
+
+export function renderTemplate(name: TemplateName, view: object): string {
+  let template = compiled.get(name);
+  if (!template) {
+    const source = readFileSync(join(templatesDir(), `${name}.hbs`), 'utf8');
+    // Not strict: optional keys are simply absent. A misspelt key is caught anyway, because
+    // `yaml` refuses undefined and the tests parse every output back against its plan.
+    template = handlebars.compile(source, { noEscape: false });
+    compiled.set(name, template);
+  }
+  return template(view);
+}
