@@ -16,4 +16,11 @@ export function uplinksIdentified(raw: RawCluster): Problem[] {
     : []);
 }
 
-export const RAW_RULES = [initiatorFlags, uplinksIdentified] as const;
+export function bridgeOnlyInBridgeMode(raw: RawCluster): Problem[] {
+  return raw.nodes.flatMap((node, index) => node.uplink?.bridge !== undefined && node.uplink.mode !== 'bridge'
+    ? [problem(['nodes', index, 'uplink', 'bridge'], 'is set but uplink.mode is not bridge',
+      'Add mode: bridge, or remove the bridge name.')]
+    : []);
+}
+
+export const RAW_RULES = [initiatorFlags, uplinksIdentified, bridgeOnlyInBridgeMode] as const;

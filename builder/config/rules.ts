@@ -108,12 +108,6 @@ export const nicNamesDistinct: Rule = (c) => c.nodes.flatMap((n) => {
       'The intra-cluster NIC, the uplink NIC and the bridge each need their own name.'));
 });
 
-export const bridgeOnlyInBridgeMode: Rule = (c) => c.nodes.flatMap((n) =>
-  n.uplink && n.uplink.mode !== 'bridge' && n.uplink.bridge !== undefined
-    ? [problem(at(n, 'uplink', 'bridge'), 'is set but uplink.mode is not bridge',
-      'Add mode: bridge, or remove the bridge name.')]
-    : []);
-
 export const uplinksAllOrNone: Rule = (c) => {
   const withUplink = c.nodes.filter((n) => n.uplink);
   if (withUplink.length === 0 || withUplink.length === c.nodes.length) return [];
@@ -246,7 +240,7 @@ export const cephPathsExistOnInitiator: Rule = (c) => {
 
 export const RULES: readonly Rule[] = [
   nodeCount, nodeNamesAreHostnames, uniqueNodeNames, uniqueAddresses, uniqueMacs,
-  subnetIsNetwork, gatewayInSubnet, addressesInSubnet, nicNamesDistinct, bridgeOnlyInBridgeMode,
+  subnetIsNetwork, gatewayInSubnet, addressesInSubnet, nicNamesDistinct,
   uplinksAllOrNone, uplinkNeedsGateway, ovnIpv4Range, cephNeedsThreeNodes, cephSettingsNeedDisks,
   cephNetworks, disksOncePerNode, underlayAllOrNone, timeoutsFit, sshKeysArePublic, timezoneKnown,
   cephPathsExistOnInitiator,

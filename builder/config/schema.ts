@@ -25,7 +25,7 @@ const disk = {
   },
 };
 
-const nicName = (hint: string) => str(hint, { pattern: IFNAME });
+const nicName = (hint: string) => str(`${hint} Interface names have at most 15 characters: letters, digits, . _ -.`, { pattern: IFNAME });
 const mac = str('Write a MAC address as six hex pairs separated by colons, e.g. dc:a6:32:01:02:03.', { pattern: MAC });
 
 export const clusterSchema = {
@@ -72,7 +72,7 @@ export const clusterSchema = {
           items: ipv4('Write each DNS server as an IPv4 address.') },
         ntp: { type: 'array', hint: 'List NTP server names or addresses.',
           items: str('Write each NTP server as a host name or address.', { pattern: '^[A-Za-z0-9.:-]+$' }) },
-        interface: nicName('Name the intra-cluster NIC as the kernel does, e.g. eth0 (at most 15 characters).'),
+        interface: nicName('Name the intra-cluster NIC as the kernel does, e.g. eth0.'),
         driver: str('Name a kernel driver such as bcmgenet (Pi 4) or macb (Pi 5).', { pattern: '^[A-Za-z0-9_-]+$' }),
       },
     },
@@ -97,7 +97,7 @@ export const clusterSchema = {
               interface: nicName('Name the uplink NIC, e.g. eth1, or give its mac instead.'),
               mac,
               mode: { enum: ['unconfigured', 'bridge'], hint: 'Use unconfigured (up, no address) or bridge.' },
-              bridge: nicName('Name the bridge, e.g. br-uplink (at most 15 characters).'),
+              bridge: nicName('Name the bridge, e.g. br-uplink.'),
             },
           },
           disks: {

@@ -1,0 +1,25 @@
+import { load } from 'js-yaml';
+import fc from 'fast-check';
+import { yamlBlock, yamlValue } from './yaml-scalars.js';
+
+describe('yaml scalars', () => {
+  it('keeps any string exactly, whatever it contains', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => {
+      expect(load(`key: ${yamlValue(text)}\n`)).toEqual({ key: text });
+    }), { numRuns: 500 });
+  });
+
+  it('writes readable blocks that read back exactly, or falls back to a quoted scalar', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.integer({ min: 2, max: 8 }), (text, indent) => {
+      expect(load(`outer:\n  key: ${yamlBlock(text, indent)}\n`)).toEqual({ outer: { key: text } });
+    }), { numRuns: 500 });
+  });
+
+  it('uses a literal block for ordinary multi-line text', () => {
+    expect(yamlBlock('a: 1\nb: "x"\n', 4)).toBe('|\n    a: 1\n    b: "x"');
+  });
+
+  it('refuses undefined rather than writing the word', () => {
+    expect(() => yamlValue(undefined)).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,134 @@
+// One row per mistake a user can make in a cluster file: each must give a located, actionable
+// message and never a crash.
+import { stringify } from 'yaml';
+import { validateCluster } from '../builder/config/validate-cluster.js';
+import { formatProblem } from '../builder/config/problems.js';
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop';
+
+function base(): Doc {
+  const node = (n: number) => ({
+    name: `pi${n}`, address: `10.0.0.1${n}`, uplink: { interface: 'eth1' }, disks: { ceph: ['/dev/sda'] },
+  });
+  return {
+    cluster: { name: 'shelf', domain: 'shelf.internal' },
+    admin: { user: 'ops', ssh_keys: [KEY] },
+    network: { subnet: '10.0.0.0/24', gateway: '10.0.0.1', dns: ['10.0.0.1'] },
+    nodes: [node(1), node(2), node(3)],
+    microcloud: { ovn: { ipv4_gateway: '192.168.1.1/24', ipv4_range: '192.168.1.100-192.168.1.150' } },
+  };
+}
+
+interface Row { name: string; edit?: (d: Doc) => void; text?: string; field: string; message: RegExp }
+
+const rows: Row[] = [
+  { name: 'a misspelt top-level key', edit: (d) => { d.netwrok = d.network; delete d.network; }, field: 'netwrok', message: /not a known field.*Did you mean "network"/ },
+  { name: 'a misspelt node key', edit: (d) => { d.nodes[1].adress = '10.0.0.12'; }, field: 'nodes[1].adress', message: /Did you mean "address"/ },
+  { name: 'an invented disks key', edit: (d) => { d.nodes[0].disks.osd = ['/dev/sdb']; }, field: 'nodes[0].disks.osd', message: /not a known field/ },
+  { name: 'a missing cluster name', edit: (d) => { delete d.cluster.name; }, field: 'cluster.name', message: /is required but missing/ },
+  { name: 'no SSH key', edit: (d) => { d.admin.ssh_keys = []; }, field: 'admin.ssh_keys', message: /at least 1 item.*public key/ },
+  { name: 'a private key pasted', edit: (d) => { d.admin.ssh_keys = ['-----BEGIN OPENSSH PRIVATE KEY-----']; }, field: 'admin.ssh_keys[0]', message: /is a private key.*\.pub/ },
+  { name: 'a key that is not a key', edit: (d) => { d.admin.ssh_keys = ['hunter2']; }, field: 'admin.ssh_keys[0]', message: /not an SSH public key/ },
+  { name: 'an address with a bad octet', edit: (d) => { d.nodes[0].address = '10.0.0.300'; }, field: 'nodes[0].address', message: /"10.0.0.300" is not valid here.*IPv4/ },
+  { name: 'a number where a name goes', edit: (d) => { d.nodes[0].name = 7; }, field: 'nodes[0].name', message: /7 should be a string/ },
+  { name: 'a subnet that is not CIDR', edit: (d) => { d.network.subnet = '10.0.0.0'; }, field: 'network.subnet', message: /not valid here.*CIDR/ },
+  { name: 'a subnet with host bits', edit: (d) => { d.network.subnet = '10.0.0.5/24'; }, field: 'network.subnet', message: /host bits set.*10\.0\.0\.0\/24/ },
+  { name: 'a node outside the subnet', edit: (d) => { d.nodes[2].address = '10.0.1.13'; }, field: 'nodes[2].address', message: /10.0.1.13 is outside network.subnet 10.0.0.0\/24/ },
+  { name: 'a node on the broadcast address', edit: (d) => { d.nodes[2].address = '10.0.0.255'; }, field: 'nodes[2].address', message: /network or broadcast address/ },
+  { name: 'a node on the gateway', edit: (d) => { d.nodes[0].address = '10.0.0.1'; }, field: 'nodes[0].address', message: /the gateway's address/ },
+  { name: 'a gateway outside the subnet', edit: (d) => { d.network.gateway = '10.9.0.1'; }, field: 'network.gateway', message: /outside network.subnet/ },
+  { name: 'two nodes with one address', edit: (d) => { d.nodes[1].address = '10.0.0.11'; }, field: 'nodes[1].address', message: /already used by nodes\[0\]\.address/ },
+  { name: 'two nodes with one name', edit: (d) => { d.nodes[2].name = 'pi1'; }, field: 'nodes[2].name', message: /already the name of nodes\[0\]/ },
+  { name: 'a name that is no hostname', edit: (d) => { d.nodes[0].name = 'Pi_1'; }, field: 'nodes[0].name', message: /not a valid hostname/ },
+  { name: 'an all-digit name', edit: (d) => { d.nodes[0].name = '123'; }, field: 'nodes[0].name', message: /not a valid hostname/ },
+  { name: 'no nodes at all', edit: (d) => { d.nodes = []; }, field: 'nodes', message: /lists no node/ },
+  { name: 'more than 50 nodes', edit: (d) => { d.nodes = Array.from({ length: 51 }, (_, i) => ({ name: `n${i}`, address: `10.0.0.${i + 20}` })); d.microcloud = {}; }, field: 'nodes', message: /51 nodes, more than MicroCloud's maximum of 50/ },
+  { name: 'two initiators', edit: (d) => { d.nodes[0].initiator = true; d.nodes[2].initiator = true; }, field: 'nodes[2].initiator', message: /nodes\[0\] is already the initiator/ },
+  { name: 'Ceph on two nodes only', edit: (d) => { delete d.nodes[2].disks; }, field: 'nodes', message: /only 2 nodes give Ceph disks.*Add disks.ceph to pi3/ },
+  { name: 'a disk given twice', edit: (d) => { d.nodes[0].disks.ceph = ['/dev/sda', '/dev/sda']; }, field: 'nodes[0].disks.ceph[1]', message: /already given as disks.ceph\[0\]/ },
+  { name: 'the local disk also used for Ceph', edit: (d) => { d.nodes[0].disks.local = '/dev/sda'; }, field: 'nodes[0].disks.ceph[0]', message: /already given as disks.local/ },
+  { name: 'a disk that is not a device', edit: (d) => { d.nodes[0].disks.ceph = ['sda']; }, field: 'nodes[0].disks.ceph[0]', message: /not valid here.*device path/ },
+  { name: 'an OVN range outside the gateway subnet', edit: (d) => { d.microcloud.ovn.ipv4_range = '192.168.2.100-192.168.2.150'; }, field: 'microcloud.ovn.ipv4_range', message: /outside the ipv4_gateway subnet/ },
+  { name: 'an OVN range holding a node', edit: (d) => { d.microcloud.ovn = { ipv4_gateway: '10.0.0.1/24', ipv4_range: '10.0.0.10-10.0.0.20' }; }, field: 'microcloud.ovn.ipv4_range', message: /contains nodes\[0\]\.address 10.0.0.11/ },
+  { name: 'an OVN range holding the gateway', edit: (d) => { d.microcloud.ovn.ipv4_range = '192.168.1.1-192.168.1.9'; }, field: 'microcloud.ovn.ipv4_range', message: /contains the gateway/ },
+  { name: 'an OVN range backwards', edit: (d) => { d.microcloud.ovn.ipv4_range = '192.168.1.150-192.168.1.100'; }, field: 'microcloud.ovn.ipv4_range', message: /after its end/ },
+  { name: 'an OVN gateway given as a network', edit: (d) => { d.microcloud.ovn.ipv4_gateway = '192.168.1.0/24'; }, field: 'microcloud.ovn.ipv4_gateway', message: /network address, not the gateway's/ },
+  { name: 'an OVN gateway without a range', edit: (d) => { delete d.microcloud.ovn.ipv4_range; }, field: 'microcloud.ovn.ipv4_range', message: /is missing but ipv4_gateway is set/ },
+  { name: 'uplinks without any gateway', edit: (d) => { delete d.microcloud.ovn; }, field: 'microcloud.ovn.ipv4_gateway', message: /nodes have uplinks/ },
+  { name: 'an uplink on some nodes only', edit: (d) => { delete d.nodes[1].uplink; }, field: 'nodes[1].uplink', message: /missing while nodes\[0\] has one/ },
+  { name: 'an uplink naming no NIC', edit: (d) => { d.nodes[0].uplink = { mode: 'bridge' }; }, field: 'nodes[0].uplink', message: /names no NIC/ },
+  { name: 'an unknown uplink mode', edit: (d) => { d.nodes[0].uplink.mode = 'dhcp'; }, field: 'nodes[0].uplink.mode', message: /"dhcp" is not one of "unconfigured", "bridge"/ },
+  { name: 'the uplink on the intra NIC', edit: (d) => { d.nodes[0].uplink.interface = 'eth0'; }, field: 'nodes[0].uplink.interface', message: /already this node's interface/ },
+  { name: 'a malformed MAC', edit: (d) => { d.nodes[0].uplink = { mac: '00:11:22:33:44' }; }, field: 'nodes[0].uplink.mac', message: /six hex pairs/ },
+  { name: 'one MAC on two nodes', edit: (d) => { d.nodes[0].uplink = { mac: '00:11:22:33:44:55' }; d.nodes[1].uplink = { mac: '00:11:22:33:44:55' }; }, field: 'nodes[1].uplink.mac', message: /already the MAC of nodes\[0\]/ },
+  { name: 'an interface name over 15 characters', edit: (d) => { d.nodes[0].uplink.interface = 'enx001122334455x'; }, field: 'nodes[0].uplink.interface', message: /15 characters/ },
+  { name: 'a bridge name without bridge mode', edit: (d) => { d.nodes[0].uplink.bridge = 'br0'; }, field: 'nodes[0].uplink.bridge', message: /mode is not bridge/ },
+  { name: 'release 4', edit: (d) => { d.microcloud.release = 4; }, field: 'microcloud.release', message: /4 is not one of 2, 3/ },
+  { name: 'a session timeout over an hour', edit: (d) => { d.microcloud.session_timeout = 7200; }, field: 'microcloud.session_timeout', message: /7200 is above 3600/ },
+  { name: 'a lookup longer than the session', edit: (d) => { d.microcloud.lookup_timeout = 3000; d.microcloud.session_timeout = 1200; }, field: 'microcloud.lookup_timeout', message: /not shorter than session_timeout/ },
+  { name: 'a bad snap channel', edit: (d) => { d.microcloud.channels = { lxd: 'latest stable' }; }, field: 'microcloud.channels.lxd', message: /snap channel/ },
+  { name: 'CephFS without Ceph disks', edit: (d) => { d.nodes.forEach((n: Doc) => delete n.disks); d.microcloud.ceph = { cephfs: true }; }, field: 'microcloud.ceph.cephfs', message: /no node gives Ceph disks/ },
+  { name: 'a Ceph network with host bits', edit: (d) => { d.microcloud.ceph = { public_network: '10.0.0.7/24' }; }, field: 'microcloud.ceph.public_network', message: /host bits set/ },
+  { name: 'a Ceph network no node is in', edit: (d) => { d.microcloud.ceph = { internal_network: '10.9.0.0/24' }; }, field: 'microcloud.ceph.internal_network', message: /holds no address of nodes\[0\]/ },
+  { name: 'underlay addresses without a subnet', edit: (d) => { d.nodes[0].underlay_address = '10.1.0.11'; }, field: 'microcloud.ovn.underlay_subnet', message: /is missing but nodes have underlay_address/ },
+  { name: 'an underlay on some nodes only', edit: (d) => { d.microcloud.ovn.underlay_subnet = '10.1.0.0/24'; d.nodes[0].underlay_address = '10.1.0.11'; }, field: 'nodes[1].underlay_address', message: /is missing but microcloud.ovn.underlay_subnet is set/ },
+  { name: 'an unknown time zone', edit: (d) => { d.timezone = 'Mars/Olympus'; }, field: 'timezone', message: /not a known time zone/ },
+  { name: 'a bad admin user name', edit: (d) => { d.admin.user = 'Root User'; }, field: 'admin.user', message: /login name/ },
+  { name: 'a list where a mapping goes', edit: (d) => { d.network = ['10.0.0.0/24']; }, field: 'network', message: /should be a mapping/ },
+  { name: 'a YAML syntax error', text: 'cluster:\n  name: shelf\n   domain: x\n', field: '', message: /the file is not valid YAML/ },
+  { name: 'a key given twice', text: 'cluster:\n  name: a\n  name: b\n', field: '', message: /not valid YAML: Map keys must be unique/ },
+  { name: 'an empty file', text: '', field: '', message: /the file is empty/ },
+  { name: 'a scalar instead of a cluster', text: 'hello\n', field: '', message: /the file "hello" should be a mapping/ },
+];
+
+describe('bad cluster files', () => {
+  it('has at least 25 distinct mistakes in the table', () => {
+    expect(new Set(rows.map((r) => r.name)).size).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(rows)('reports $name at $field', ({ edit, text, field, message }) => {
+    let source = text;
+    if (source === undefined) {
+      const doc = base();
+      edit!(doc);
+      source = stringify(doc);
+    }
+    const result = validateCluster(source, 'shelf.yaml');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const lines = result.problems.filter((p) => p.severity === 'error').map(formatProblem);
+    const expectedStart = field ? new RegExp(`^shelf\\.yaml:\\d+: ${field.replace(/[.[\]]/g, '\\$&')}: `) : /^shelf\.yaml(:\d+)?: the file /;
+    const matching = lines.filter((line) => expectedStart.test(line) && message.test(line));
+    if (!matching.length) throw new Error(`no problem at ${field || 'the file'} matching ${message}; got:\n${lines.join('\n')}`);
+    // Every message ends with advice: a sentence after the problem.
+    for (const line of lines) expect(line).toMatch(/\. \S.*[.?]$/);
+  });
+
+  it('accepts the unedited base file', () => {
+    expect(validateCluster(stringify(base()), 'shelf.yaml').ok).toBe(true);
+  });
+
+  it('lists every problem at once, in file order', () => {
+    const doc = base();
+    doc.nodes[0].address = '10.0.1.11';
+    doc.nodes[2].name = 'pi1';
+    doc.timezone = 'Nowhere/Land';
+    const result = validateCluster(stringify(doc), 'shelf.yaml');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toHaveLength(3);
+    const lines = result.problems.map((p) => p.line ?? 0);
+    expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+  });
+
+  it('names the line of the offending field', () => {
+    const text = stringify(base());
+    const broken = text.replace('address: 10.0.0.12', 'address: 10.0.0.999');
+    const result = validateCluster(broken, 'shelf.yaml');
+    if (result.ok) throw new Error('expected failure');
+    const lineNo = broken.split('\n').findIndex((l) => l.includes('10.0.0.999')) + 1;
+    expect(result.problems[0]!.line).toBe(lineNo);
+  });
+});
