@@ -10,6 +10,8 @@ export interface BuildOptions {
   readonly seedOnly: boolean;
   readonly check: boolean;
   readonly out?: string;
+  readonly baseImage?: string;
+  readonly cacheDir?: string;
   readonly json: boolean;
   readonly debug: boolean;
 }
@@ -29,6 +31,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
         'seed-only': { type: 'boolean' },
         check: { type: 'boolean' },
         out: { type: 'string', short: 'o' },
+        'base-image': { type: 'string' },
+        cache: { type: 'string' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
       },
@@ -44,6 +48,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     seedOnly: values['seed-only'] ?? false,
     check: values.check ?? false,
     ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values['base-image'] !== undefined ? { baseImage: values['base-image'] } : {}),
+    ...(values.cache !== undefined ? { cacheDir: values.cache } : {}),
     json: values.json ?? false,
     debug: values.debug ?? false,
   };
@@ -52,7 +58,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     throw new UsageError('Give either --node or --all, not both.');
   if (!options.all && !options.nodes.length)
     throw new UsageError('Say which node to build: --node NAME, or --all for every node.');
-  if (!options.seedOnly)
-    throw new UsageError('Only --seed-only builds are available in this version: add --seed-only.');
+  if (!options.seedOnly && !options.baseImage)
+    throw new UsageError('Give the Ubuntu raspi base image with --base-image FILE (.img or .img.xz), or add --seed-only. '
+      + 'Downloading it from the catalog is not available yet.');
   return options;
 }

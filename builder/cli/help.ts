@@ -1,6 +1,7 @@
 export const HELP = `build-image: turn a cluster file into per-node Raspberry Pi seeds and SD-card images
 
 Usage:
+  build-image --config FILE (--node NAME | --all) --base-image FILE [--out DIR] [--json]
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
 
@@ -12,8 +13,14 @@ Options:
                       user-data, meta-data, network-config (copy them to the root of
                       the card's system-boot partition) and microcloud-preseed.yaml
                       (for reference; user-data already carries it)
-  -o, --out DIR       where to write (default: images/out/<cluster>); each node gets
-                      DIR/<node>/, replaced whole when complete
+      --base-image FILE
+                      Ubuntu Server arm64+raspi image (.img or .img.xz); each node's
+                      image is DIR/<node>.img, with DIR/SHA256SUMS and DIR/manifest.json.
+                      An .img.xz is decompressed once into the cache and reused
+      --cache DIR     cache for decompressed base images
+                      (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)
+  -o, --out DIR       where to write (default: images/out/<cluster>); with --seed-only
+                      each node gets DIR/<node>/, replaced whole when complete
       --check         validate the cluster file and exit
       --json          print the result as JSON on stdout (progress goes to stderr)
       --debug         show stack traces for unexpected errors
@@ -29,4 +36,6 @@ Exit codes:
   0  done
   1  unexpected failure (rerun with --debug and report it)
   2  bad arguments or an invalid cluster file (every problem is listed)
+  6  the base image is not a Raspberry Pi image, or writing the image failed
+     (nothing partial is left behind)
 `;

@@ -1,9 +1,10 @@
 // The one place that turns an error into what the user reads and the exit code.
 import { ConfigError, formatProblem } from '../config/problems.js';
 import { UnknownNodeError } from '../render/node-named.js';
+import { CommandFailed, ImageLayoutError } from '../image/errors.js';
 import { UsageError } from './errors.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, image: 6, interrupted: 130 } as const;
 
 export function reportError(error: unknown, options: { debug: boolean; stderr: (line: string) => void }): number {
   const { stderr } = options;
@@ -16,6 +17,11 @@ export function reportError(error: unknown, options: { debug: boolean; stderr: (
   if (error instanceof UsageError || error instanceof UnknownNodeError) {
     stderr(`build-image: ${error.message}`);
     return EXIT.usage;
+  }
+  if (error instanceof ImageLayoutError || error instanceof CommandFailed) {
+    stderr(`build-image: ${error.message}`);
+    stderr('Nothing partial was left in the output directory.');
+    return EXIT.image;
   }
   const err = error instanceof Error ? error : new Error(String(error));
   const code = (err as NodeJS.ErrnoException).code;

@@ -1,5 +1,8 @@
 // build-image, as a function of argv and an environment, returning the exit code.
+import { readFile } from 'node:fs/promises';
+import { buildImages, defaultCacheDir } from '../build-images.js';
 import { writeSeeds, defaultOutDir } from '../build-seeds.js';
+import { execaRunner } from '../image/command-runner.js';
 import { loadCluster } from '../config/load-cluster.js';
 import { formatProblem } from '../config/problems.js';
 import { loadOrCreateSecrets } from '../config/secrets.js';
@@ -35,6 +38,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     });
     if (created) io.stderr(`Created ${secretsFile} with a new join passphrase (mode 0600). Keep it; never commit it.`);
     const outDir = options.out ?? defaultOutDir(cluster);
+    if (!options.seedOnly) {
+      const images = await buildImages({
+        run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
+        baseImage: options.baseImage!, cacheDir: options.cacheDir ?? defaultCacheDir(io.env), outDir, log: io.stderr,
+      });
+      io.stdout(options.json
+        ? `${JSON.stringify({ cluster: cluster.name, images: images.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`
+        : images.map((i) => `${i.path}\n`).join(''));
+      return EXIT.ok;
+    }
     const builds = await writeSeeds(cluster, secrets, nodes, outDir, (b) =>
       io.stderr(`${b.node}: seed written to ${b.dir}/ (${b.files.join(', ')})`));
     io.stdout(options.json

@@ -1,0 +1,107 @@
+// The image build: cluster + base image in, one flashable image per node out, with SHA256SUMS
+// and manifest.json. Expensive work (decompressing the base) happens once for all nodes.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Cluster, ClusterSecrets } from './config/types.js';
+import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
+import type { CommandRunner } from './image/command-runner.js';
+import { copyImage } from './image/copy-image.js';
+import { bytesToAdd, growRootIfNeeded, ROOT_HEADROOM } from './image/grow-root.js';
+import { readImageLayout } from './image/layout.js';
+import { prepareRawBase } from './image/decompress.js';
+import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './image/release-files.js';
+import { planRootPayload } from './image/root-payload.js';
+import { nodeNamed } from './render/node-named.js';
+import { renderSeed } from './render/seed.js';
+import { TOOL } from './tool-version.js';
+
+export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>>): string =>
+  env.MICROCLOUD_PI_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'microcloud-pi');
+
+export interface ImageBuildOptions {
+  readonly run: CommandRunner;
+  readonly cluster: Cluster;
+  readonly clusterText: string;
+  readonly secrets: ClusterSecrets;
+  readonly nodes: readonly string[];
+  readonly baseImage: string;
+  readonly cacheDir: string;
+  readonly outDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** Room every node's root payload fits in: generated files are small; bundles come in later. */
+const PAYLOAD_ALLOWANCE = 1024 * 1024;
+
+/**
+ * When `writable` lacks room, grow a copy of the base once, in the cache, so every node copies
+ * a base that already fits (growing means rewriting the whole partition).
+ */
+async function baseWithRoom(run: CommandRunner, path: string, sha256: string, cacheDir: string, payloadBytes: number,
+  log: (line: string) => void): Promise<string> {
+  const layout = await readImageLayout(path);
+  const needed = bytesToAdd(layout, payloadBytes);
+  if (needed === 0) return path;
+  const grown = join(cacheDir, `${sha256}.room-${payloadBytes + ROOT_HEADROOM}.img`);
+  if (await stat(grown).then(() => true, () => false)) return grown;
+  log(`base: writable has ${(layout.root.freeBytes / 1048576).toFixed(0)} MiB free; growing a cached copy`);
+  await mkdir(cacheDir, { recursive: true });
+  const partial = `${grown}.partial-${process.pid}`;
+  try {
+    await copyImage(run, path, partial);
+    await growRootIfNeeded(run, partial, await readImageLayout(partial), payloadBytes);
+    await rename(partial, grown);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return grown;
+}
+
+async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
+  const partial = `${path}.partial-${process.pid}`;
+  await writeFile(partial, content, { mode });
+  await rename(partial, path);
+}
+
+export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
+  o.nodes.forEach((name) => nodeNamed(o.cluster, name));
+  let lastPercent = -1;
+  const base = await prepareRawBase(o.baseImage, o.cacheDir, (done, total) => {
+    const percent = Math.floor((done / total) * 100);
+    if (percent % 10 === 0 && percent !== lastPercent) o.log(`base: decompressing ${percent}%`);
+    lastPercent = percent;
+  });
+  o.log(`base: ${base.path}${base.fromCache ? ' (cached)' : ''}`);
+  const rawBase = await baseWithRoom(o.run, base.path, base.sourceSha256, o.cacheDir, PAYLOAD_ALLOWANCE, o.log);
+  const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
+  await mkdir(o.outDir, { recursive: true });
+  const images: NodeImage[] = [];
+  for (const node of o.nodes) {
+    const image = await buildNodeImage({
+      run: o.run, rawBase, node,
+      seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase),
+      payload: planRootPayload(o.cluster, node, { tool: TOOL.name, version: TOOL.version, configSha256, baseSha256: base.sourceSha256 }),
+      out: join(o.outDir, `${node}.img`),
+    });
+    const s = image.seconds;
+    o.log(`${node}: ${image.path} (copy ${s.copy.toFixed(1)} s, inject ${s.inject.toFixed(1)} s, hash ${s.hash.toFixed(1)} s`
+      + `${image.grownBytes ? `, writable grown by ${image.grownBytes / 1048576} MiB` : ''})`);
+    images.push(image);
+  }
+  const sumsPath = join(o.outDir, 'SHA256SUMS');
+  const sums = parseSha256Sums(await readFile(sumsPath, 'utf8').catch(() => ''));
+  for (const image of images) sums.set(basename(image.path), image.sha256);
+  await writeAtomically(sumsPath, renderSha256Sums(sums));
+  const manifestPath = join(o.outDir, 'manifest.json');
+  const previous = await readFile(manifestPath, 'utf8').then((t) => JSON.parse(t) as Manifest, () => undefined);
+  const manifest = mergeManifest(previous, {
+    tool: TOOL, cluster: o.cluster.name, configSha256,
+    base: { file: basename(o.baseImage), sha256: base.sourceSha256 },
+    nodes: Object.fromEntries(images.map(({ node, path, seconds: _s, ...rest }) => [node, { file: basename(path), ...rest }])),
+  });
+  await writeAtomically(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return images;
+}

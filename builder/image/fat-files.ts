@@ -1,0 +1,29 @@
+// Writes files into the FAT `system-boot` partition of an image file with mtools: no root, no loop.
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureOk, type CommandRunner } from './command-runner.js';
+import type { PartitionPlace } from './layout.js';
+import { REPRODUCIBLE_TIME } from './reproducible-time.js';
+
+export interface FatFile { readonly name: string; readonly content: string | Uint8Array }
+
+export async function writeFatFiles(run: CommandRunner, image: string, boot: PartitionPlace, files: readonly FatFile[]): Promise<void> {
+  const staging = await mkdtemp(join(tmpdir(), 'mcpi-fat-'));
+  try {
+    const paths: string[] = [];
+    for (const file of files) {
+      const path = join(staging, file.name);
+      await writeFile(path, file.content, { mode: 0o600 });
+      await utimes(path, REPRODUCIBLE_TIME, REPRODUCIBLE_TIME); // with -m: the same bytes every build
+      paths.push(path);
+    }
+    ensureOk('mcopy', await run('mcopy', ['-o', '-m', '-i', `${image}@@${boot.offset}`, ...paths, '::/']));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+export async function readFatFile(run: CommandRunner, image: string, boot: PartitionPlace, name: string): Promise<string> {
+  return ensureOk('mcopy', await run('mcopy', ['-n', '-i', `${image}@@${boot.offset}`, `::/${name}`, '-'])).stdout;
+}
