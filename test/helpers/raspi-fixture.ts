@@ -1,0 +1,22 @@
+// Builds the small raspi-like test images with test/fixtures/make-raspi-image.sh, once per run.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { REPO } from './examples.js';
+
+const SCRIPT = join(REPO, 'test', 'fixtures', 'make-raspi-image.sh');
+const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+
+export async function makeRaspiImage(name: string, args: string[] = [], options: { xz?: boolean } = {}): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcpi-fixture-'));
+  const image = join(dir, `${name}.img`);
+  await execa('bash', [SCRIPT, image, ...args], { env: { PATH } });
+  if (!options.xz) return image;
+  await execa('xz', ['-0', '-T2', image], { env: { PATH } });
+  return `${image}.xz`;
+}
+
+export async function tool(file: string, args: string[], env: Record<string, string> = {}) {
+  return execa(file, args, { reject: false, env: { PATH, MTOOLS_SKIP_CHECK: '1', ...env }, encoding: 'utf8' });
+}

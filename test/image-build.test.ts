@@ -1,0 +1,164 @@
+// build-image on a raspi-like fixture: files read back with mtools and debugfs, fsck clean,
+// reproducible bytes, and a clear error with nothing partial for every broken input.
+import { cp, mkdtemp, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { run } from '../builder/cli/run.js';
+import { readImageLayout } from '../builder/image/layout.js';
+import { buildNodeImage } from '../builder/image/build-node-image.js';
+import { execaRunner } from '../builder/image/command-runner.js';
+import { renderSeed } from '../builder/render/seed.js';
+import { exampleFile, loadExample, TEST_PASSPHRASE } from './helpers/examples.js';
+import { makeRaspiImage, tool } from './helpers/raspi-fixture.js';
+
+import { jest } from '@jest/globals';
+
+jest.setTimeout(120_000);
+
+let baseXz: string;
+let baseImg: string;
+beforeAll(async () => {
+  baseXz = await makeRaspiImage('base', [], { xz: true });
+  baseImg = await makeRaspiImage('base-raw');
+});
+
+async function workspace() {
+  const dir = await mkdtemp(join(tmpdir(), 'mcpi-img-'));
+  await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
+  await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+  return { dir, config: join(dir, 'cluster.yaml'), out: join(dir, 'out'), cache: join(dir, 'cache') };
+}
+
+async function cli(argv: string[]) {
+  const err: string[] = [];
+  const out: string[] = [];
+  const code = await run(argv, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: {} });
+  return { code, stdout: out.join(''), stderr: err.join('\n') };
+}
+
+const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+
+async function fsckBoth(image: string) {
+  const layout = await readImageLayout(image);
+  const fat = join(await mkdtemp(join(tmpdir(), 'mcpi-fat-')), 'p1.fat');
+  await tool('dd', [`if=${image}`, `of=${fat}`, 'bs=1M', 'iflag=skip_bytes,count_bytes', `skip=${layout.boot.offset}`, `count=${layout.boot.bytes}`, 'status=none']);
+  const vfat = await tool('fsck.vfat', ['-n', fat]);
+  const ext4 = await tool('e2fsck', ['-fn', `${image}?offset=${layout.root.offset}`]);
+  return { vfat, ext4, layout };
+}
+
+describe('build-image --node pi1 --base-image', () => {
+  it('writes a flashable image whose seed and files read back exactly, fsck clean', async () => {
+    const ws = await workspace();
+    const r = await cli(['-c', ws.config, '--node', 'pi1', '--base-image', baseXz, '--cache', ws.cache, '-o', ws.out]);
+    expect(r.stderr).not.toMatch(/unexpected/);
+    expect(r.code).toBe(0);
+    const image = join(ws.out, 'pi1.img');
+    expect((await stat(image)).mode & 0o777).toBe(0o600);
+    const { vfat, ext4, layout } = await fsckBoth(image);
+    expect(vfat.exitCode).toBe(0);
+    expect(ext4.exitCode).toBe(0);
+
+    const seed = renderSeed(loadExample('three-pis-ceph'), 'pi1', TEST_PASSPHRASE);
+    for (const name of ['user-data', 'meta-data', 'network-config'] as const) {
+      const back = await tool('mcopy', ['-n', '-i', `${image}@@${layout.boot.offset}`, `::/${name}`, '-']);
+      expect(back.stdout).toBe(seed[name].replace(/\n$/, '')); // execa strips the final newline
+    }
+    const cmdline = await tool('mcopy', ['-n', '-i', `${image}@@${layout.boot.offset}`, '::/cmdline.txt', '-']);
+    expect(cmdline.stdout).toContain('root=LABEL=writable'); // Ubuntu's own files stay
+
+    const device = `${image}?offset=${layout.root.offset}`;
+    const info = JSON.parse((await tool('debugfs', ['-R', 'cat /etc/microcloud-pi/build.json', device])).stdout);
+    expect(info).toMatchObject({ tool: 'microcloud-pi', cluster: 'shelf', node: 'pi1', configSha256: await sha256(ws.config) });
+    const statOut = (await tool('debugfs', ['-R', 'stat /etc/microcloud-pi/build.json', device])).stdout;
+    expect(statOut).toMatch(/Mode:\s+0644/);
+    expect(statOut).toMatch(/User:\s+0\s+Group:\s+0/);
+
+    const sums = await readFile(join(ws.out, 'SHA256SUMS'), 'utf8');
+    expect(sums).toBe(`${await sha256(image)} *pi1.img\n`);
+    const manifest = JSON.parse(await readFile(join(ws.out, 'manifest.json'), 'utf8'));
+    expect(manifest.base.sha256).toBe(await sha256(baseXz));
+    expect(manifest.nodes.pi1.sha256).toBe(await sha256(image));
+    expect(manifest.nodes.pi1.injected.map((f: { path: string }) => f.path)).toEqual(
+      ['/user-data', '/meta-data', '/network-config', '/etc/microcloud-pi/build.json']);
+    expect(await readdir(ws.out)).toEqual(['SHA256SUMS', 'manifest.json', 'pi1.img']);
+  });
+
+  it('gives the same bytes for the same inputs, and reuses the decompressed base', async () => {
+    const ws = await workspace();
+    const first = await cli(['-c', ws.config, '--node', 'pi2', '--base-image', baseXz, '--cache', ws.cache, '-o', join(ws.dir, 'a')]);
+    const second = await cli(['-c', ws.config, '--node', 'pi2', '--base-image', baseXz, '--cache', ws.cache, '-o', join(ws.dir, 'b')]);
+    expect([first.code, second.code]).toEqual([0, 0]);
+    expect(second.stderr).toMatch(/\(cached\)/);
+    expect(await sha256(join(ws.dir, 'a', 'pi2.img'))).toBe(await sha256(join(ws.dir, 'b', 'pi2.img')));
+  });
+
+  it('keeps SHA256SUMS lines of nodes built earlier', async () => {
+    const ws = await workspace();
+    await cli(['-c', ws.config, '--node', 'pi1', '--base-image', baseImg, '--cache', ws.cache, '-o', ws.out]);
+    await cli(['-c', ws.config, '--node', 'pi3', '--base-image', baseImg, '--cache', ws.cache, '-o', ws.out]);
+    const sums = await readFile(join(ws.out, 'SHA256SUMS'), 'utf8');
+    expect(sums.split('\n').filter(Boolean).map((l) => l.split('*')[1])).toEqual(['pi1.img', 'pi3.img']);
+    expect(Object.keys(JSON.parse(await readFile(join(ws.out, 'manifest.json'), 'utf8')).nodes)).toEqual(['pi1', 'pi3']);
+  });
+});
+
+describe('a writable partition with too little room', () => {
+  it('is grown (file, partition entry, filesystem) before writing, and stays fsck clean', async () => {
+    const full = await makeRaspiImage('full', ['--root-mib', '24', '--fill-mib', '18']);
+    const before = await readImageLayout(full);
+    expect(before.root.freeBytes).toBeLessThan(8 * 1024 * 1024);
+    const dir = await mkdtemp(join(tmpdir(), 'mcpi-grow-'));
+    const big = join(dir, 'bundle.bin');
+    await writeFile(big, Buffer.alloc(12 * 1024 * 1024, 7));
+    const out = join(dir, 'node.img');
+    const built = await buildNodeImage({
+      run: execaRunner, rawBase: full, node: 'pi1', out,
+      seed: renderSeed(loadExample('three-pis-ceph'), 'pi1', TEST_PASSPHRASE),
+      payload: { generated: [], entries: [{ kind: 'file', path: '/usr/lib/microcloud-pi/bundle.bin', source: big, mode: 0o644 }] },
+    });
+    expect(built.grownBytes).toBeGreaterThan(0);
+    const { vfat, ext4, layout } = await fsckBoth(out);
+    expect(ext4.exitCode).toBe(0);
+    expect(vfat.exitCode).toBe(0);
+    expect(layout.root.partition.sectors).toBeGreaterThan(before.root.partition.sectors);
+    expect(layout.root.ext4.blocks * layout.root.ext4.blockSize).toBe(layout.root.bytes);
+    const sfdisk = await tool('sfdisk', ['-d', out]);
+    expect(sfdisk.stdout).toMatch(new RegExp(`img2 : start=\\s*\\d+, size=\\s*${layout.root.partition.sectors},`));
+    const copied = join(dir, 'back.bin');
+    await tool('debugfs', ['-R', `dump /usr/lib/microcloud-pi/bundle.bin ${copied}`, `${out}?offset=${layout.root.offset}`]);
+    expect(await sha256(copied)).toBe(await sha256(big));
+  });
+});
+
+describe('broken base images', () => {
+  const cases: [string, () => Promise<string>, RegExp][] = [
+    ['a wrong boot label', () => makeRaspiImage('label', ['--boot-label', 'BOOT']), /no FAT partition labelled "system-boot" \(found p1 FAT "BOOT", p2 ext4 "writable"\)/],
+    ['a wrong root label', () => makeRaspiImage('rootlabel', ['--root-label', 'rootfs']), /no ext4 partition labelled "writable"/],
+    ['a missing root partition', () => makeRaspiImage('noroot', ['--no-root']), /no ext4 partition labelled "writable" \(found p1 FAT "system-boot"\)/],
+    ['no partition table', async () => { const p = join(await mkdtemp(join(tmpdir(), 'mcpi-')), 'zero.img'); await writeFile(p, ''); await truncate(p, 4 << 20); return p; }, /no MBR partition table/],
+    ['a truncated image', async () => { const p = await makeRaspiImage('short'); await truncate(p, 80 << 20); return p; }, /partition 2 ends past the end of the file/],
+    ['a corrupt .img.xz', async () => {
+      const p = await makeRaspiImage('corrupt', [], { xz: true });
+      const bytes = await readFile(p);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      await writeFile(p, bytes);
+      return p;
+    }, /could not be decompressed with xz/],
+    ['a missing file', async () => '/nonexistent/base.img.xz', /does not exist/],
+  ];
+
+  it.each(cases)('%s: exit 6, a clear message, nothing partial in out/ or the cache', async (_name, make, message) => {
+    const ws = await workspace();
+    const base = await make();
+    const r = await cli(['-c', ws.config, '--all', '--base-image', base, '--cache', ws.cache, '-o', ws.out]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await readdir(ws.out).catch(() => [])).toEqual([]);
+    const cached = await readdir(ws.cache).catch(() => [] as string[]);
+    expect(cached.filter((f) => f.includes('partial'))).toEqual([]);
+    if (/xz/.test(String(message))) expect(cached).toEqual([]);
+  });
+});
