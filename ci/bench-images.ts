@@ -1,0 +1,71 @@
+// npm run bench: builds every node of a 3-node and a 12-node cluster from a synthetic base image
+// of realistic size (4 GiB raw, writable filled with real OS files from this machine), and prints
+// per-stage times and peak memory. Not a test: numbers for the notes.
+//   BENCH_DIR (default /tmp/mcpi-bench), BENCH_CONTENT (default "/usr/share /usr/lib/x86_64-linux-gnu")
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { run } from '../builder/cli/run.js';
+
+const DIR = process.env.BENCH_DIR ?? '/tmp/mcpi-bench';
+const CONTENT = (process.env.BENCH_CONTENT ?? '/usr/share /usr/lib/x86_64-linux-gnu').split(' ');
+const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+const sh = (script: string) => execa('bash', ['-euo', 'pipefail', '-c', script], { env: { PATH, MTOOLS_SKIP_CHECK: '1' }, stdio: 'inherit' });
+
+async function syntheticBase(): Promise<string> {
+  const xz = join(DIR, 'base-4g.img.xz');
+  if (existsSync(xz)) return xz;
+  console.error('bench: building the synthetic 4 GiB base (once; cached in BENCH_DIR)');
+  await sh(`
+    cd ${DIR}; rm -rf root; mkdir -p root/etc/systemd/system root/var/lib root/usr
+    for d in ${CONTENT.join(' ')}; do cp -a "$d" root/usr/ 2>/dev/null || true; done
+    truncate -s 512M boot.fat; mkfs.vfat -F 32 -n system-boot boot.fat >/dev/null
+    mkfs.ext4 -q -F -L writable -d root root.ext4 3583M >/dev/null
+    truncate -s 4096M base-4g.img
+    printf 'label: dos\\nstart=2048, size=1048576, type=c\\nstart=1050624, type=83\\n' | sfdisk -q base-4g.img
+    dd if=boot.fat of=base-4g.img bs=4M seek=1M oflag=seek_bytes conv=notrunc,sparse status=none
+    dd if=root.ext4 of=base-4g.img bs=4M seek=$((1050624*512)) oflag=seek_bytes conv=notrunc,sparse status=none
+    rm -rf root boot.fat root.ext4
+    xz -T2 -1 base-4g.img`);
+  return xz;
+}
+
+function clusterFile(nodes: number): string {
+  return stringify({
+    cluster: { name: `bench${nodes}`, domain: 'bench.internal' },
+    admin: { user: 'ops', ssh_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop'] },
+    network: { subnet: '10.0.0.0/24', gateway: '10.0.0.1', dns: ['10.0.0.1'] },
+    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `pi${i + 1}`, address: `10.0.0.${11 + i}` })),
+  });
+}
+
+async function bench(nodes: number, base: string, cache: string) {
+  const config = join(DIR, `bench${nodes}.yaml`);
+  await writeFile(config, clusterFile(nodes));
+  const out = join(DIR, `out${nodes}`);
+  await rm(out, { recursive: true, force: true });
+  const lines: { at: number; line: string }[] = [];
+  const start = performance.now();
+  const code = await run(['-c', config, '--all', '--base-image', base, '--cache', cache, '-o', out],
+    { stdout: () => {}, stderr: (line) => lines.push({ at: performance.now(), line }), env: { MICROCLOUD_PI_PASSPHRASE: 'bench-passphrase-0123456789' } });
+  const total = (performance.now() - start) / 1000;
+  if (code !== 0) throw new Error(lines.map((l) => l.line).join('\n'));
+  const nodeLines = lines.filter((l) => /^pi\d+: /.test(l.line));
+  const firstNodeAt = nodeLines[0]!.at;
+  const stage = (name: string) => nodeLines.map((l) => Number(new RegExp(`${name} ([0-9.]+) s`).exec(l.line)![1]));
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const perNodeAfterFirst = nodeLines.length > 1 ? (nodeLines.at(-1)!.at - firstNodeAt) / 1000 / (nodeLines.length - 1) : 0;
+  console.log(`${nodes} nodes: total ${total.toFixed(1)} s; base prepare ${((firstNodeAt - start) / 1000 - stage('copy')[0]! - stage('inject')[0]! - stage('hash')[0]!).toFixed(1)} s; `
+    + `copy ${sum(stage('copy')).toFixed(1)} s, inject ${sum(stage('inject')).toFixed(1)} s, hash ${sum(stage('hash')).toFixed(1)} s; `
+    + `each node after the first ${perNodeAfterFirst.toFixed(2)} s; compress: not implemented yet`);
+}
+
+await mkdir(DIR, { recursive: true });
+const base = await syntheticBase();
+const cache = join(DIR, 'cache');
+await rm(cache, { recursive: true, force: true }); // the first run measures decompression
+await bench(3, base, cache);
+await bench(12, base, cache);
+console.log(`peak memory (node process, max RSS): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
