@@ -90,7 +90,7 @@ describe('build-image errors', () => {
   it.each([
     [['--all', '--node', 'pi1', '--seed-only'], /either --node or --all/],
     [['--seed-only'], /Say which node/],
-    [['--all'], /add --seed-only/],
+    [['--all', '--base-image', 'x.img', '--image', 'ubuntu-24.04-raspi'], /either --base-image FILE or --image ID/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
   ])('exits 2 on bad arguments %j', async (argv, message) => {
     const ws = await workspace();

@@ -12,6 +12,8 @@ export interface BuildOptions {
   readonly out?: string;
   readonly baseImage?: string;
   readonly cacheDir?: string;
+  readonly image?: string;
+  readonly catalog?: string;
   readonly json: boolean;
   readonly debug: boolean;
 }
@@ -33,6 +35,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
         out: { type: 'string', short: 'o' },
         'base-image': { type: 'string' },
         cache: { type: 'string' },
+        image: { type: 'string' },
+        catalog: { type: 'string' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
       },
@@ -50,6 +54,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     ...(values.out !== undefined ? { out: values.out } : {}),
     ...(values['base-image'] !== undefined ? { baseImage: values['base-image'] } : {}),
     ...(values.cache !== undefined ? { cacheDir: values.cache } : {}),
+    ...(values.image !== undefined ? { image: values.image } : {}),
+    ...(values.catalog !== undefined ? { catalog: values.catalog } : {}),
     json: values.json ?? false,
     debug: values.debug ?? false,
   };
@@ -58,8 +64,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     throw new UsageError('Give either --node or --all, not both.');
   if (!options.all && !options.nodes.length)
     throw new UsageError('Say which node to build: --node NAME, or --all for every node.');
-  if (!options.seedOnly && !options.baseImage)
-    throw new UsageError('Give the Ubuntu raspi base image with --base-image FILE (.img or .img.xz), or add --seed-only. '
-      + 'Downloading it from the catalog is not available yet.');
+  if (options.baseImage && (options.image || options.catalog))
+    throw new UsageError('Give either --base-image FILE or --image ID from the catalog, not both.');
   return options;
 }

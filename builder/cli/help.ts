@@ -1,7 +1,7 @@
 export const HELP = `build-image: turn a cluster file into per-node Raspberry Pi seeds and SD-card images
 
 Usage:
-  build-image --config FILE (--node NAME | --all) --base-image FILE [--out DIR] [--json]
+  build-image --config FILE (--node NAME | --all) [--image ID | --base-image FILE] [--out DIR] [--json]
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
 
@@ -17,7 +17,11 @@ Options:
                       Ubuntu Server arm64+raspi image (.img or .img.xz); each node's
                       image is DIR/<node>.img, with DIR/SHA256SUMS and DIR/manifest.json.
                       An .img.xz is decompressed once into the cache and reused
-      --cache DIR     cache for decompressed base images
+      --image ID      base image from the catalog, downloaded, verified (SHA256SUMS and
+                      its OpenPGP signature against the pinned Ubuntu key) and cached;
+                      an interrupted download resumes (default: ubuntu-24.04-raspi)
+      --catalog FILE  another catalog of base images (default: images/catalog.json)
+      --cache DIR     cache for downloaded and decompressed base images
                       (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)
   -o, --out DIR       where to write (default: images/out/<cluster>); with --seed-only
                       each node gets DIR/<node>/, replaced whole when complete
@@ -36,6 +40,8 @@ Exit codes:
   0  done
   1  unexpected failure (rerun with --debug and report it)
   2  bad arguments or an invalid cluster file (every problem is listed)
+  4  the base image could not be downloaded (after retries)
+  5  a checksum or signature did not match (the file was removed)
   6  the base image is not a Raspberry Pi image, or writing the image failed
      (nothing partial is left behind)
 `;

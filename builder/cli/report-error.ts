@@ -1,10 +1,11 @@
 // The one place that turns an error into what the user reads and the exit code.
 import { ConfigError, formatProblem } from '../config/problems.js';
 import { UnknownNodeError } from '../render/node-named.js';
-import { CommandFailed, ImageLayoutError } from '../image/errors.js';
+import { UnknownBaseImageError } from '../image/catalog.js';
+import { CommandFailed, DownloadError, ImageLayoutError, VerificationError } from '../image/errors.js';
 import { UsageError } from './errors.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, image: 6, interrupted: 130 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, download: 4, verification: 5, image: 6, interrupted: 130 } as const;
 
 export function reportError(error: unknown, options: { debug: boolean; stderr: (line: string) => void }): number {
   const { stderr } = options;
@@ -14,9 +15,17 @@ export function reportError(error: unknown, options: { debug: boolean; stderr: (
     stderr(`${errors.length} problem${errors.length === 1 ? '' : 's'} found; nothing was written.`);
     return EXIT.config;
   }
-  if (error instanceof UsageError || error instanceof UnknownNodeError) {
+  if (error instanceof UsageError || error instanceof UnknownNodeError || error instanceof UnknownBaseImageError) {
     stderr(`build-image: ${error.message}`);
     return EXIT.usage;
+  }
+  if (error instanceof DownloadError) {
+    stderr(`build-image: ${error.message}`);
+    return EXIT.download;
+  }
+  if (error instanceof VerificationError) {
+    stderr(`build-image: ${error.message}.`);
+    return EXIT.verification;
   }
   if (error instanceof ImageLayoutError || error instanceof CommandFailed) {
     stderr(`build-image: ${error.message}`);

@@ -2,7 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import { buildImages, defaultCacheDir } from '../build-images.js';
 import { writeSeeds, defaultOutDir } from '../build-seeds.js';
+import { catalogEntry, defaultCatalogPath } from '../image/catalog.js';
 import { execaRunner } from '../image/command-runner.js';
+import { nodeFetcher } from '../image/download.js';
+import { fetchBaseImage } from '../image/fetch-base-image.js';
+import { progressReporter } from './progress-bar.js';
 import { loadCluster } from '../config/load-cluster.js';
 import { formatProblem } from '../config/problems.js';
 import { loadOrCreateSecrets } from '../config/secrets.js';
@@ -14,6 +18,9 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (line: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Progress bars are drawn in place only on a terminal. */
+  readonly isTTY?: boolean;
+  readonly write?: (text: string) => void;
 }
 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
@@ -39,9 +46,18 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (created) io.stderr(`Created ${secretsFile} with a new join passphrase (mode 0600). Keep it; never commit it.`);
     const outDir = options.out ?? defaultOutDir(cluster);
     if (!options.seedOnly) {
+      const cacheDir = options.cacheDir ?? defaultCacheDir(io.env);
+      const onProgress = progressReporter({ isTTY: io.isTTY ?? false, write: io.write ?? ((t) => io.stderr(t.replace(/\n$/, ''))) });
+      let baseImage = options.baseImage;
+      if (!baseImage) {
+        const entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
+        const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress, log: io.stderr });
+        io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
+        baseImage = fetched.path;
+      }
       const images = await buildImages({
         run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
-        baseImage: options.baseImage!, cacheDir: options.cacheDir ?? defaultCacheDir(io.env), outDir, log: io.stderr,
+        baseImage, cacheDir, outDir, log: io.stderr,
       });
       io.stdout(options.json
         ? `${JSON.stringify({ cluster: cluster.name, images: images.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`

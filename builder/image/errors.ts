@@ -13,3 +13,19 @@ export class CommandFailed extends Error {
     super(`${command} failed with exit code ${exitCode ?? 'none (signal)'}: ${stderr.trim().split('\n').pop() ?? ''}`, options);
   }
 }
+
+/** A download failed after its retries. */
+export class DownloadError extends Error {
+  override name = 'DownloadError';
+  constructor(readonly url: string, readonly reason: string, options?: ErrorOptions) {
+    super(`Could not download ${url}: ${reason}. Check the network (or a proxy), then run the same command again: it resumes.`, options);
+  }
+}
+
+/** A checksum or signature did not match: the file was removed and never used. */
+export class VerificationError extends Error {
+  override name = 'VerificationError';
+  constructor(readonly file: string, readonly problem: string, options?: ErrorOptions) {
+    super(`${file}: ${problem}`, options);
+  }
+}

@@ -1,0 +1,101 @@
+// HTTP downloads through an injected Fetcher (node-fetch in production): small files into memory,
+// large ones to a `.partial` file that a later run resumes with a Range request.
+import { createWriteStream } from 'node:fs';
+import { stat, truncate } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fetch from 'node-fetch';
+import { DownloadError } from './errors.js';
+import type { OnProgress } from './progress.js';
+
+export interface FetchResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: NodeJS.ReadableStream | null;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+export type Fetcher = (url: string, init?: { headers?: Record<string, string> }) => Promise<FetchResponse>;
+
+export const nodeFetcher: Fetcher = (url, init) => fetch(url, init) as unknown as Promise<FetchResponse>;
+
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+}
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 4,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  now: () => Date.now(),
+};
+
+/** Client errors will not get better by retrying; everything else may. */
+class PermanentHttpError extends Error {}
+
+async function withRetries<T>(url: string, policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let i = 1; i <= policy.attempts; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      last = error;
+      if (error instanceof PermanentHttpError || i === policy.attempts) break;
+      await policy.sleep(1000 * 2 ** (i - 1));
+    }
+  }
+  throw new DownloadError(url, last instanceof Error ? last.message : String(last), { cause: last });
+}
+
+function checkStatus(url: string, status: number): void {
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw new PermanentHttpError(`HTTP ${status}`);
+  if (status >= 300) throw new Error(`HTTP ${status} from ${url}`);
+}
+
+export async function fetchSmall(fetcher: Fetcher, url: string, policy: RetryPolicy = DEFAULT_RETRY): Promise<Uint8Array> {
+  return withRetries(url, policy, async () => {
+    const response = await fetcher(url);
+    checkStatus(url, response.status);
+    return new Uint8Array(await response.arrayBuffer());
+  });
+}
+
+const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
+
+/** Downloads `url` into `partial`, continuing from what an earlier run left there. */
+export async function downloadResumable(fetcher: Fetcher, url: string, partial: string, options: {
+  label: string; onProgress?: OnProgress; policy?: RetryPolicy;
+}): Promise<void> {
+  const policy = options.policy ?? DEFAULT_RETRY;
+  await withRetries(url, policy, async () => {
+    const have = await sizeOf(partial);
+    const response = await fetcher(url, have ? { headers: { Range: `bytes=${have}-` } } : {});
+    if (response.status === 416 && have > 0) return; // nothing left to send: the checksum decides
+    checkStatus(url, response.status);
+    const resumed = response.status === 206;
+    if (!resumed && have) await truncate(partial, 0); // the server ignored Range: start over
+    const length = Number(response.headers.get('content-length') ?? NaN);
+    const start = resumed ? have : 0;
+    const total = Number.isFinite(length) ? start + length : undefined;
+    let bytes = start;
+    const began = policy.now();
+    let lastReport = 0;
+    const report = (done: boolean) => options.onProgress?.({
+      step: 'download', label: options.label, bytes, ...(total !== undefined ? { total } : {}), done,
+      bytesPerSecond: (bytes - start) / Math.max(0.001, (policy.now() - began) / 1000),
+    });
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        if (policy.now() - lastReport >= 250) {
+          lastReport = policy.now();
+          report(false);
+        }
+        callback(null, chunk);
+      },
+    });
+    if (!response.body) throw new Error('empty response body');
+    await pipeline(response.body, tap, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
+    if (total !== undefined && bytes < total) throw new Error(`connection closed after ${bytes} of ${total} bytes`);
+    report(true);
+  });
+}
