@@ -6,10 +6,12 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
 import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
+import { extensionOf, type Compression } from './image/compress-image.js';
 import type { CommandRunner } from './image/command-runner.js';
 import { copyImage } from './image/copy-image.js';
 import { bytesToAdd, growRootIfNeeded, ROOT_HEADROOM } from './image/grow-root.js';
-import { readImageLayout } from './image/layout.js';
+import { RASPI_LABELS, readImageLayout, type ExpectedLabels } from './image/layout.js';
+import { prepareBase } from './image/prepare-base.js';
 import { prepareRawBase } from './image/decompress.js';
 import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './image/release-files.js';
 import { planRootPayload } from './image/root-payload.js';
@@ -30,6 +32,8 @@ export interface ImageBuildOptions {
   readonly cacheDir: string;
   readonly outDir: string;
   readonly log: (line: string) => void;
+  readonly compression?: Compression;
+  readonly labels?: ExpectedLabels;
 }
 
 /** Room every node's root payload fits in: generated files are small; bundles come in later. */
@@ -40,8 +44,8 @@ const PAYLOAD_ALLOWANCE = 1024 * 1024;
  * a base that already fits (growing means rewriting the whole partition).
  */
 async function baseWithRoom(run: CommandRunner, path: string, sha256: string, cacheDir: string, payloadBytes: number,
-  log: (line: string) => void): Promise<string> {
-  const layout = await readImageLayout(path);
+  labels: ExpectedLabels, log: (line: string) => void): Promise<string> {
+  const layout = await readImageLayout(path, labels);
   const needed = bytesToAdd(layout, payloadBytes);
   if (needed === 0) return path;
   const grown = join(cacheDir, `${sha256}.room-${payloadBytes + ROOT_HEADROOM}.img`);
@@ -51,7 +55,7 @@ async function baseWithRoom(run: CommandRunner, path: string, sha256: string, ca
   const partial = `${grown}.partial-${process.pid}`;
   try {
     await copyImage(run, path, partial);
-    await growRootIfNeeded(run, partial, await readImageLayout(partial), payloadBytes);
+    await growRootIfNeeded(run, partial, await readImageLayout(partial, labels), payloadBytes, labels);
     await rename(partial, grown);
   } catch (error) {
     await rm(partial, { force: true });
@@ -75,21 +79,32 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
     lastPercent = percent;
   });
   o.log(`base: ${base.path}${base.fromCache ? ' (cached)' : ''}`);
-  const rawBase = await baseWithRoom(o.run, base.path, base.sourceSha256, o.cacheDir, PAYLOAD_ALLOWANCE, o.log);
+  const labels = o.labels ?? RASPI_LABELS;
+  const rawBase = await baseWithRoom(o.run, base.path, base.sourceSha256, o.cacheDir, PAYLOAD_ALLOWANCE, labels, o.log);
   const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
   await mkdir(o.outDir, { recursive: true });
   const images: NodeImage[] = [];
-  for (const node of o.nodes) {
-    const image = await buildNodeImage({
-      run: o.run, rawBase, node,
-      seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase),
-      payload: planRootPayload(o.cluster, node, { tool: TOOL.name, version: TOOL.version, configSha256, baseSha256: base.sourceSha256 }),
-      out: join(o.outDir, `${node}.img`),
-    });
-    const s = image.seconds;
-    o.log(`${node}: ${image.path} (copy ${s.copy.toFixed(1)} s, inject ${s.inject.toFixed(1)} s, hash ${s.hash.toFixed(1)} s`
-      + `${image.grownBytes ? `, writable grown by ${image.grownBytes / 1048576} MiB` : ''})`);
-    images.push(image);
+  const started = performance.now();
+  const prepared = await prepareBase({
+    run: o.run, rawBase, labels, path: join(o.outDir, `.prepared-base.partial-${process.pid}`),
+    payload: planRootPayload(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256, baseSha256: base.sourceSha256 }),
+  });
+  o.log(`base: our files written into writable once for all nodes (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  try {
+    for (const node of o.nodes) {
+      const image = await buildNodeImage({
+        run: o.run, base: prepared, node, labels,
+        seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase),
+        out: join(o.outDir, `${node}.img${extensionOf(o.compression ?? 'none')}`),
+        compression: o.compression ?? 'none',
+      });
+      const s = image.seconds;
+      o.log(`${node}: ${image.path} (copy ${s.copy.toFixed(1)} s, inject ${s.inject.toFixed(1)} s, hash ${s.hash.toFixed(1)} s`
+        + `${s.compress ? `, compress ${s.compress.toFixed(1)} s` : ''})`);
+      images.push(image);
+    }
+  } finally {
+    await rm(prepared.path, { force: true });
   }
   const sumsPath = join(o.outDir, 'SHA256SUMS');
   const sums = parseSha256Sums(await readFile(sumsPath, 'utf8').catch(() => ''));

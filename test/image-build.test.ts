@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { run } from '../builder/cli/run.js';
 import { readImageLayout } from '../builder/image/layout.js';
-import { buildNodeImage } from '../builder/image/build-node-image.js';
+import { prepareBase } from '../builder/image/prepare-base.js';
 import { execaRunner } from '../builder/image/command-runner.js';
 import { renderSeed } from '../builder/render/seed.js';
-import { exampleFile, loadExample, TEST_PASSPHRASE } from './helpers/examples.js';
+import { exampleFile, loadExample, REPO, TEST_PASSPHRASE } from './helpers/examples.js';
 import { makeRaspiImage, tool } from './helpers/raspi-fixture.js';
 
 import { jest } from '@jest/globals';
@@ -70,7 +70,7 @@ describe('build-image --node pi1 --base-image', () => {
 
     const device = `${image}?offset=${layout.root.offset}`;
     const info = JSON.parse((await tool('debugfs', ['-R', 'cat /etc/microcloud-pi/build.json', device])).stdout);
-    expect(info).toMatchObject({ tool: 'microcloud-pi', cluster: 'shelf', node: 'pi1', configSha256: await sha256(ws.config) });
+    expect(info).toMatchObject({ tool: 'microcloud-pi', cluster: 'shelf', configSha256: await sha256(ws.config) });
     const statOut = (await tool('debugfs', ['-R', 'stat /etc/microcloud-pi/build.json', device])).stdout;
     expect(statOut).toMatch(/Mode:\s+0644/);
     expect(statOut).toMatch(/User:\s+0\s+Group:\s+0/);
@@ -80,6 +80,7 @@ describe('build-image --node pi1 --base-image', () => {
     const manifest = JSON.parse(await readFile(join(ws.out, 'manifest.json'), 'utf8'));
     expect(manifest.base.sha256).toBe(await sha256(baseXz));
     expect(manifest.nodes.pi1.sha256).toBe(await sha256(image));
+    expect(info).not.toHaveProperty('node'); // one payload for all nodes
     expect(manifest.nodes.pi1.injected.map((f: { path: string }) => f.path)).toEqual(
       ['/user-data', '/meta-data', '/network-config', '/etc/microcloud-pi/build.json']);
     expect(await readdir(ws.out)).toEqual(['SHA256SUMS', 'manifest.json', 'pi1.img']);
@@ -112,10 +113,9 @@ describe('a writable partition with too little room', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mcpi-grow-'));
     const big = join(dir, 'bundle.bin');
     await writeFile(big, Buffer.alloc(12 * 1024 * 1024, 7));
-    const out = join(dir, 'node.img');
-    const built = await buildNodeImage({
-      run: execaRunner, rawBase: full, node: 'pi1', out,
-      seed: renderSeed(loadExample('three-pis-ceph'), 'pi1', TEST_PASSPHRASE),
+    const out = join(dir, 'prepared.img');
+    const built = await prepareBase({
+      run: execaRunner, rawBase: full, path: out,
       payload: { generated: [], entries: [{ kind: 'file', path: '/usr/lib/microcloud-pi/bundle.bin', source: big, mode: 0o644 }] },
     });
     expect(built.grownBytes).toBeGreaterThan(0);
@@ -160,5 +160,44 @@ describe('broken base images', () => {
     const cached = await readdir(ws.cache).catch(() => [] as string[]);
     expect(cached.filter((f) => f.includes('partial'))).toEqual([]);
     if (/xz/.test(String(message))) expect(cached).toEqual([]);
+  });
+});
+
+describe('--compress', () => {
+  it.each([['xz', 'xz'], ['zst', 'zstd']])('writes a .img.%s that decompresses to the raw image the manifest names, reproducibly', async (ext, tool_) => {
+    const ws = await workspace();
+    const args = ['-c', ws.config, '--node', 'pi1', '--base-image', baseImg, '--cache', ws.cache, '--compress', ext];
+    expect((await cli([...args, '-o', join(ws.dir, 'a')])).code).toBe(0);
+    expect((await cli([...args, '-o', join(ws.dir, 'b')])).code).toBe(0);
+    const file = join(ws.dir, 'a', `pi1.img.${ext}`);
+    expect(await readdir(join(ws.dir, 'a'))).toEqual(['SHA256SUMS', 'manifest.json', `pi1.img.${ext}`]);
+    expect(await sha256(file)).toBe(await sha256(join(ws.dir, 'b', `pi1.img.${ext}`)));
+    const manifest = JSON.parse(await readFile(join(ws.dir, 'a', 'manifest.json'), 'utf8'));
+    const raw = join(ws.dir, 'raw.img');
+    await tool('bash', ['-c', `${tool_} -dc '${file}' > '${raw}'`]);
+    expect(manifest.nodes.pi1.raw.sha256).toBe(await sha256(raw));
+    expect(manifest.nodes.pi1.sha256).toBe(await sha256(file));
+    expect(await readFile(join(ws.dir, 'a', 'SHA256SUMS'), 'utf8')).toBe(`${await sha256(file)} *pi1.img.${ext}\n`);
+  });
+
+  it('refuses an unknown compression with exit 2', async () => {
+    const ws = await workspace();
+    const r = await cli(['-c', ws.config, '--node', 'pi1', '--base-image', baseImg, '--compress', 'gz']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--compress gz is not one of none, xz, zst/);
+  });
+});
+
+describe('a full disk', () => {
+  it('fails with a clear error and leaves no partial image (file size limit as a stand-in)', async () => {
+    const ws = await workspace();
+    // RLIMIT_FSIZE makes every write past 20 MiB fail with EFBIG, as a full disk fails with ENOSPC.
+    const r = await tool('bash', ['-c', `ulimit -f 20480; exec node --import tsx '${join(REPO, 'builder', 'cli', 'main.ts')}' `
+      + `-c '${ws.config}' --node pi1 --base-image '${baseImg}' --cache '${ws.cache}' -o '${ws.out}'`]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.exitCode).not.toBe(1);
+    expect(r.stderr).toMatch(/build-image: .*(cp|File too large|EFBIG)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect((await readdir(ws.out).catch(() => [])).filter((f) => f.endsWith('.img') || f.includes('partial'))).toEqual([]);
   });
 });

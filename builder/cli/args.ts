@@ -1,5 +1,6 @@
 // argv -> BuildOptions. Every default for the command line is applied here, once.
 import { parseArgs } from 'node:util';
+import { COMPRESSIONS, type Compression } from '../image/compress-image.js';
 import { UsageError } from './errors.js';
 
 export interface BuildOptions {
@@ -14,8 +15,15 @@ export interface BuildOptions {
   readonly cacheDir?: string;
   readonly image?: string;
   readonly catalog?: string;
+  readonly compress: Compression;
   readonly json: boolean;
   readonly debug: boolean;
+}
+
+function parseCompression(value: string | undefined): Compression {
+  if (value === undefined) return 'none';
+  if ((COMPRESSIONS as readonly string[]).includes(value)) return value as Compression;
+  throw new UsageError(`--compress ${value} is not one of ${COMPRESSIONS.join(', ')}.`);
 }
 
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
@@ -37,6 +45,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
         cache: { type: 'string' },
         image: { type: 'string' },
         catalog: { type: 'string' },
+        compress: { type: 'string' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
       },
@@ -57,6 +66,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     ...(values.image !== undefined ? { image: values.image } : {}),
     ...(values.catalog !== undefined ? { catalog: values.catalog } : {}),
     json: values.json ?? false,
+    compress: parseCompression(values.compress),
     debug: values.debug ?? false,
   };
   if (options.help || options.check) return options;

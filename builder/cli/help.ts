@@ -21,6 +21,9 @@ Options:
                       its OpenPGP signature against the pinned Ubuntu key) and cached;
                       an interrupted download resumes (default: ubuntu-24.04-raspi)
       --catalog FILE  another catalog of base images (default: images/catalog.json)
+      --compress none|xz|zst
+                      write DIR/<node>.img.xz or .img.zst instead of .img (default: none);
+                      .img.xz is what Raspberry Pi Imager and Etcher open directly
       --cache DIR     cache for downloaded and decompressed base images
                       (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)
   -o, --out DIR       where to write (default: images/out/<cluster>); with --seed-only

@@ -6,6 +6,7 @@ import { catalogEntry, defaultCatalogPath } from '../image/catalog.js';
 import { execaRunner } from '../image/command-runner.js';
 import { nodeFetcher } from '../image/download.js';
 import { fetchBaseImage } from '../image/fetch-base-image.js';
+import type { ExpectedLabels } from '../image/layout.js';
 import { progressReporter } from './progress-bar.js';
 import { loadCluster } from '../config/load-cluster.js';
 import { formatProblem } from '../config/problems.js';
@@ -49,15 +50,17 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       const cacheDir = options.cacheDir ?? defaultCacheDir(io.env);
       const onProgress = progressReporter({ isTTY: io.isTTY ?? false, write: io.write ?? ((t) => io.stderr(t.replace(/\n$/, ''))) });
       let baseImage = options.baseImage;
+      let labels: ExpectedLabels | undefined;
       if (!baseImage) {
         const entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
         const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress, log: io.stderr });
         io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
         baseImage = fetched.path;
+        labels = entry.labels;
       }
       const images = await buildImages({
         run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
-        baseImage, cacheDir, outDir, log: io.stderr,
+        baseImage, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}),
       });
       io.stdout(options.json
         ? `${JSON.stringify({ cluster: cluster.name, images: images.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`

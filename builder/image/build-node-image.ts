@@ -1,78 +1,76 @@
-// One node's SD-card image: copy the raw base, check its layout, grow `writable` if our files
-// do not fit, write the seed into `system-boot` and our files into `writable`, hash, publish.
+// One node's SD-card image: copy the prepared base, write the node's seed into `system-boot`,
+// hash, optionally compress, publish under the final name only when complete.
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
 import type { CommandRunner } from './command-runner.js';
+import { compressFile, type Compression } from './compress-image.js';
 import { copyImage } from './copy-image.js';
-import { writeExt4Entries, type RootEntry } from './ext4-files.js';
 import { writeFatFiles } from './fat-files.js';
-import { growRootIfNeeded } from './grow-root.js';
 import { sha256File } from './hash-file.js';
-import { readImageLayout } from './layout.js';
-import type { RootPayload } from './root-payload.js';
-
-export interface InjectedFile { readonly partition: 'system-boot' | 'writable'; readonly path: string; readonly sha256: string }
+import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
+import type { InjectedFile, PreparedBase } from './prepare-base.js';
 
 export interface NodeImage {
   readonly node: string;
+  /** The file written: the raw image, or the compressed one. */
   readonly path: string;
   readonly bytes: number;
   readonly sha256: string;
+  /** The raw image's size and hash, when `path` is compressed (what a flasher writes). */
+  readonly raw?: { readonly bytes: number; readonly sha256: string };
   readonly grownBytes: number;
   readonly injected: readonly InjectedFile[];
-  readonly seconds: { copy: number; inject: number; hash: number };
+  readonly seconds: { copy: number; inject: number; hash: number; compress: number };
 }
 
-const sha256 = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex');
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export async function buildNodeImage(options: {
-  run: CommandRunner; rawBase: string; node: string; seed: Seed; payload: RootPayload; out: string;
-  now?: () => number;
+  run: CommandRunner; base: PreparedBase; node: string; seed: Seed; out: string;
+  compression?: Compression; labels?: ExpectedLabels; now?: () => number;
 }): Promise<NodeImage> {
-  const { run, rawBase, node, seed, payload, out } = options;
+  const { run, base, node, seed, out } = options;
   const now = options.now ?? (() => performance.now() / 1000);
   const partial = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
-  const staging = await mkdtemp(join(tmpdir(), 'mcpi-root-'));
+  const compressedPartial = `${partial}.compressed`;
   try {
     let t = now();
-    await copyImage(run, rawBase, partial);
+    await copyImage(run, base.path, partial);
     await chmod(partial, 0o600); // user-data inside carries the join passphrase
     const copySeconds = now() - t;
     t = now();
-    const generatedEntries: RootEntry[] = [];
-    for (const [i, file] of payload.generated.entries()) {
-      const source = join(staging, `generated-${i}`);
-      await writeFile(source, file.content);
-      generatedEntries.push({ kind: 'file', path: file.path, source, mode: file.mode });
-    }
-    const entries = [...generatedEntries, ...payload.entries];
-    let payloadBytes = 0;
-    for (const e of entries) if (e.kind === 'file') payloadBytes += (await stat(e.source)).size + 4096;
-    const { layout, grownBytes } = await growRootIfNeeded(run, partial, await readImageLayout(partial), payloadBytes);
+    const layout = await readImageLayout(partial, options.labels ?? RASPI_LABELS);
     await writeFatFiles(run, partial, layout.boot, SEED_FILES.map((name) => ({ name, content: seed[name] })));
-    await writeExt4Entries(run, partial, layout.root, entries);
     const injectSeconds = now() - t;
     t = now();
-    const imageSha256 = await sha256File(partial);
+    const rawSha256 = await sha256File(partial);
     const hashSeconds = now() - t;
+    const rawBytes = (await stat(partial)).size;
     const injected: InjectedFile[] = [
       ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256(seed[name]) })),
-      ...payload.generated.map((f) => ({ partition: 'writable' as const, path: f.path, sha256: sha256(f.content) })),
-      ...await Promise.all(payload.entries.filter((e) => e.kind === 'file').map(async (e) =>
-        ({ partition: 'writable' as const, path: e.path, sha256: await sha256File((e as { source: string }).source) }))),
+      ...base.injected,
     ];
-    const bytes = (await stat(partial)).size;
-    await rename(partial, out);
-    return { node, path: out, bytes, sha256: imageSha256, grownBytes, injected,
-      seconds: { copy: copySeconds, inject: injectSeconds, hash: hashSeconds } };
+    const common = { node, path: out, grownBytes: base.grownBytes, injected };
+    const compression = options.compression ?? 'none';
+    if (compression === 'none') {
+      await rename(partial, out);
+      return { ...common, bytes: rawBytes, sha256: rawSha256,
+        seconds: { copy: copySeconds, inject: injectSeconds, hash: hashSeconds, compress: 0 } };
+    }
+    t = now();
+    await compressFile(partial, compressedPartial, compression);
+    await rm(partial, { force: true });
+    const compressedSha256 = await sha256File(compressedPartial);
+    const bytes = (await stat(compressedPartial)).size;
+    await rename(compressedPartial, out);
+    return { ...common, bytes, sha256: compressedSha256, raw: { bytes: rawBytes, sha256: rawSha256 },
+      seconds: { copy: copySeconds, inject: injectSeconds, hash: hashSeconds, compress: now() - t } };
   } catch (error) {
     await rm(partial, { force: true });
+    await rm(compressedPartial, { force: true });
     throw error;
-  } finally {
-    await rm(staging, { recursive: true, force: true });
   }
 }

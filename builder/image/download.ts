@@ -1,9 +1,6 @@
 // HTTP downloads through an injected Fetcher (node-fetch in production): small files into memory,
 // large ones to a `.partial` file that a later run resumes with a Range request.
-import { createWriteStream } from 'node:fs';
-import { stat, truncate } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import fetch from 'node-fetch';
 import { DownloadError } from './errors.js';
 import type { OnProgress } from './progress.js';
@@ -83,18 +80,21 @@ export async function downloadResumable(fetcher: Fetcher, url: string, partial: 
       step: 'download', label: options.label, bytes, ...(total !== undefined ? { total } : {}), done,
       bytesPerSecond: (bytes - start) / Math.max(0.001, (policy.now() - began) / 1000),
     });
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
+    if (!response.body) throw new Error('empty response body');
+    // Each chunk is on disk before the next is read, so a cut connection keeps every byte received.
+    const file = await open(partial, resumed ? 'a' : 'w');
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        await file.write(chunk);
         bytes += chunk.length;
         if (policy.now() - lastReport >= 250) {
           lastReport = policy.now();
           report(false);
         }
-        callback(null, chunk);
-      },
-    });
-    if (!response.body) throw new Error('empty response body');
-    await pipeline(response.body, tap, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
+      }
+    } finally {
+      await file.close();
+    }
     if (total !== undefined && bytes < total) throw new Error(`connection closed after ${bytes} of ${total} bytes`);
     report(true);
   });

@@ -4,7 +4,7 @@ import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ensureOk, type CommandRunner } from './command-runner.js';
 import { ImageLayoutError } from './errors.js';
-import { readImageLayout, type ImageLayout } from './layout.js';
+import { RASPI_LABELS, readImageLayout, type ExpectedLabels, type ImageLayout } from './layout.js';
 import { SECTOR, withPartitionSectors } from './mbr.js';
 import { REPRODUCIBLE_TIME } from './reproducible-time.js';
 
@@ -15,8 +15,8 @@ export const ROOT_HEADROOM = 64 * MiB;
 export const bytesToAdd = (layout: ImageLayout, payloadBytes: number): number =>
   Math.max(0, payloadBytes + ROOT_HEADROOM - layout.root.freeBytes);
 
-export async function growRootIfNeeded(run: CommandRunner, image: string, layout: ImageLayout, payloadBytes: number):
-  Promise<{ layout: ImageLayout; grownBytes: number }> {
+export async function growRootIfNeeded(run: CommandRunner, image: string, layout: ImageLayout, payloadBytes: number,
+  labels: ExpectedLabels = RASPI_LABELS): Promise<{ layout: ImageLayout; grownBytes: number }> {
   const needed = bytesToAdd(layout, payloadBytes);
   if (needed === 0) return { layout, grownBytes: 0 };
   const root = layout.root.partition;
@@ -53,5 +53,5 @@ export async function growRootIfNeeded(run: CommandRunner, image: string, layout
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  return { layout: await readImageLayout(image), grownBytes: grow };
+  return { layout: await readImageLayout(image, labels), grownBytes: grow };
 }

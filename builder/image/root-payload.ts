@@ -1,7 +1,7 @@
-// What the builder adds to the `writable` root filesystem of one node's image. Pure: a plan of
-// entries; the bytes of generated files are given alongside for the writer to stage.
+// What the builder adds to the `writable` root filesystem. The same for every node of a cluster
+// (node-specific settings travel in the FAT seed), so it is written once into a prepared base
+// that every node copies. Pure: a plan of entries.
 import type { Cluster } from '../config/types.js';
-import { nodeNamed } from '../render/node-named.js';
 import type { RootEntry } from './ext4-files.js';
 
 export interface GeneratedFile { readonly path: string; readonly content: string; readonly mode: number }
@@ -15,13 +15,12 @@ export interface RootPayload {
 
 export const BUILD_INFO_PATH = '/etc/microcloud-pi/build.json';
 
-export interface BuildInfo { tool: string; version: string; cluster: string; node: string; configSha256: string; baseSha256: string }
+export interface BuildInfo { tool: string; version: string; cluster: string; configSha256: string; baseSha256: string }
 
-/** Provenance on the node itself: which tool and which inputs built this card. */
-export function planRootPayload(cluster: Cluster, nodeName: string, build: Omit<BuildInfo, 'cluster' | 'node'>,
+/** Provenance on every card: which tool and which inputs built it. */
+export function planRootPayload(cluster: Cluster, build: Omit<BuildInfo, 'cluster'>,
   extra: readonly RootEntry[] = []): RootPayload {
-  const node = nodeNamed(cluster, nodeName);
-  const info: BuildInfo = { ...build, cluster: cluster.name, node: node.name };
+  const info: BuildInfo = { ...build, cluster: cluster.name };
   return {
     generated: [{ path: BUILD_INFO_PATH, content: `${JSON.stringify(info, null, 2)}\n`, mode: 0o644 }],
     entries: extra,

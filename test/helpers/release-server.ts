@@ -33,7 +33,8 @@ export class ReleaseServer {
         res.end(Buffer.from(slice));
         return;
       }
-      res.write(Buffer.from(slice.subarray(0, cut)), () => res.destroy());
+      // Give the client time to take what was sent, then drop the connection mid-transfer.
+      res.write(Buffer.from(slice.subarray(0, cut)), () => setTimeout(() => res.destroy(), 200));
     });
   }
 

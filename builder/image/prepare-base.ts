@@ -1,0 +1,58 @@
+// The prepared base: the raw base with our root payload written into `writable` (grown first if
+// it lacks room). Made once per build; every node then only copies it and writes its seed.
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandRunner } from './command-runner.js';
+import { copyImage } from './copy-image.js';
+import { writeExt4Entries, type RootEntry } from './ext4-files.js';
+import { growRootIfNeeded } from './grow-root.js';
+import { sha256File } from './hash-file.js';
+import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
+import type { RootPayload } from './root-payload.js';
+
+export interface InjectedFile { readonly partition: 'system-boot' | 'writable'; readonly path: string; readonly sha256: string }
+
+export interface PreparedBase {
+  readonly path: string;
+  readonly grownBytes: number;
+  readonly injected: readonly InjectedFile[];
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Writes `path` (which must not exist yet): a copy of `rawBase` carrying `payload`. */
+export async function prepareBase(options: {
+  run: CommandRunner; rawBase: string; payload: RootPayload; path: string; labels?: ExpectedLabels;
+}): Promise<PreparedBase> {
+  const { run, payload, path } = options;
+  const labels = options.labels ?? RASPI_LABELS;
+  const staging = await mkdtemp(join(tmpdir(), 'mcpi-root-'));
+  try {
+    await copyImage(run, options.rawBase, path);
+    await chmod(path, 0o600);
+    const generated: RootEntry[] = [];
+    for (const [i, file] of payload.generated.entries()) {
+      const source = join(staging, `generated-${i}`);
+      await writeFile(source, file.content);
+      generated.push({ kind: 'file', path: file.path, source, mode: file.mode });
+    }
+    const entries = [...generated, ...payload.entries];
+    let payloadBytes = 0;
+    for (const e of entries) if (e.kind === 'file') payloadBytes += (await stat(e.source)).size + 4096;
+    const { layout, grownBytes } = await growRootIfNeeded(run, path, await readImageLayout(path, labels), payloadBytes, labels);
+    await writeExt4Entries(run, path, layout.root, entries);
+    const injected: InjectedFile[] = [
+      ...payload.generated.map((f) => ({ partition: 'writable' as const, path: f.path, sha256: sha256(f.content) })),
+      ...await Promise.all(payload.entries.flatMap((e) => (e.kind === 'file' ? [e] : [])).map(async (e) =>
+        ({ partition: 'writable' as const, path: e.path, sha256: await sha256File(e.source) }))),
+    ];
+    return { path, grownBytes, injected };
+  } catch (error) {
+    await rm(path, { force: true });
+    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
