@@ -7,14 +7,17 @@ export const yamlValue = (value: unknown): string => {
   return JSON.stringify(value);
 };
 
-const BLOCK_SAFE = /^[^\s][^\r\t\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]*\n$/s;
+// Printable text only (newlines aside), not starting with a blank, ending in one newline.
+const UNPRINTABLE = /[\r\t\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+const blockSafe = (text: string): boolean =>
+  !UNPRINTABLE.test(text) && /^\S/.test(text) && text.endsWith('\n') && !text.endsWith('\n\n');
 
 /**
  * A literal block scalar (`|`) indented under its key, for multi-line text that should stay
  * readable; falls back to a quoted scalar for text a block cannot carry exactly.
  */
 export function yamlBlock(text: string, indent: number): string {
-  if (!BLOCK_SAFE.test(text) || text.endsWith('\n\n')) return yamlValue(text);
+  if (!blockSafe(text)) return yamlValue(text);
   const pad = ' '.repeat(indent);
   const lines = text.slice(0, -1).split('\n').map((line) => (line ? pad + line : ''));
   return `|\n${lines.join('\n')}`;
