@@ -1,0 +1,29 @@
+// Entry point on the Pi (bundled to one file, run by the pinned node runtime under systemd).
+import { readFile } from 'node:fs/promises';
+import type { NodeConfig } from '../builder/render/node-config.js';
+import { NODE_CONFIG_PATH } from '../builder/render/node-config.js';
+import { journalLogger, realClock, realFiles, realRunner } from './run/adapters.js';
+import { EXIT, firstBoot } from './run/first-boot.js';
+import { readStatus } from './status/read-status.js';
+
+const log = journalLogger();
+const configPath = process.env.MICROCLOUD_PI_NODE_CONFIG ?? NODE_CONFIG_PATH;
+let config: NodeConfig;
+try {
+  config = JSON.parse(await readFile(configPath, 'utf8')) as NodeConfig;
+} catch (error) {
+  log.warn(`${configPath} cannot be read (${(error as Error).message}); the seed did not reach this node`);
+  process.exit(EXIT.config);
+}
+const result = await firstBoot({
+  config, run: realRunner(log), log, clock: realClock, files: realFiles, readPeer: readStatus,
+  journalPath: '/var/lib/microcloud-pi/journal.json', listenHost: '0.0.0.0',
+});
+if (result.exitCode === EXIT.done) {
+  log.info('first boot complete; serving status for peers and the operator');
+} else {
+  // Keep answering peers for a moment so they can see why, then let systemd decide.
+  await realClock.sleep(20_000);
+  await result.server?.close();
+  process.exit(result.exitCode);
+}

@@ -1,0 +1,42 @@
+// The real world, behind the narrow interfaces the steps use.
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { execa } from 'execa';
+import { redact } from './redact.js';
+import type { Clock, CommandRunner, FileAccess, Logger } from './types.js';
+
+
+export const journalLogger = (write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger => ({
+  info: (line) => write(line),
+  warn: (line) => write(`warning: ${line}`),
+});
+
+export const realRunner = (log: Logger): CommandRunner => async (file, args, options = {}) => {
+  const started = Date.now();
+  const r = await execa(file, [...args], {
+    reject: false, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    env: { LC_ALL: 'C', NO_COLOR: '1' },
+  });
+  log.info(redact(`$ ${r.escapedCommand} -> exit ${r.exitCode ?? 'none'} (${((Date.now() - started) / 1000).toFixed(1)} s)`, options.secret));
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: redact(String(r.stderr), options.secret), timedOut: r.timedOut };
+};
+
+export const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+
+export const realFiles: FileAccess = {
+  read: (path) => readFile(path, 'utf8').catch(() => undefined),
+  async write(path, content, mode) {
+    await mkdir(dirname(path), { recursive: true });
+    const partial = `${path}.partial`;
+    const handle = await open(partial, 'w', mode);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(partial, path);
+  },
+  remove: (path) => rm(path, { force: true }),
+};

@@ -1,0 +1,59 @@
+// The contract every first-boot step follows, and what steps are given to work with.
+import type { NodeConfig } from '../../builder/render/node-config.js';
+
+export interface Ran { exitCode: number | undefined; stdout: string; stderr: string; timedOut?: boolean }
+export type CommandRunner = (file: string, args: readonly string[],
+  options?: { timeoutMs?: number; input?: string; secret?: readonly string[] }) => Promise<Ran>;
+
+export interface Logger { info(line: string): void; warn(line: string): void }
+
+export interface Clock { now(): number; sleep(ms: number): Promise<void> }
+
+/** What a node tells its peers and the operator: never a secret. */
+export interface NodeStatus {
+  node: string;
+  step: StepId | 'done';
+  state: 'running' | 'waiting' | 'failed' | 'done';
+  since: string;
+  detail?: string;
+  lastError?: string;
+}
+
+export type PeerStatusReader = (address: string, port: number) => Promise<NodeStatus | undefined>;
+
+export interface StepContext {
+  readonly config: NodeConfig;
+  readonly run: CommandRunner;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly readPeer: PeerStatusReader;
+  readonly files: FileAccess;
+  /** Tell peers and the operator what this step is doing or waiting for. */
+  report(detail: string, state?: 'running' | 'waiting'): void;
+}
+
+export interface FileAccess {
+  read(path: string): Promise<string | undefined>;
+  write(path: string, content: string, mode: number): Promise<void>;
+  remove(path: string): Promise<void>;
+}
+
+export const STEP_IDS = ['wait-ready', 'install-snaps', 'wait-peers', 'preseed', 'verify', 'finish'] as const;
+export type StepId = (typeof STEP_IDS)[number];
+
+export interface Step {
+  readonly id: StepId;
+  /** Probes the world: true when the step's effect is already there (after a power cut, say). */
+  isDone(ctx: StepContext): Promise<boolean>;
+  run(ctx: StepContext): Promise<void>;
+}
+
+/** Worth retrying later (network down, peers late, store slow): systemd restarts us (exit 75). */
+export class TemporaryFailure extends Error {
+  override name = 'TemporaryFailure';
+}
+
+/** Needs a person (preseed rejected, cluster half-formed): no restart (exit 78), shown at login. */
+export class ConfigurationFailure extends Error {
+  override name = 'ConfigurationFailure';
+}

@@ -1,0 +1,24 @@
+// Step 6: done for good: the passphrase leaves the disk, the login message says where the node
+// stands, and a marker stops any later boot from running the steps again.
+import type { Step } from '../run/types.js';
+
+export const DONE_MARKER = '/var/lib/microcloud-pi/done';
+export const MOTD = '/etc/motd';
+
+export const finish: Step = {
+  id: 'finish',
+  isDone: async (ctx) => (await ctx.files.read(DONE_MARKER)) !== undefined
+    && (await ctx.files.read(ctx.config.preseedPath)) === undefined,
+  async run(ctx) {
+    const { config } = ctx;
+    await ctx.files.remove(config.preseedPath);
+    await ctx.files.write(MOTD, [
+      `microcloud-pi: ${config.node} is a member of the MicroCloud "${config.cluster}"`,
+      `  initiator ${config.initiator}, ${config.expect.members} member(s)${config.expect.ceph ? ', Ceph' : ''}${config.expect.ovn ? ', OVN' : ''}`,
+      '  check it: lxc cluster list; microcloud status',
+      `  first-boot status: http://${config.address}:${config.statusPort}/status`,
+      '',
+    ].join('\n'), 0o644);
+    await ctx.files.write(DONE_MARKER, `${new Date(ctx.clock.now()).toISOString()}\n`, 0o644);
+  },
+};

@@ -1,0 +1,10 @@
+// The steps, in the order they run. An explicit list: no registration by import side effect.
+import type { Step } from '../run/types.js';
+import { finish } from './finish.js';
+import { installSnaps } from './install-snaps.js';
+import { preseed } from './preseed.js';
+import { verify } from './verify.js';
+import { waitPeers } from './wait-peers.js';
+import { waitReady } from './wait-ready.js';
+
+export const STEPS: readonly Step[] = [waitReady, installSnaps, waitPeers, preseed, verify, finish];

@@ -1,0 +1,27 @@
+// Step 3: every peer has its snaps installed, as its status endpoint says. Pis boot minutes
+// apart; the MicroCloud lookup window is short, so nobody starts the preseed before all are ready.
+import { STEP_IDS, TemporaryFailure, type NodeStatus, type Step, type StepId } from '../run/types.js';
+
+export const PEER_TIMEOUT_MS = 60 * 60_000;
+const READY_FROM: StepId = 'wait-peers';
+
+export const peerIsReady = (status: NodeStatus | undefined): boolean =>
+  !!status && (status.step === 'done' || STEP_IDS.indexOf(status.step) >= STEP_IDS.indexOf(READY_FROM));
+
+export const waitPeers: Step = {
+  id: 'wait-peers',
+  isDone: async () => false, // only waits
+  async run(ctx) {
+    const deadline = ctx.clock.now() + PEER_TIMEOUT_MS;
+    for (;;) {
+      const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
+      const missing = ctx.config.peers.filter((_, i) => !peerIsReady(statuses[i])).map((p) => p.name);
+      if (!missing.length) return;
+      const detail = `waiting for ${missing.join(', ')}`;
+      if (ctx.clock.now() >= deadline)
+        throw new TemporaryFailure(`${detail}: not ready after ${PEER_TIMEOUT_MS / 60_000} min; check that they are powered and cabled`);
+      ctx.report(detail, 'waiting');
+      await ctx.clock.sleep(5000);
+    }
+  },
+};

@@ -1,0 +1,33 @@
+// Step 1: cloud-init finished, the intra-cluster address is up, and the clock is synchronised
+// (a Pi has no real-time clock; the cluster join uses TLS and Ceph wants agreeing clocks).
+import { TemporaryFailure, type Step } from '../run/types.js';
+import { pollUntil } from './poll.js';
+
+const MINUTE = 60_000;
+
+export const waitReady: Step = {
+  id: 'wait-ready',
+  isDone: async () => false, // only waits: cheap to repeat
+  async run(ctx) {
+    ctx.report('waiting for cloud-init to finish', 'waiting');
+    // Exit 2 is "degraded" (a deprecation warning, say): done all the same.
+    const cloudInit = await ctx.run('cloud-init', ['status', '--wait'], { timeoutMs: 30 * MINUTE });
+    if (cloudInit.exitCode !== 0 && cloudInit.exitCode !== 2)
+      throw new TemporaryFailure(`cloud-init ended in error (exit ${cloudInit.exitCode}); see /var/log/cloud-init.log`);
+
+    ctx.report(`waiting for ${ctx.config.address} on ${ctx.config.intraInterface}`, 'waiting');
+    const addressUp = await pollUntil(ctx.clock, 10 * MINUTE, 2000, async () => {
+      const ran = await ctx.run('ip', ['-j', '-4', 'addr', 'show']);
+      const links = ran.exitCode === 0 ? JSON.parse(ran.stdout || '[]') as { addr_info?: { local?: string }[] }[] : [];
+      return links.some((l) => l.addr_info?.some((a) => a.local === ctx.config.address)) ? true : undefined;
+    });
+    if (!addressUp) throw new TemporaryFailure(`${ctx.config.address} is not configured on any interface; check the cable and network-config`);
+
+    ctx.report('waiting for the clock to synchronise (NTP)', 'waiting');
+    const synced = await pollUntil(ctx.clock, 15 * MINUTE, 5000, async () => {
+      const ran = await ctx.run('timedatectl', ['show', '--property=NTPSynchronized', '--value']);
+      return ran.stdout.trim() === 'yes' ? true : undefined;
+    });
+    if (!synced) throw new TemporaryFailure('the clock is not synchronised; the node needs an NTP server (network.ntp)');
+  },
+};

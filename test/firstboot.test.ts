@@ -1,0 +1,231 @@
+// The first-boot service against test doubles of the Pi's tools (test/doubles/fake-host.ts):
+// the happy path, retries, power cuts after every state-changing call, a corrupt journal, a peer
+// that never comes, a failed preseed, and three nodes forming a cluster over real HTTP.
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.js';
+import { renderPreseed } from '../builder/render/preseed.js';
+import { EXIT, firstBoot } from '../firstboot/run/first-boot.js';
+import type { Clock, CommandRunner, Logger, NodeStatus, PeerStatusReader } from '../firstboot/run/types.js';
+import { DONE_MARKER, MOTD } from '../firstboot/steps/finish.js';
+import { readStatus } from '../firstboot/status/read-status.js';
+import { FakeFiles, FakeHost, FakeMicroCloud } from './doubles/fake-host.js';
+import { clusterFromText, TEST_PASSPHRASE } from './helpers/examples.js';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop';
+
+function cluster(nodes: number, options: { discovery?: 'multicast' | 'unicast'; port?: number } = {}) {
+  return clusterFromText(stringify({
+    cluster: { name: 'loop', domain: 'loop.internal' },
+    admin: { user: 'ops', ssh_keys: [KEY] },
+    network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
+    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `pi${i + 1}`, address: `127.0.0.${11 + i}` })),
+    microcloud: { discovery: options.discovery ?? 'multicast', status_port: options.port ?? 9180 },
+  }));
+}
+
+/** Time runs 500x faster than the wall clock, so minutes of polling take a fraction of a second. */
+function fastClock(factor = 500): Clock {
+  const start = Date.now();
+  return { now: () => start + (Date.now() - start) * factor, sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(1, ms / factor))) };
+}
+
+function quietLog(lines: string[] = []): Logger {
+  return { info: (l) => lines.push(l), warn: (l) => lines.push(`warning: ${l}`) };
+}
+
+interface NodeRig { config: NodeConfig; host: FakeHost; files: FakeFiles; journalPath: string; log: string[] }
+
+async function rig(nodeName: string, c = cluster(1), cloud?: FakeMicroCloud): Promise<NodeRig> {
+  const config = planNodeConfig(c, nodeName);
+  const files = new FakeFiles();
+  await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
+  const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
+  const journalPath = join(await mkdtemp(join(tmpdir(), 'mcpi-fb-')), 'journal.json');
+  return { config, host, files, journalPath, log: [] };
+}
+
+async function boot(r: NodeRig, options: { run?: CommandRunner; readPeer?: PeerStatusReader; clock?: Clock } = {}) {
+  const result = await firstBoot({
+    config: r.config, run: options.run ?? r.host.run, log: quietLog(r.log), clock: options.clock ?? fastClock(),
+    files: r.files, readPeer: options.readPeer ?? (async () => undefined), journalPath: r.journalPath,
+    listenHost: r.config.address,
+  });
+  await result.server?.close();
+  return result;
+}
+
+const commands = (host: FakeHost) => host.calls.map((c) => `${c.file} ${c.args.join(' ')}`);
+
+describe('first boot on one node', () => {
+  it('walks every step to done: snaps at their channels, held, one preseed, verified, secret removed', async () => {
+    const r = await rig('pi1');
+    const result = await boot(r);
+    expect(result.exitCode).toBe(EXIT.done);
+    expect(result.status()).toMatchObject({ node: 'pi1', step: 'done', state: 'done' });
+    const cmds = commands(r.host);
+    expect(cmds.filter((c) => c.startsWith('snap install'))).toEqual([
+      'snap install lxd --channel=5.21/stable --cohort=+', 'snap install microceph --channel=squid/stable --cohort=+',
+      'snap install microovn --channel=24.03/stable --cohort=+', 'snap install microcloud --channel=2/stable --cohort=+']);
+    expect(cmds).toContain('snap refresh --hold lxd microceph microovn microcloud');
+    expect(cmds.filter((c) => c === 'microcloud preseed')).toHaveLength(1);
+    expect(r.host.calls.find((c) => c.file === 'microcloud' && c.args[0] === 'preseed')!.input).toContain(TEST_PASSPHRASE);
+    expect(await r.files.read(r.config.preseedPath)).toBeUndefined();
+    expect(await r.files.read(MOTD)).toMatch(/pi1 is a member of the MicroCloud "loop"/);
+    expect(await r.files.read(DONE_MARKER)).toBeDefined();
+    expect(Object.keys(JSON.parse(await readFile(r.journalPath, 'utf8')).done))
+      .toEqual(['wait-ready', 'install-snaps', 'wait-peers', 'preseed', 'verify', 'finish']);
+  });
+
+  it('retries snap store errors with backoff', async () => {
+    const r = await rig('pi1');
+    r.host.storeErrors = 2;
+    expect((await boot(r)).exitCode).toBe(EXIT.done);
+    expect(commands(r.host).filter((c) => c.startsWith('snap install lxd'))).toHaveLength(3);
+  });
+
+  it('gives up on a store that stays down with exit 75, saying so', async () => {
+    const r = await rig('pi1');
+    r.host.storeErrors = 100;
+    const result = await boot(r);
+    expect(result.exitCode).toBe(EXIT.tempfail);
+    expect(result.status()).toMatchObject({ step: 'install-snaps', state: 'failed' });
+    expect(result.status().lastError).toMatch(/snap install lxd failed 5 times: .*name resolution/);
+  });
+
+  it('does nothing but report done on a later boot', async () => {
+    const r = await rig('pi1');
+    await boot(r);
+    const before = r.host.calls.length;
+    const again = await boot(r);
+    expect(again.exitCode).toBe(EXIT.done);
+    expect(r.host.calls.length).toBe(before);
+  });
+
+  it('waits for the clock to synchronise, then fails with exit 75 if it never does', async () => {
+    const r = await rig('pi1');
+    r.host.timeSynced = false;
+    const result = await boot(r);
+    expect(result.exitCode).toBe(EXIT.tempfail);
+    expect(result.status().lastError).toMatch(/clock is not synchronised/);
+  });
+});
+
+describe('power cut after any state-changing call', () => {
+  const MUTATING = /^snap (install|refresh)|^microcloud preseed/;
+
+  it('converges on the next boot without repeating a destructive call', async () => {
+    // Count the cut points in a clean run first.
+    const probe = await rig('pi1');
+    await boot(probe);
+    const cutPoints = commands(probe.host).filter((c) => MUTATING.test(c)).length + 3; // + motd, done marker, preseed removal
+    expect(cutPoints).toBeGreaterThanOrEqual(9);
+    for (let k = 1; k <= cutPoints; k++) {
+      const r = await rig('pi1');
+      let seen = 0;
+      class PowerCut extends Error {}
+      const cut = () => { if (++seen === k) throw new PowerCut(`power cut after call ${k}`); };
+      const cuttingRun: CommandRunner = async (file, args, options) => {
+        const ran = await r.host.run(file, args, options);
+        if (MUTATING.test(`${file} ${args.join(' ')}`)) cut();
+        return ran;
+      };
+      const realWrite = r.files.write.bind(r.files);
+      const realRemove = r.files.remove.bind(r.files);
+      r.files.write = async (p, c, m) => { await realWrite(p, c, m); cut(); };
+      r.files.remove = async (p) => { await realRemove(p); cut(); };
+      const first = await boot(r, { run: cuttingRun });
+      expect([EXIT.internal, EXIT.done]).toContain(first.exitCode);
+      r.files.write = realWrite;
+      r.files.remove = realRemove;
+      const second = await boot(r);
+      expect(second.exitCode).toBe(EXIT.done);
+      const cmds = commands(r.host);
+      expect(cmds.filter((c) => c === 'microcloud preseed')).toHaveLength(1);
+      for (const snap of ['lxd', 'microceph', 'microovn', 'microcloud'])
+        expect(cmds.filter((c) => c.startsWith(`snap install ${snap} `))).toHaveLength(1);
+      expect(await r.files.read(r.config.preseedPath)).toBeUndefined();
+      expect(await r.files.read(DONE_MARKER)).toBeDefined();
+    }
+  });
+
+  it('treats a corrupt journal as empty, keeps it aside, and still runs the preseed only once', async () => {
+    const r = await rig('pi1');
+    await boot(r);
+    await r.files.remove(DONE_MARKER);
+    await writeFile(r.journalPath, '{"version": 1, "done": {"wait-re');
+    const result = await boot(r);
+    expect(result.exitCode).toBe(EXIT.done);
+    expect(r.log.join('\n')).toMatch(/journal\.json was unreadable; kept as \.corrupt/);
+    expect(await readdir(join(r.journalPath, '..'))).toContain('journal.json.corrupt');
+    expect(commands(r.host).filter((c) => c === 'microcloud preseed')).toHaveLength(1);
+  });
+});
+
+describe('failures end in a clear reported state', () => {
+  it('a peer that never comes: exit 75, naming it', async () => {
+    const r = await rig('pi1', cluster(2));
+    const result = await boot(r, { clock: fastClock(20_000) });
+    expect(result.exitCode).toBe(EXIT.tempfail);
+    expect(result.status()).toMatchObject({ step: 'wait-peers', state: 'failed' });
+    expect(result.status().lastError).toMatch(/waiting for pi2: not ready after 60 min/);
+    expect(commands(r.host)).not.toContain('microcloud preseed');
+  });
+
+  it('a preseed that fails before anything formed: exit 75 to retry, no secret in status or logs', async () => {
+    const r = await rig('pi1');
+    r.host.preseedError = `Wrong passphrase ${TEST_PASSPHRASE}`;
+    const result = await boot(r);
+    expect(result.exitCode).toBe(EXIT.tempfail);
+    expect(result.status().lastError).toMatch(/microcloud preseed failed \(Error: Wrong passphrase \*\*\*\)/);
+    expect(JSON.stringify(result.status()) + r.log.join('\n')).not.toContain(TEST_PASSPHRASE);
+  });
+
+  it('a preseed that fails after the cluster partly formed: exit 78, no retry, shown at login', async () => {
+    const r = await rig('pi1');
+    const partly: CommandRunner = async (file, args, options) => {
+      if (file === 'microcloud' && args[0] === 'preseed') {
+        r.host.initialised = true;
+        return { exitCode: 1, stdout: '', stderr: 'Error: Failed to join cluster: timeout' };
+      }
+      return r.host.run(file, args, options);
+    };
+    const result = await boot(r, { run: partly });
+    expect(result.exitCode).toBe(EXIT.config);
+    expect(await r.files.read(MOTD)).toMatch(/STOPPED at step preseed:.*partly formed/s);
+  });
+});
+
+describe('three nodes forming a cluster over real HTTP on loopback', () => {
+  it.each(['multicast', 'unicast'] as const)('%s: nodes starting in any order, one late, all reach done', async (discovery) => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const c = cluster(3, { discovery, port });
+    const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 20_000);
+    const rigs = await Promise.all(['pi1', 'pi2', 'pi3'].map((n) => rig(n, c, cloud)));
+    const delays: Record<string, number> = { pi3: 0, pi1: 200, pi2: 1500 }; // pi2 arrives late
+    const results = await Promise.all(rigs.map(async (r) => {
+      await new Promise((resolve) => setTimeout(resolve, delays[r.config.node]));
+      return boot(r, { readPeer: readStatus });
+    }));
+    expect(results.map((x) => x.exitCode)).toEqual([EXIT.done, EXIT.done, EXIT.done]);
+    expect(cloud.formed).toBe(true);
+    for (const r of rigs) expect(commands(r.host).filter((x) => x === 'microcloud preseed')).toHaveLength(1);
+  }, 60_000);
+
+  it('serves a status with no secret in it', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const r = await rig('pi1', cluster(2, { port }));
+    const seen: (NodeStatus | undefined)[] = [];
+    const result = firstBoot({
+      config: r.config, run: r.host.run, log: quietLog(), clock: fastClock(20_000), files: r.files, journalPath: r.journalPath,
+      readPeer: async () => { seen.push(await readStatus(r.config.address, port)); return undefined; }, listenHost: r.config.address,
+    });
+    const done = await result;
+    await done.server?.close();
+    const during = seen.find((s) => s?.state === 'waiting');
+    expect(during).toMatchObject({ node: 'pi1', step: 'wait-peers', state: 'waiting', detail: 'waiting for pi2' });
+    expect(JSON.stringify(seen)).not.toContain(TEST_PASSPHRASE);
+  });
+});
