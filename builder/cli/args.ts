@@ -78,3 +78,13 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     throw new UsageError('Give either --base-image FILE or --image ID from the catalog, not both.');
   return options;
 }
+
+export function parseStatusArgs(argv: readonly string[]): { config: string; json: boolean } {
+  try {
+    const { values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false,
+      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, debug: { type: 'boolean' } } });
+    return { config: values.config ?? 'cluster.yaml', json: values.json ?? false };
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
+  }
+}

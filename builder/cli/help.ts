@@ -4,6 +4,7 @@ Usage:
   build-image --config FILE (--node NAME | --all) [--image ID | --base-image FILE] [--out DIR] [--json]
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
+  build-image status --config FILE [--json]
 
 Options:
   -c, --config FILE   the cluster file (YAML); see examples/ (default: cluster.yaml)
@@ -32,6 +33,10 @@ Options:
       --json          print the result as JSON on stdout (progress goes to stderr)
       --debug         show stack traces for unexpected errors
   -h, --help          show this help
+
+status:
+  Asks every node's first-boot status endpoint (http://<address>:<status_port>/status)
+  and prints one table of where each node stands: step, state, since when, last error.
 
 Secrets:
   The join passphrase is generated on first use into <cluster>.secrets.yaml beside the

@@ -11,8 +11,11 @@ import { progressReporter } from './progress-bar.js';
 import { loadCluster } from '../config/load-cluster.js';
 import { formatProblem } from '../config/problems.js';
 import { loadOrCreateSecrets } from '../config/secrets.js';
-import { parseBuildArgs } from './args.js';
+import { parseBuildArgs, parseStatusArgs } from './args.js';
 import { HELP } from './help.js';
+import { collectStatus, formatStatusTable } from '../status.js';
+import { readStatus } from '../../firstboot/status/read-status.js';
+import type { PeerStatusReader } from '../../firstboot/run/types.js';
 import { EXIT, reportError } from './report-error.js';
 
 export interface CliIo {
@@ -24,9 +27,10 @@ export interface CliIo {
   readonly write?: (text: string) => void;
 }
 
-export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+export async function run(argv: readonly string[], io: CliIo, readPeer: PeerStatusReader = readStatus): Promise<number> {
   let debug = argv.includes('--debug');
   try {
+    if (argv[0] === 'status') return await statusCommand(parseStatusArgs(argv.slice(1)), io, readPeer);
     const options = parseBuildArgs(argv);
     debug = options.debug;
     if (options.help) {
@@ -76,4 +80,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   } catch (error) {
     return reportError(error, { debug, stderr: io.stderr });
   }
+}
+
+async function statusCommand(options: { config: string; json: boolean }, io: CliIo, readPeer: PeerStatusReader): Promise<number> {
+  const { cluster } = await loadCluster(options.config);
+  const rows = await collectStatus(cluster, readPeer);
+  io.stdout(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
+  return EXIT.ok;
 }

@@ -1,0 +1,46 @@
+// build-image status reads every node's real HTTP status endpoint and prints one table.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { run } from '../builder/cli/run.js';
+import { formatStatusTable } from '../builder/status.js';
+import { startStatusServer } from '../firstboot/status/status-server.js';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop';
+
+describe('build-image status', () => {
+  it('prints each node\'s step and state, and says which nodes do not answer', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const dir = await mkdtemp(join(tmpdir(), 'mcpi-status-'));
+    const config = join(dir, 'cluster.yaml');
+    await writeFile(config, stringify({
+      cluster: { name: 'loop', domain: 'loop.internal' }, admin: { user: 'ops', ssh_keys: [KEY] },
+      network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
+      nodes: [{ name: 'pi1', address: '127.0.0.21' }, { name: 'pi2', address: '127.0.0.22' }],
+      microcloud: { status_port: port },
+    }));
+    const server = await startStatusServer('127.0.0.21', port, () =>
+      ({ node: 'pi1', step: 'wait-peers', state: 'waiting', since: '2026-11-22T10:00:00.000Z', detail: 'waiting for pi2' }));
+    try {
+      const out: string[] = [];
+      const code = await run(['status', '-c', config], { stdout: (t) => out.push(t), stderr: () => {}, env: {} });
+      expect(code).toBe(0);
+      const [header, pi1, pi2] = out.join('').trimEnd().split('\n');
+      expect(header).toMatch(/^NODE\s+ADDRESS\s+STEP\s+STATE\s+SINCE\s+DETAIL$/);
+      expect(pi1).toMatch(/^pi1\s+127\.0\.0\.21\s+wait-peers\s+waiting\s+2026-11-22T10:00:00\.000Z\s+waiting for pi2$/);
+      expect(pi2).toMatch(/^pi2\s+127\.0\.0\.22\s+-\s+no answer/);
+      const json: string[] = [];
+      await run(['status', '-c', config, '--json'], { stdout: (t) => json.push(t), stderr: () => {}, env: {} });
+      expect(JSON.parse(json.join(''))[0].status.step).toBe('wait-peers');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('shows the last error of a failed node rather than its detail', () => {
+    const table = formatStatusTable([{ node: 'pi3', address: '10.0.0.13',
+      status: { node: 'pi3', step: 'preseed', state: 'failed', since: 't', detail: 'joining', lastError: 'microcloud preseed failed' } }]);
+    expect(table).toMatch(/pi3 .*preseed .*failed .*microcloud preseed failed/);
+  });
+});
