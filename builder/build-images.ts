@@ -14,7 +14,7 @@ import { RASPI_LABELS, readImageLayout, type ExpectedLabels } from './image/layo
 import { prepareBase } from './image/prepare-base.js';
 import { prepareRawBase } from './image/decompress.js';
 import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './image/release-files.js';
-import { planRootPayload } from './image/root-payload.js';
+import { planRootPayload, type FirstBootFiles } from './image/root-payload.js';
 import { nodeNamed } from './render/node-named.js';
 import { renderSeed } from './render/seed.js';
 import { TOOL } from './tool-version.js';
@@ -34,10 +34,11 @@ export interface ImageBuildOptions {
   readonly log: (line: string) => void;
   readonly compression?: Compression;
   readonly labels?: ExpectedLabels;
+  /** The first-boot service to install; without it the image only carries the seed. */
+  readonly firstBoot?: FirstBootFiles;
 }
 
-/** Room every node's root payload fits in: generated files are small; bundles come in later. */
-const PAYLOAD_ALLOWANCE = 1024 * 1024;
+const MiB = 1024 * 1024;
 
 /**
  * When `writable` lacks room, grow a copy of the base once, in the cache, so every node copies
@@ -80,14 +81,19 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   });
   o.log(`base: ${base.path}${base.fromCache ? ' (cached)' : ''}`);
   const labels = o.labels ?? RASPI_LABELS;
-  const rawBase = await baseWithRoom(o.run, base.path, base.sourceSha256, o.cacheDir, PAYLOAD_ALLOWANCE, labels, o.log);
+  // Room for what we add: the runtime and bundle, plus a little for the generated files.
+  let payloadAllowance = MiB;
+  for (const file of o.firstBoot ? [o.firstBoot.runtime, o.firstBoot.bundle] : []) payloadAllowance += (await stat(file)).size;
+  payloadAllowance = Math.ceil(payloadAllowance / (8 * MiB)) * 8 * MiB;
+  const rawBase = await baseWithRoom(o.run, base.path, base.sourceSha256, o.cacheDir, payloadAllowance, labels, o.log);
   const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
   await mkdir(o.outDir, { recursive: true });
   const images: NodeImage[] = [];
   const started = performance.now();
   const prepared = await prepareBase({
     run: o.run, rawBase, labels, path: join(o.outDir, `.prepared-base.partial-${process.pid}`),
-    payload: planRootPayload(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256, baseSha256: base.sourceSha256 }),
+    payload: planRootPayload(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256, baseSha256: base.sourceSha256 },
+      o.firstBoot),
   });
   o.log(`base: our files written into writable once for all nodes (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   try {

@@ -9,7 +9,7 @@ import { run } from '../builder/cli/run.js';
 import { downloadResumable, nodeFetcher } from '../builder/image/download.js';
 import { DownloadError } from '../builder/image/errors.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
-import { makeRaspiImage } from './helpers/raspi-fixture.js';
+import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
 import { ReleaseServer } from './helpers/release-server.js';
 import { makeTestSigner, type TestSigner } from './helpers/test-signer.js';
 
@@ -20,10 +20,12 @@ const OLDER = 'ubuntu-24.04.8-preinstalled-server-arm64+raspi.img.xz';
 const hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 let image: Uint8Array;
+let runtime: string;
 let signer: TestSigner;
 let stranger: TestSigner;
 beforeAll(async () => {
   image = new Uint8Array(await readFile(await makeRaspiImage('dl', [], { xz: true })));
+  runtime = await fakeNodeRuntime();
   [signer, stranger] = await Promise.all([makeTestSigner('signer'), makeTestSigner('stranger')]);
 });
 
@@ -52,7 +54,8 @@ async function release(options: { sumsFor?: Uint8Array; signWith?: TestSigner; s
 
 async function cli(r: Awaited<ReturnType<typeof release>>) {
   const err: string[] = [];
-  const code = await run(['-c', r.config, '--node', 'pi1', '--image', 'test-raspi', '--catalog', r.catalog, '--cache', r.cache, '-o', r.out],
+  const code = await run(['-c', r.config, '--node', 'pi1', '--image', 'test-raspi', '--catalog', r.catalog, '--cache', r.cache, '-o', r.out,
+    '--node-runtime', runtime],
     { stdout: () => {}, stderr: (l) => err.push(l), env: {} });
   return { code, stderr: err.join('\n') };
 }
@@ -145,7 +148,7 @@ describe('build-image --image (download)', () => {
     const r = await release();
     try {
       const sums = r.server.files.get('/release/SHA256SUMS')!;
-      r.server.files.set('/release/SHA256SUMS', new TextEncoder().encode(Buffer.from(sums).toString().replace(/^./, 'f')));
+      r.server.files.set('/release/SHA256SUMS', new TextEncoder().encode(`${Buffer.from(sums).toString()}${'2'.repeat(64)} *evil.img\n`));
       const result = await cli(r);
       expect(result.code).toBe(5);
       expect(result.stderr).toMatch(/does not verify/);

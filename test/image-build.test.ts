@@ -10,7 +10,7 @@ import { prepareBase } from '../builder/image/prepare-base.js';
 import { execaRunner } from '../builder/image/command-runner.js';
 import { renderSeed } from '../builder/render/seed.js';
 import { exampleFile, loadExample, REPO, TEST_PASSPHRASE } from './helpers/examples.js';
-import { makeRaspiImage, tool } from './helpers/raspi-fixture.js';
+import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';
 
 import { jest } from '@jest/globals';
 
@@ -18,7 +18,9 @@ jest.setTimeout(120_000);
 
 let baseXz: string;
 let baseImg: string;
+let runtime: string;
 beforeAll(async () => {
+  runtime = await fakeNodeRuntime();
   baseXz = await makeRaspiImage('base', [], { xz: true });
   baseImg = await makeRaspiImage('base-raw');
 });
@@ -33,7 +35,8 @@ async function workspace() {
 async function cli(argv: string[]) {
   const err: string[] = [];
   const out: string[] = [];
-  const code = await run(argv, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: {} });
+  const withRuntime = argv.includes('--base-image') ? [...argv, '--node-runtime', runtime] : argv;
+  const code = await run(withRuntime, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: {} });
   return { code, stdout: out.join(''), stderr: err.join('\n') };
 }
 
@@ -81,8 +84,20 @@ describe('build-image --node pi1 --base-image', () => {
     expect(manifest.base.sha256).toBe(await sha256(baseXz));
     expect(manifest.nodes.pi1.sha256).toBe(await sha256(image));
     expect(info).not.toHaveProperty('node'); // one payload for all nodes
+    const unit = (await tool('debugfs', ['-R', 'cat /etc/systemd/system/microcloud-pi-firstboot.service', device])).stdout;
+    expect(unit).toContain('ExecStart=/usr/lib/microcloud-pi/node /usr/lib/microcloud-pi/firstboot.mjs');
+    expect(unit).toContain('RestartPreventExitStatus=78');
+    expect(unit).not.toMatch(/After=.*cloud-init\.target/);
+    const wants = (await tool('debugfs', ['-R', 'stat /etc/systemd/system/multi-user.target.wants/microcloud-pi-firstboot.service', device])).stdout;
+    expect(wants).toMatch(/Type: symlink/);
+    expect(wants).toContain('Fast link dest: "/etc/systemd/system/microcloud-pi-firstboot.service"');
+    expect((await tool('debugfs', ['-R', 'stat /usr/lib/microcloud-pi/node', device])).stdout).toMatch(/Mode:\s+0755/);
+    const dumped = join(ws.dir, 'bundle.mjs');
+    await tool('debugfs', ['-R', `dump /usr/lib/microcloud-pi/firstboot.mjs ${dumped}`, device]);
+    expect(await sha256(dumped)).toBe(await sha256(join(REPO, 'dist', 'firstboot', 'firstboot.mjs')));
     expect(manifest.nodes.pi1.injected.map((f: { path: string }) => f.path)).toEqual(
-      ['/user-data', '/meta-data', '/network-config', '/etc/microcloud-pi/build.json']);
+      ['/user-data', '/meta-data', '/network-config', '/etc/microcloud-pi/build.json',
+        '/etc/systemd/system/microcloud-pi-firstboot.service', '/usr/lib/microcloud-pi/node', '/usr/lib/microcloud-pi/firstboot.mjs']);
     expect(await readdir(ws.out)).toEqual(['SHA256SUMS', 'manifest.json', 'pi1.img']);
   });
 
@@ -193,7 +208,7 @@ describe('a full disk', () => {
     const ws = await workspace();
     // RLIMIT_FSIZE makes every write past 20 MiB fail with EFBIG, as a full disk fails with ENOSPC.
     const r = await tool('bash', ['-c', `ulimit -f 20480; exec node --import tsx '${join(REPO, 'builder', 'cli', 'main.ts')}' `
-      + `-c '${ws.config}' --node pi1 --base-image '${baseImg}' --cache '${ws.cache}' -o '${ws.out}'`]);
+      + `-c '${ws.config}' --node pi1 --base-image '${baseImg}' --cache '${ws.cache}' -o '${ws.out}' --node-runtime '${runtime}'`]);
     expect(r.exitCode).not.toBe(0);
     expect(r.exitCode).not.toBe(1);
     expect(r.stderr).toMatch(/build-image: .*(cp|File too large|EFBIG)/);

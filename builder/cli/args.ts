@@ -16,6 +16,8 @@ export interface BuildOptions {
   readonly image?: string;
   readonly catalog?: string;
   readonly compress: Compression;
+  readonly nodeRuntime?: string;
+  readonly arch?: string;
   readonly json: boolean;
   readonly debug: boolean;
 }
@@ -24,6 +26,12 @@ function parseCompression(value: string | undefined): Compression {
   if (value === undefined) return 'none';
   if ((COMPRESSIONS as readonly string[]).includes(value)) return value as Compression;
   throw new UsageError(`--compress ${value} is not one of ${COMPRESSIONS.join(', ')}.`);
+}
+
+const ARCHES = ['arm64', 'amd64'];
+function parseArch(value: string): string {
+  if (ARCHES.includes(value)) return value;
+  throw new UsageError(`--arch ${value} is not one of ${ARCHES.join(', ')}.`);
 }
 
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
@@ -46,6 +54,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
         image: { type: 'string' },
         catalog: { type: 'string' },
         compress: { type: 'string' },
+        'node-runtime': { type: 'string' },
+        arch: { type: 'string' },
         json: { type: 'boolean' },
         debug: { type: 'boolean' },
       },
@@ -67,6 +77,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     ...(values.catalog !== undefined ? { catalog: values.catalog } : {}),
     json: values.json ?? false,
     compress: parseCompression(values.compress),
+    ...(values['node-runtime'] !== undefined ? { nodeRuntime: values['node-runtime'] } : {}),
+    ...(values.arch !== undefined ? { arch: parseArch(values.arch) } : {}),
     debug: values.debug ?? false,
   };
   if (options.help || options.check) return options;

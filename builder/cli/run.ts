@@ -7,6 +7,11 @@ import { execaRunner } from '../image/command-runner.js';
 import { nodeFetcher } from '../image/download.js';
 import { fetchBaseImage } from '../image/fetch-base-image.js';
 import type { ExpectedLabels } from '../image/layout.js';
+import { nodeRuntime, runtimePin } from '../image/node-runtime.js';
+import { templatesDir } from '../render/templates.js';
+import { UsageError } from './errors.js';
+import { dirname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { progressReporter } from './progress-bar.js';
 import { loadCluster } from '../config/load-cluster.js';
 import { formatProblem } from '../config/problems.js';
@@ -55,16 +60,22 @@ export async function run(argv: readonly string[], io: CliIo, readPeer: PeerStat
       const onProgress = progressReporter({ isTTY: io.isTTY ?? false, write: io.write ?? ((t) => io.stderr(t.replace(/\n$/, ''))) });
       let baseImage = options.baseImage;
       let labels: ExpectedLabels | undefined;
+      let arch = options.arch ?? 'arm64';
       if (!baseImage) {
         const entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
         const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress, log: io.stderr });
         io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
         baseImage = fetched.path;
         labels = entry.labels;
+        arch = entry.architecture;
       }
+      const firstBoot = {
+        bundle: await firstBootBundle(),
+        runtime: options.nodeRuntime ?? await nodeRuntime(await runtimePin(arch), cacheDir),
+      };
       const images = await buildImages({
         run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
-        baseImage, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}),
+        baseImage, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
       });
       io.stdout(options.json
         ? `${JSON.stringify({ cluster: cluster.name, images: images.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`
@@ -87,4 +98,12 @@ async function statusCommand(options: { config: string; json: boolean }, io: Cli
   const rows = await collectStatus(cluster, readPeer);
   io.stdout(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
   return EXIT.ok;
+}
+
+/** The bundled first-boot service, made by `npm run build` (npm ci runs it too). */
+async function firstBootBundle(): Promise<string> {
+  const bundle = join(dirname(templatesDir()), 'dist', 'firstboot', 'firstboot.mjs');
+  if (!(await stat(bundle).then((s) => s.isFile(), () => false)))
+    throw new UsageError(`The first-boot service bundle ${bundle} is missing: run npm run build first.`);
+  return bundle;
 }

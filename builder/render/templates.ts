@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { yamlBlock, yamlValue } from './yaml-scalars.js';
 
-export type TemplateName = 'user-data' | 'meta-data' | 'network-config' | 'preseed';
+export type TemplateName = 'user-data' | 'meta-data' | 'network-config' | 'preseed' | 'firstboot.service';
 export const TEMPLATE_NAMES: readonly TemplateName[] = ['user-data', 'meta-data', 'network-config', 'preseed'];
 
 const handlebars = Handlebars.create();

@@ -20,3 +20,11 @@ export async function makeRaspiImage(name: string, args: string[] = [], options:
 export async function tool(file: string, args: string[], env: Record<string, string> = {}) {
   return execa(file, args, { reject: false, env: { PATH, MTOOLS_SKIP_CHECK: '1', ...env }, encoding: 'utf8' });
 }
+
+/** TEST DOUBLE of the Node.js runtime binary: a script, so no download is needed in tests. */
+export async function fakeNodeRuntime(): Promise<string> {
+  const { writeFile } = await import('node:fs/promises');
+  const path = join(await mkdtemp(join(tmpdir(), 'mcpi-node-')), 'node');
+  await writeFile(path, '#!/bin/sh\n# test double of the node runtime\necho "fake node $*"\n', { mode: 0o755 });
+  return path;
+}

