@@ -100,3 +100,16 @@ export function parseStatusArgs(argv: readonly string[]): { config: string; json
     throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
   }
 }
+
+export function parseFlashArgs(argv: readonly string[]): { image: string; target: string; yes: boolean; force: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true,
+      options: { yes: { type: 'boolean', short: 'y' }, force: { type: 'boolean' }, debug: { type: 'boolean' } } });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
+  }
+  const [image, target, ...extra] = parsed.positionals;
+  if (!image || !target || extra.length) throw new UsageError('Usage: build-image flash IMAGE DEVICE [--yes] [--force]');
+  return { image, target, yes: parsed.values.yes ?? false, force: parsed.values.force ?? false };
+}

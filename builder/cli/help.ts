@@ -5,6 +5,7 @@ Usage:
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
   build-image status --config FILE [--json]
+  build-image flash IMAGE DEVICE [--yes] [--force]
 
 Options:
   -c, --config FILE   the cluster file (YAML); see examples/ (default: cluster.yaml)
@@ -44,6 +45,12 @@ Options:
 status:
   Asks every node's first-boot status endpoint (http://<address>:<status_port>/status)
   and prints one table of where each node stands: step, state, since when, last error.
+
+flash:
+  Streams an .img, .img.xz or .img.zst onto DEVICE (or into a file), then reads it back
+  and compares SHA-256. Refuses a device that is mounted, holds the running system or is
+  not removable unless --force; says which device it will overwrite (model, size) and
+  asks for "yes" unless --yes.
 
 Secrets:
   The join passphrase is generated on first use into <cluster>.secrets.yaml beside the

@@ -8,4 +8,11 @@ process.exitCode = await run(process.argv.slice(2), {
   env: process.env,
   isTTY: process.stderr.isTTY === true,
   write: (text) => process.stderr.write(text),
+  ...(process.stdin.isTTY ? {
+    confirm: async (question: string) => {
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try { return await rl.question(question); } finally { rl.close(); }
+    },
+  } : {}),
 });

@@ -3,6 +3,7 @@ import { ConfigError, formatProblem } from '../config/problems.js';
 import { UnknownNodeError } from '../render/node-named.js';
 import { UnknownBaseImageError } from '../image/catalog.js';
 import { CommandFailed, DownloadError, ImageLayoutError, VerificationError } from '../image/errors.js';
+import { FlashRefused } from '../flash/flash-command.js';
 import { UsageError } from './errors.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, download: 4, verification: 5, image: 6, interrupted: 130 } as const;
@@ -15,7 +16,8 @@ export function reportError(error: unknown, options: { debug: boolean; stderr: (
     stderr(`${errors.length} problem${errors.length === 1 ? '' : 's'} found; nothing was written.`);
     return EXIT.config;
   }
-  if (error instanceof UsageError || error instanceof UnknownNodeError || error instanceof UnknownBaseImageError) {
+  if (error instanceof UsageError || error instanceof UnknownNodeError || error instanceof UnknownBaseImageError
+    || error instanceof FlashRefused) {
     stderr(`build-image: ${error.message}`);
     return EXIT.usage;
   }

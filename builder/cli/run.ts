@@ -16,7 +16,9 @@ import { progressReporter } from './progress-bar.js';
 import { loadCluster } from '../config/load-cluster.js';
 import { formatProblem } from '../config/problems.js';
 import { loadOrCreateSecrets } from '../config/secrets.js';
-import { parseBuildArgs, parseStatusArgs } from './args.js';
+import { parseBuildArgs, parseFlashArgs, parseStatusArgs } from './args.js';
+import { lsblkProbe, type DeviceProbe } from '../flash/device-facts.js';
+import { flash } from '../flash/flash-command.js';
 import { HELP } from './help.js';
 import { collectStatus, formatStatusTable } from '../status.js';
 import { readStatus } from '../../firstboot/status/read-status.js';
@@ -30,12 +32,33 @@ export interface CliIo {
   /** Progress bars are drawn in place only on a terminal. */
   readonly isTTY?: boolean;
   readonly write?: (text: string) => void;
+  /** Asks the user a question on a terminal; absent when there is none. */
+  readonly confirm?: (question: string) => Promise<string>;
 }
 
-export async function run(argv: readonly string[], io: CliIo, readPeer: PeerStatusReader = readStatus): Promise<number> {
+/** The world the commands reach, replaceable in tests. */
+export interface RunDeps {
+  readonly readPeer: PeerStatusReader;
+  readonly probe: DeviceProbe;
+  readonly beforeReadBack?: () => Promise<void>;
+}
+
+export async function run(argv: readonly string[], io: CliIo, overrides: Partial<RunDeps> = {}): Promise<number> {
+  const deps: RunDeps = { readPeer: readStatus, probe: lsblkProbe(execaRunner), ...overrides };
   let debug = argv.includes('--debug');
   try {
-    if (argv[0] === 'status') return await statusCommand(parseStatusArgs(argv.slice(1)), io, readPeer);
+    if (argv[0] === 'status') return await statusCommand(parseStatusArgs(argv.slice(1)), io, deps.readPeer);
+    if (argv[0] === 'flash') {
+      const options = parseFlashArgs(argv.slice(1));
+      const result = await flash(options, {
+        probe: deps.probe, log: io.stderr, ...(io.confirm ? { confirm: io.confirm } : {}),
+        onProgress: progressReporter({ isTTY: io.isTTY ?? false, write: io.write ?? ((t) => io.stderr(t.replace(/\n$/, ''))) }),
+        ...(deps.beforeReadBack ? { beforeReadBack: deps.beforeReadBack } : {}),
+      });
+      io.stderr(`Wrote ${result.bytes} bytes to ${options.target} and read them back: SHA-256 ${result.sha256} matches.`);
+      io.stdout(`${result.sha256}  ${options.target}\n`);
+      return EXIT.ok;
+    }
     const options = parseBuildArgs(argv);
     debug = options.debug;
     if (options.help) {

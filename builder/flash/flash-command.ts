@@ -1,0 +1,41 @@
+// build-image flash IMAGE DEVICE: refuse what must not be overwritten, say what will be, ask,
+// write, read back, compare.
+import { stat } from 'node:fs/promises';
+import { UsageError } from '../cli/errors.js';
+import type { OnProgress } from '../image/progress.js';
+import { describeTarget, refusals, type DeviceProbe } from './device-facts.js';
+import { writeAndVerify, type FlashResult } from './write-image.js';
+
+/** The target must not be written: says why and what to do. */
+export class FlashRefused extends Error {
+  override name = 'FlashRefused';
+}
+
+export interface FlashOptions { readonly image: string; readonly target: string; readonly yes: boolean; readonly force: boolean }
+
+export async function flash(options: FlashOptions, deps: {
+  probe: DeviceProbe; confirm?: (question: string) => Promise<string>; log: (line: string) => void;
+  onProgress?: OnProgress; beforeReadBack?: () => Promise<void>;
+}): Promise<FlashResult> {
+  const imageInfo = await stat(options.image).catch(() => undefined);
+  if (!imageInfo?.isFile()) throw new UsageError(`${options.image} is not an image file (.img, .img.xz or .img.zst).`);
+  const facts = await deps.probe(options.target);
+  const reasons = refusals(facts);
+  const raw = !/\.(xz|zst)$/.test(options.image);
+  if (facts.isBlockDevice && raw && imageInfo.size > facts.bytes)
+    reasons.push(`the image (${(imageInfo.size / 1e9).toFixed(1)} GB) is larger than the device`);
+  if (reasons.length && !options.force)
+    throw new FlashRefused(`Refusing to overwrite ${describeTarget(facts)}: ${reasons.join('; ')}. `
+      + 'Check the device name (lsblk); pass --force only if you are sure.');
+  deps.log(`About to overwrite ${describeTarget(facts)} with ${options.image}. Everything on it will be lost.`);
+  if (!options.yes) {
+    if (!deps.confirm) throw new UsageError('Not asking without a terminal: add --yes to confirm the overwrite.');
+    const answer = await deps.confirm('Type "yes" to continue: ');
+    if (answer.trim() !== 'yes') throw new FlashRefused('Not confirmed; nothing was written.');
+  }
+  return writeAndVerify(options.image, options.target, {
+    ...(raw ? { total: imageInfo.size } : {}),
+    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+    ...(deps.beforeReadBack ? { beforeReadBack: deps.beforeReadBack } : {}),
+  });
+}

@@ -1,0 +1,74 @@
+// Streams an .img, .img.xz or .img.zst onto a device or file, hashing what it writes, then reads
+// the same bytes back and compares: a card that lies about a write is caught here.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { VerificationError } from '../image/errors.js';
+import type { OnProgress } from '../image/progress.js';
+
+const CHUNK = 4 * 1024 * 1024;
+
+function decompressedStream(image: string): { stream: Readable; done: Promise<unknown> } {
+  const tool = image.endsWith('.xz') ? 'xz' : image.endsWith('.zst') ? 'zstd' : undefined;
+  if (!tool) return { stream: createReadStream(image, { highWaterMark: CHUNK }), done: Promise.resolve() };
+  const child = execa(tool, ['-dc', image], { buffer: false, stdout: 'pipe' });
+  return { stream: child.stdout!, done: child };
+}
+
+export interface FlashResult { readonly bytes: number; readonly sha256: string }
+
+export async function writeAndVerify(image: string, target: string, options: {
+  onProgress?: OnProgress; total?: number; now?: () => number;
+  /** Runs between the write and the read-back (tests corrupt the target here). */
+  beforeReadBack?: () => Promise<void>;
+} = {}): Promise<FlashResult> {
+  const now = options.now ?? (() => Date.now());
+  const started = now();
+  const written = createHash('sha256');
+  let bytes = 0;
+  const report = (done: boolean, label: string) => options.onProgress?.({
+    step: 'flash', label, bytes, ...(options.total ? { total: options.total } : {}), done,
+    bytesPerSecond: bytes / Math.max(0.001, (now() - started) / 1000),
+  });
+  const out = await open(target, 'r+').catch(() => open(target, 'w'));
+  const { stream, done } = decompressedStream(image);
+  try {
+    let last = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      await out.write(chunk, 0, chunk.length, bytes);
+      written.update(chunk);
+      bytes += chunk.length;
+      if (now() - last > 500) { last = now(); report(false, `writing ${target}`); }
+    }
+    await done;
+    if (!(await out.stat()).isBlockDevice()) await out.truncate(bytes); // a file target ends where the image does
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  const sha256 = written.digest('hex');
+  // Read the device, not the page cache: drop the kernel's buffers for it first.
+  if ((await stat(target)).isBlockDevice()) await execa('blockdev', ['--flushbufs', target], { reject: false });
+  await options.beforeReadBack?.();
+  const back = createHash('sha256');
+  const input = await open(target, 'r');
+  try {
+    const buffer = Buffer.alloc(CHUNK);
+    for (let offset = 0; offset < bytes;) {
+      const { bytesRead } = await input.read(buffer, 0, Math.min(CHUNK, bytes - offset), offset);
+      if (bytesRead === 0) break;
+      back.update(buffer.subarray(0, bytesRead));
+      offset += bytesRead;
+    }
+  } finally {
+    await input.close();
+  }
+  const readBack = back.digest('hex');
+  if (readBack !== sha256)
+    throw new VerificationError(target, `read-back SHA-256 ${readBack} differs from the ${sha256} written; `
+      + 'the card is faulty or was removed during the write: do not use it');
+  report(true, `writing ${target}`);
+  return { bytes, sha256 };
+}
