@@ -1,6 +1,6 @@
 // build-image as users run it: exit codes, files and modes, secrets kept and reused.
-import { cp, mkdtemp, readdir, readFile, stat, writeFile, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from './helpers/temp-dir.js';
+import { cp, readdir, readFile, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { load } from 'js-yaml';
@@ -15,7 +15,7 @@ async function cli(argv: string[], env: Record<string, string> = {}) {
 }
 
 async function workspace(example = 'three-pis-ceph') {
-  const dir = await mkdtemp(join(tmpdir(), 'mcpi-cli-'));
+  const dir = await tempDir('mcpi-cli-');
   await cp(exampleFile(example), join(dir, 'cluster.yaml'));
   return { dir, config: join(dir, 'cluster.yaml'), out: join(dir, 'out') };
 }

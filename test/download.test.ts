@@ -1,8 +1,8 @@
 // build-image --image ID against a loopback release server: signed SHA256SUMS, resumable
 // download, and every way verification can fail ending in a clear error with nothing kept.
+import { tempDir } from './helpers/temp-dir.js';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { run } from '../builder/cli/run.js';
@@ -39,7 +39,7 @@ async function release(options: { sumsFor?: Uint8Array; signWith?: TestSigner; s
   ]);
   const server = new ReleaseServer(files);
   const base = await server.start();
-  const dir = await mkdtemp(join(tmpdir(), 'mcpi-dl-'));
+  const dir = await tempDir('mcpi-dl-');
   const catalog = join(dir, 'catalog.json');
   await writeFile(catalog, JSON.stringify({ images: [{
     id: 'test-raspi', name: 'fixture', architecture: 'arm64', directory: `${base}/release/`,

@@ -1,8 +1,8 @@
 // The first-boot service against test doubles of the Pi's tools (test/doubles/fake-host.ts):
 // the happy path, retries, power cuts after every state-changing call, a corrupt journal, a peer
 // that never comes, a failed preseed, and three nodes forming a cluster over real HTTP.
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from './helpers/temp-dir.js';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.js';
@@ -43,7 +43,7 @@ async function rig(nodeName: string, c = cluster(1), cloud?: FakeMicroCloud): Pr
   const files = new FakeFiles();
   await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
   const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
-  const journalPath = join(await mkdtemp(join(tmpdir(), 'mcpi-fb-')), 'journal.json');
+  const journalPath = join(await tempDir('mcpi-fb-'), 'journal.json');
   return { config, host, files, journalPath, log: [] };
 }
 

@@ -1,8 +1,8 @@
 // build-image flash: to a file target with read-back verification, a corrupted read-back that
 // fails loudly, and every refusal, with device facts given by an injected probe.
+import { tempDir } from './helpers/temp-dir.js';
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { run, type RunDeps } from '../builder/cli/run.js';
@@ -11,7 +11,7 @@ import { refusals, type DeviceFacts } from '../builder/flash/device-facts.js';
 const hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 async function imageFiles() {
-  const dir = await mkdtemp(join(tmpdir(), 'mcpi-flash-'));
+  const dir = await tempDir('mcpi-flash-');
   const raw = Buffer.alloc(3 * 1024 * 1024 + 123);
   for (let i = 0; i < raw.length; i += 4096) raw.writeUInt32LE(i, i); // not all zeros
   const img = join(dir, 'pi1.img');

@@ -1,7 +1,7 @@
 // build-image on a raspi-like fixture: files read back with mtools and debugfs, fsck clean,
 // reproducible bytes, and a clear error with nothing partial for every broken input.
-import { cp, mkdtemp, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from './helpers/temp-dir.js';
+import { cp, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { run } from '../builder/cli/run.js';
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 async function workspace() {
-  const dir = await mkdtemp(join(tmpdir(), 'mcpi-img-'));
+  const dir = await tempDir('mcpi-img-');
   await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
   await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
   return { dir, config: join(dir, 'cluster.yaml'), out: join(dir, 'out'), cache: join(dir, 'cache') };
@@ -44,7 +44,7 @@ const sha256 = async (path: string) => createHash('sha256').update(await readFil
 
 async function fsckBoth(image: string) {
   const layout = await readImageLayout(image);
-  const fat = join(await mkdtemp(join(tmpdir(), 'mcpi-fat-')), 'p1.fat');
+  const fat = join(await tempDir('mcpi-fat-'), 'p1.fat');
   await tool('dd', [`if=${image}`, `of=${fat}`, 'bs=1M', 'iflag=skip_bytes,count_bytes', `skip=${layout.boot.offset}`, `count=${layout.boot.bytes}`, 'status=none']);
   const vfat = await tool('fsck.vfat', ['-n', fat]);
   const ext4 = await tool('e2fsck', ['-fn', `${image}?offset=${layout.root.offset}`]);
@@ -125,7 +125,7 @@ describe('a writable partition with too little room', () => {
     const full = await makeRaspiImage('full', ['--root-mib', '24', '--fill-mib', '18']);
     const before = await readImageLayout(full);
     expect(before.root.freeBytes).toBeLessThan(8 * 1024 * 1024);
-    const dir = await mkdtemp(join(tmpdir(), 'mcpi-grow-'));
+    const dir = await tempDir('mcpi-grow-');
     const big = join(dir, 'bundle.bin');
     await writeFile(big, Buffer.alloc(12 * 1024 * 1024, 7));
     const out = join(dir, 'prepared.img');
@@ -152,7 +152,7 @@ describe('broken base images', () => {
     ['a wrong boot label', () => makeRaspiImage('label', ['--boot-label', 'BOOT']), /no FAT partition labelled "system-boot" \(found p1 FAT "BOOT", p2 ext4 "writable"\)/],
     ['a wrong root label', () => makeRaspiImage('rootlabel', ['--root-label', 'rootfs']), /no ext4 partition labelled "writable"/],
     ['a missing root partition', () => makeRaspiImage('noroot', ['--no-root']), /no ext4 partition labelled "writable" \(found p1 FAT "system-boot"\)/],
-    ['no partition table', async () => { const p = join(await mkdtemp(join(tmpdir(), 'mcpi-')), 'zero.img'); await writeFile(p, ''); await truncate(p, 4 << 20); return p; }, /no MBR partition table/],
+    ['no partition table', async () => { const p = join(await tempDir('mcpi-'), 'zero.img'); await writeFile(p, ''); await truncate(p, 4 << 20); return p; }, /no MBR partition table/],
     ['a truncated image', async () => { const p = await makeRaspiImage('short'); await truncate(p, 80 << 20); return p; }, /partition 2 ends past the end of the file/],
     ['a corrupt .img.xz', async () => {
       const p = await makeRaspiImage('corrupt', [], { xz: true });

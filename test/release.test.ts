@@ -1,8 +1,8 @@
 // The release script on a fixture base: folder contents, every checksum true, Imager entries
 // that match the files, secrets only from the environment and never in the metadata or output.
+import { tempDir } from './helpers/temp-dir.js';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
@@ -18,7 +18,7 @@ const sha256 = async (path: string) => createHash('sha256').update(await readFil
 
 describe('npm run release', () => {
   it('builds every node into one verified folder with an Imager repository', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mcpi-release-'));
+    const dir = await tempDir('mcpi-release-');
     await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
     const base = await makeRaspiImage('release-base');
     const out = join(dir, 'release');

@@ -1,6 +1,6 @@
 // build-image status reads every node's real HTTP status endpoint and prints one table.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from './helpers/temp-dir.js';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { run } from '../builder/cli/run.js';
@@ -12,7 +12,7 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9o
 describe('build-image status', () => {
   it('prints each node\'s step and state, and says which nodes do not answer', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const dir = await mkdtemp(join(tmpdir(), 'mcpi-status-'));
+    const dir = await tempDir('mcpi-status-');
     const config = join(dir, 'cluster.yaml');
     await writeFile(config, stringify({
       cluster: { name: 'loop', domain: 'loop.internal' }, admin: { user: 'ops', ssh_keys: [KEY] },

