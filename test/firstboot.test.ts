@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.js';
 import { renderPreseed } from '../builder/render/preseed.js';
+import { renderUserData } from '../builder/render/user-data.js';
 import { EXIT, firstBoot } from '../firstboot/run/first-boot.js';
 import type { Clock, CommandRunner, Logger, NodeStatus, PeerStatusReader } from '../firstboot/run/types.js';
-import { DONE_MARKER, MOTD } from '../firstboot/steps/finish.js';
+import { DONE_MARKER, MOTD, USER_DATA_COPIES } from '../firstboot/steps/finish.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { FakeFiles, FakeHost, FakeMicroCloud } from './doubles/fake-host.js';
 import { clusterFromText, TEST_PASSPHRASE } from './helpers/examples.js';
@@ -42,6 +43,9 @@ async function rig(nodeName: string, c = cluster(1), cloud?: FakeMicroCloud): Pr
   const config = planNodeConfig(c, nodeName);
   const files = new FakeFiles();
   await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
+  // The seed's user-data carries the preseed too (write_files), on the FAT and in cloud-init's copy.
+  const userData = renderUserData(c, nodeName, renderPreseed(c, TEST_PASSPHRASE));
+  for (const copy of USER_DATA_COPIES) await files.write(copy, userData, 0o600);
   const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
   const journalPath = join(await tempDir('mcpi-fb-'), 'journal.json');
   return { config, host, files, journalPath, log: [] };
@@ -73,6 +77,10 @@ describe('first boot on one node', () => {
     expect(cmds.filter((c) => c === 'microcloud preseed')).toHaveLength(1);
     expect(r.host.calls.find((c) => c.file === 'microcloud' && c.args[0] === 'preseed')!.input).toContain(TEST_PASSPHRASE);
     expect(await r.files.read(r.config.preseedPath)).toBeUndefined();
+    for (const copy of USER_DATA_COPIES) {
+      expect(await r.files.read(copy)).not.toContain(TEST_PASSPHRASE);
+      expect(await r.files.read(copy)).toContain('session_passphrase: "removed-after-join"');
+    }
     expect(await r.files.read(MOTD)).toMatch(/pi1 is a member of the MicroCloud "loop"/);
     expect(await r.files.read(DONE_MARKER)).toBeDefined();
     expect(Object.keys(JSON.parse(await readFile(r.journalPath, 'utf8')).done))
@@ -119,9 +127,13 @@ describe('power cut after any state-changing call', () => {
   it('converges on the next boot without repeating a destructive call', async () => {
     // Count the cut points in a clean run first.
     const probe = await rig('pi1');
+    let fileChanges = 0;
+    const [write, remove] = [probe.files.write.bind(probe.files), probe.files.remove.bind(probe.files)];
+    probe.files.write = async (p, c, m) => { fileChanges++; await write(p, c, m); };
+    probe.files.remove = async (p) => { fileChanges++; await remove(p); };
     await boot(probe);
-    const cutPoints = commands(probe.host).filter((c) => MUTATING.test(c)).length + 3; // + motd, done marker, preseed removal
-    expect(cutPoints).toBeGreaterThanOrEqual(9);
+    const cutPoints = commands(probe.host).filter((c) => MUTATING.test(c)).length + fileChanges;
+    expect(cutPoints).toBeGreaterThanOrEqual(11); // 4 installs, hold, preseed, 2 scrubs, preseed removal, motd, done
     for (let k = 1; k <= cutPoints; k++) {
       const r = await rig('pi1');
       let seen = 0;
