@@ -1,8 +1,8 @@
 // The catalog of base images (images/catalog.json): data, validated when read.
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { templatesDir } from '../render/templates.js';
+import { fromPackageRoot } from '../package-root.js';
 import type { ExpectedLabels } from './layout.js';
 
 export interface CatalogEntry {
@@ -27,7 +27,7 @@ export class UnknownBaseImageError extends Error {
   override name = 'UnknownBaseImageError';
 }
 
-export const defaultCatalogPath = (): string => join(dirname(templatesDir()), 'images', 'catalog.json');
+export const defaultCatalogPath = (): string => fromPackageRoot('images', 'catalog.json');
 
 const entrySchema = {
   type: 'object',

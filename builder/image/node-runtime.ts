@@ -5,12 +5,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 import tar from 'tar-stream';
-import { templatesDir } from '../render/templates.js';
+import { fromPackageRoot } from '../package-root.js';
 import { VerificationError } from './errors.js';
 
 export interface RuntimePin { readonly package: string; readonly version: string; readonly integrity: string }
@@ -25,7 +25,7 @@ export const npmPackFetcher: PackageFetcher = async (spec, dir) => {
 };
 
 export async function runtimePin(arch: string): Promise<RuntimePin> {
-  const pins = JSON.parse(await readFile(join(dirname(templatesDir()), 'images', 'node-runtime.json'), 'utf8')) as Record<string, RuntimePin>;
+  const pins = JSON.parse(await readFile(fromPackageRoot('images', 'node-runtime.json'), 'utf8')) as Record<string, RuntimePin>;
   const pin = pins[arch];
   if (!pin) throw new Error(`no Node.js runtime is pinned for architecture ${arch} (images/node-runtime.json)`);
   return pin;

@@ -1,9 +1,9 @@
 // The handlebars templates under templates/, compiled once. Only the yaml/block helpers may
 // interpolate: a bare {{value}} would be HTML-escaped and is rejected by a test.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Handlebars from 'handlebars';
+import { fromPackageRoot } from '../package-root.js';
 import { yamlBlock, yamlValue } from './yaml-scalars.js';
 
 export type TemplateName = 'user-data' | 'meta-data' | 'network-config' | 'preseed' | 'firstboot.service';
@@ -13,16 +13,7 @@ const handlebars = Handlebars.create();
 handlebars.registerHelper('yaml', (value: unknown) => new handlebars.SafeString(yamlValue(value)));
 handlebars.registerHelper('block', (text: string, indent: number) => new handlebars.SafeString(yamlBlock(text, indent)));
 
-/** templates/ sits at the package root, both for the sources and for dist/. */
-export function templatesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'templates', 'user-data.hbs'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('templates/ not found above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return join(dir, 'templates');
-}
+export const templatesDir = (): string => fromPackageRoot('templates');
 
 const compiled = new Map<TemplateName, HandlebarsTemplateDelegate>();
 

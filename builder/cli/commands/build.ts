@@ -1,0 +1,88 @@
+// build-image --config FILE (--node N | --all) [--seed-only | --image ID | --base-image FILE]
+import { readFile, stat } from 'node:fs/promises';
+import { buildImages, defaultCacheDir } from '../../build-images.js';
+import { defaultOutDir, writeSeeds } from '../../build-seeds.js';
+import { loadCluster } from '../../config/load-cluster.js';
+import { formatProblem } from '../../config/problems.js';
+import { loadOrCreateSecrets } from '../../config/secrets.js';
+import type { Cluster, ClusterSecrets } from '../../config/types.js';
+import { catalogEntry, defaultCatalogPath } from '../../image/catalog.js';
+import { execaRunner } from '../../image/command-runner.js';
+import { nodeFetcher } from '../../image/download.js';
+import { fetchBaseImage } from '../../image/fetch-base-image.js';
+import type { ExpectedLabels } from '../../image/layout.js';
+import { nodeRuntime, runtimePin } from '../../image/node-runtime.js';
+import { fromPackageRoot } from '../../package-root.js';
+import type { BuildOptions } from '../args.js';
+import { UsageError } from '../errors.js';
+import { HELP } from '../help.js';
+import { progressFor, type CliIo } from '../io.js';
+
+export async function buildCommand(options: BuildOptions, io: CliIo): Promise<number> {
+  if (options.help) {
+    io.stdout(HELP);
+    return 0;
+  }
+  const { cluster, warnings } = await loadCluster(options.config);
+  for (const w of warnings) io.stderr(formatProblem(w));
+  if (options.check) {
+    io.stderr(`${options.config}: valid, ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}.`);
+    if (options.json) io.stdout(`${JSON.stringify({ cluster: cluster.name, valid: true, nodes: cluster.nodes.map((n) => n.name) })}\n`);
+    return 0;
+  }
+  const nodes = options.all ? cluster.nodes.map((n) => n.name) : options.nodes;
+  const { secrets, file: secretsFile, created } = await loadOrCreateSecrets(options.config, {
+    ...(io.env.MICROCLOUD_PI_PASSPHRASE !== undefined ? { passphraseFromEnv: io.env.MICROCLOUD_PI_PASSPHRASE } : {}),
+  });
+  if (created) io.stderr(`Created ${secretsFile} with a new join passphrase (mode 0600). Keep it; never commit it.`);
+  const outDir = options.out ?? defaultOutDir(cluster);
+  return options.seedOnly
+    ? seeds(cluster, secrets, nodes, outDir, options, io)
+    : images(cluster, secrets, nodes, outDir, options, io);
+}
+
+async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
+  options: BuildOptions, io: CliIo): Promise<number> {
+  const builds = await writeSeeds(cluster, secrets, nodes, outDir, (b) =>
+    io.stderr(`${b.node}: seed written to ${b.dir}/ (${b.files.join(', ')})`));
+  io.stdout(options.json
+    ? `${JSON.stringify({ cluster: cluster.name, seeds: builds }, null, 2)}\n`
+    : builds.map((b) => `${b.dir}\n`).join(''));
+  return 0;
+}
+
+async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
+  options: BuildOptions, io: CliIo): Promise<number> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir(io.env);
+  let baseImage = options.baseImage;
+  let labels: ExpectedLabels | undefined;
+  let arch = options.arch ?? 'arm64';
+  if (!baseImage) {
+    const entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
+    const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress: progressFor(io), log: io.stderr });
+    io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
+    baseImage = fetched.path;
+    labels = entry.labels;
+    arch = entry.architecture;
+  }
+  const firstBoot = {
+    bundle: await firstBootBundle(),
+    runtime: options.nodeRuntime ?? await nodeRuntime(await runtimePin(arch), cacheDir),
+  };
+  const built = await buildImages({
+    run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
+    baseImage, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
+  });
+  io.stdout(options.json
+    ? `${JSON.stringify({ cluster: cluster.name, images: built.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`
+    : built.map((i) => `${i.path}\n`).join(''));
+  return 0;
+}
+
+/** The bundled first-boot service, made by `npm run build` (npm ci runs it too). */
+async function firstBootBundle(): Promise<string> {
+  const bundle = fromPackageRoot('dist', 'firstboot', 'firstboot.mjs');
+  if (!(await stat(bundle).then((s) => s.isFile(), () => false)))
+    throw new UsageError(`The first-boot service bundle ${bundle} is missing: run npm run build first.`);
+  return bundle;
+}

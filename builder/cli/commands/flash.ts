@@ -1,0 +1,16 @@
+// build-image flash IMAGE DEVICE
+import { flash } from '../../flash/flash-command.js';
+import { parseFlashArgs } from '../args.js';
+import { progressFor, type CliIo, type RunDeps } from '../io.js';
+
+export async function flashCommand(argv: readonly string[], io: CliIo, deps: RunDeps): Promise<number> {
+  const options = parseFlashArgs(argv);
+  const result = await flash(options, {
+    probe: deps.probe, log: io.stderr, onProgress: progressFor(io),
+    ...(io.confirm ? { confirm: io.confirm } : {}),
+    ...(deps.beforeReadBack ? { beforeReadBack: deps.beforeReadBack } : {}),
+  });
+  io.stderr(`Wrote ${result.bytes} bytes to ${options.target} and read them back: SHA-256 ${result.sha256} matches.`);
+  io.stdout(`${result.sha256}  ${options.target}\n`);
+  return 0;
+}
