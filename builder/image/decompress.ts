@@ -38,14 +38,14 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
     input.on('data', (chunk) => onBytes((done += chunk.length), info.size));
     const check = createHash('sha256');
     input.on('data', (chunk) => check.update(chunk as Buffer));
-    await Promise.all([
-      pipeline(input, xz.stdin!),
-      writeSparse(xz.stdout! as AsyncIterable<Buffer>, partial),
-      xz.catch((error: unknown) => {
-        throw new ImageLayoutError(source, 'could not be decompressed with xz (corrupt or truncated)',
-          'Download the image again.', { cause: error });
-      }),
+    // When xz rejects the data, feeding it fails too (EPIPE): xz's verdict is the one to report.
+    const [fed, written, decompressed] = await Promise.allSettled([
+      pipeline(input, xz.stdin!), writeSparse(xz.stdout! as AsyncIterable<Buffer>, partial), xz,
     ]);
+    if (decompressed.status === 'rejected')
+      throw new ImageLayoutError(source, 'could not be decompressed with xz (corrupt or truncated)',
+        'Download the image again.', { cause: decompressed.reason });
+    for (const step of [fed, written]) if (step.status === 'rejected') throw step.reason;
     if (check.digest('hex') !== sourceSha256)
       throw new ImageLayoutError(source, 'changed while it was being read', 'Leave the file alone during the build and retry.');
     await rename(partial, cached);
