@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
 import type { CommandRunner } from './command-runner.js';
+import { compressChunked } from './chunked-compress.js';
 import { compressFile, type Compression } from './compress-image.js';
 import { copyImage } from './copy-image.js';
 import { writeFatFiles } from './fat-files.js';
@@ -31,6 +32,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 export async function buildNodeImage(options: {
   run: CommandRunner; base: PreparedBase; node: string; seed: Seed; out: string;
   compression?: Compression; labels?: ExpectedLabels; now?: () => number;
+  /** Where compressed chunks are cached; without it a compressed image is compressed whole. */
+  chunkCacheDir?: string;
 }): Promise<NodeImage> {
   const { run, base, node, seed, out } = options;
   const now = options.now ?? (() => performance.now() / 1000);
@@ -45,16 +48,25 @@ export async function buildNodeImage(options: {
     const layout = await readImageLayout(partial, options.labels ?? RASPI_LABELS);
     await writeFatFiles(run, partial, layout.boot, SEED_FILES.map((name) => ({ name, content: seed[name] })));
     const injectSeconds = now() - t;
-    t = now();
-    const rawSha256 = await sha256File(partial);
-    const hashSeconds = now() - t;
-    const rawBytes = (await stat(partial)).size;
     const injected: InjectedFile[] = [
       ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256(seed[name]) })),
       ...base.injected,
     ];
     const common = { node, path: out, grownBytes: base.grownBytes, injected };
     const compression = options.compression ?? 'none';
+    if (compression !== 'none' && options.chunkCacheDir) {
+      // One read of the image: its hash, its chunks' hashes, and the output from cached chunks.
+      t = now();
+      const r = await compressChunked(partial, compressedPartial, compression, options.chunkCacheDir);
+      await rm(partial, { force: true });
+      await rename(compressedPartial, out);
+      return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
+        seconds: { copy: copySeconds, inject: injectSeconds, hash: 0, compress: now() - t } };
+    }
+    t = now();
+    const rawSha256 = await sha256File(partial);
+    const hashSeconds = now() - t;
+    const rawBytes = (await stat(partial)).size;
     if (compression === 'none') {
       await rename(partial, out);
       return { ...common, bytes: rawBytes, sha256: rawSha256,

@@ -1,0 +1,83 @@
+// Compressed images from independently compressed 16 MiB chunks: one xz stream or zstd frame
+// per chunk, concatenated (xz, zstd and libarchive decode such files as one). Chunks are
+// cached by the SHA-256 of their raw bytes, so a node's image recompresses only the chunks
+// that differ from what an earlier node or build already compressed: its seed's few MiB.
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CommandFailed } from './errors.js';
+
+export const CHUNK_BYTES = 16 * 1024 * 1024;
+
+export type ChunkedCompression = 'xz' | 'zst';
+
+// Single-threaded per chunk, fixed settings: a chunk always compresses to the same bytes.
+const COMPRESSOR: Record<ChunkedCompression, [string, string[]]> = {
+  xz: ['xz', ['--compress', '--stdout', '-6', '--threads=1', '--check=crc64']],
+  zst: ['zstd', ['--compress', '--stdout', '-3', '-T1', '-q', '--no-progress']],
+};
+
+export interface ChunkedResult {
+  readonly rawSha256: string;
+  readonly rawBytes: number;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** Chunks compressed in this call (the rest came from the cache). */
+  readonly compressedChunks: number;
+  readonly chunks: number;
+}
+
+async function compressChunk(data: Buffer, compression: ChunkedCompression): Promise<Buffer> {
+  const [file, args] = COMPRESSOR[compression];
+  const r = await execa(file, args, { input: data, encoding: 'buffer', reject: false });
+  if (r.exitCode !== 0) throw new CommandFailed(file, r.exitCode, Buffer.from(r.stderr).toString());
+  return Buffer.from(r.stdout);
+}
+
+/** Reads `raw` once: hashes it whole and per chunk, and writes `out` from cached or new chunks. */
+export async function compressChunked(raw: string, out: string, compression: ChunkedCompression, cacheDir: string): Promise<ChunkedResult> {
+  const dir = join(cacheDir, 'chunks', compression);
+  await mkdir(dir, { recursive: true });
+  const input = await open(raw, 'r');
+  const output = await open(out, 'w', 0o600);
+  const rawHash = createHash('sha256');
+  const outHash = createHash('sha256');
+  let rawBytes = 0;
+  let bytes = 0;
+  let chunks = 0;
+  let compressedChunks = 0;
+  try {
+    const buffer = Buffer.alloc(CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await input.read(buffer, 0, CHUNK_BYTES, rawBytes);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      rawHash.update(chunk);
+      rawBytes += bytesRead;
+      chunks++;
+      const key = createHash('sha256').update(chunk).digest('hex');
+      const cached = join(dir, `${key}.${compression}`);
+      let compressed: Buffer | undefined = await readFile(cached).catch(() => undefined);
+      if (compressed === undefined) {
+        const fresh = await compressChunk(chunk, compression);
+        const partial = `${cached}.partial-${process.pid}`;
+        await writeFile(partial, fresh);
+        await rename(partial, cached);
+        compressedChunks++;
+        compressed = fresh;
+      }
+      await output.write(compressed, 0, compressed.length, bytes);
+      outHash.update(compressed);
+      bytes += compressed.length;
+    }
+  } catch (error) {
+    await output.close();
+    await rm(out, { force: true });
+    throw error;
+  } finally {
+    await input.close();
+  }
+  await output.close();
+  return { rawSha256: rawHash.digest('hex'), rawBytes, sha256: outHash.digest('hex'), bytes, compressedChunks, chunks };
+}

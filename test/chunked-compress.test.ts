@@ -1,0 +1,66 @@
+// Compressed images made of cached, independently compressed chunks decompress to exactly the
+// raw image with every decoder a Pi user has (xz, zstd, libarchive's bsdcat, which Raspberry
+// Pi Imager uses), and a second node recompresses only the chunks its seed changed.
+import { createHash } from 'node:crypto';
+import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { run } from '../builder/cli/run.js';
+import { compressChunked } from '../builder/image/chunked-compress.js';
+import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
+import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+jest.setTimeout(180_000);
+
+const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+
+async function build(dir: string, base: string, runtime: string, compress: string, out: string) {
+  const err: string[] = [];
+  const code = await run(['-c', join(dir, 'cluster.yaml'), '--all', '--base-image', base, '--cache', join(dir, 'cache'),
+    '--node-runtime', runtime, '--compress', compress, '-o', out], { stdout: () => {}, stderr: (l) => err.push(l), env: {} });
+  if (code !== 0) throw new Error(err.join('\n'));
+}
+
+describe('chunked compression', () => {
+  it('gives, for every node, files that xz, zstd and bsdcat decompress to the raw image', async () => {
+    const dir = await tempDir('mcpi-chunks-');
+    await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
+    await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+    const base = await makeRaspiImage('chunk-base');
+    const runtime = await fakeNodeRuntime();
+    await build(dir, base, runtime, 'none', join(dir, 'raw'));
+    await build(dir, base, runtime, 'xz', join(dir, 'xz'));
+    await build(dir, base, runtime, 'zst', join(dir, 'zst'));
+    for (const node of ['pi1', 'pi2', 'pi3']) {
+      const raw = await sha256(join(dir, 'raw', `${node}.img`));
+      for (const [ext, decoders] of [['xz', ['xz -dc', 'bsdcat']], ['zst', ['zstd -dc', 'bsdcat']]] as const) {
+        const file = join(dir, ext, `${node}.img.${ext}`);
+        for (const decoder of decoders) {
+          const out = join(dir, 'decoded.img');
+          const r = await tool('bash', ['-c', `${decoder} '${file}' > '${out}'`]);
+          expect(r.exitCode).toBe(0);
+          expect(`${node} ${ext} ${decoder}: ${await sha256(out)}`).toBe(`${node} ${ext} ${decoder}: ${raw}`);
+        }
+      }
+    }
+    const cached = await readdir(join(dir, 'cache', 'chunks', 'xz'));
+    expect(cached.every((f) => /^[0-9a-f]{64}\.xz$/.test(f))).toBe(true);
+  });
+
+  it('recompresses only the chunks a second node changed', async () => {
+    const dir = await tempDir('mcpi-chunks-');
+    await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
+    await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+    const base = await makeRaspiImage('chunk-base2', ['--root-mib', '160']);
+    await build(dir, base, await fakeNodeRuntime(), 'none', join(dir, 'raw'));
+    const cache = join(dir, 'fresh-cache');
+    const first = await compressChunked(join(dir, 'raw', 'pi1.img'), join(dir, 'pi1.img.zst'), 'zst', cache);
+    const second = await compressChunked(join(dir, 'raw', 'pi2.img'), join(dir, 'pi2.img.zst'), 'zst', cache);
+    expect(first.chunks).toBeGreaterThanOrEqual(14);
+    expect(second.chunks).toBe(first.chunks);
+    expect(second.compressedChunks).toBeGreaterThanOrEqual(1); // its seed differs
+    expect(second.compressedChunks).toBeLessThanOrEqual(3); // and only its seed
+    expect(second.rawSha256).toBe(await sha256(join(dir, 'raw', 'pi2.img')));
+  });
+});
