@@ -3,7 +3,7 @@
 // per-stage times and peak memory. Not a test: numbers for the notes.
 //   BENCH_DIR (default /tmp/mcpi-bench), BENCH_CONTENT (default "/usr/share /usr/lib/x86_64-linux-gnu")
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
@@ -41,15 +41,17 @@ function clusterFile(nodes: number): string {
   });
 }
 
-async function bench(nodes: number, base: string, cache: string, compress = 'none') {
+async function bench(nodes: number, base: string, cache: string, compress = 'none', whole = false) {
   const config = join(DIR, `bench${nodes}.yaml`);
   await writeFile(config, clusterFile(nodes));
   const out = join(DIR, `out${nodes}`);
   await rm(out, { recursive: true, force: true });
   const lines: { at: number; line: string }[] = [];
   const start = performance.now();
-  const code = await run(['-c', config, '--all', '--base-image', base, '--cache', cache, '-o', out, '--compress', compress],
-    { stdout: () => {}, stderr: (line) => lines.push({ at: performance.now(), line }), env: { MICROCLOUD_PI_PASSPHRASE: 'bench-passphrase-0123456789' } });
+  const code = await run(['-c', config, '--all', '--base-image', base, '--cache', cache, '-o', out, '--compress', compress,
+    ...(whole ? ['--compress-whole'] : [])],
+    { stdout: () => {}, stderr: (line) => lines.push({ at: performance.now(), line }),
+      env: { MICROCLOUD_PI_PASSPHRASE: 'bench-passphrase-0123456789' } });
   const total = (performance.now() - start) / 1000;
   if (code !== 0) throw new Error(lines.map((l) => l.line).join('\n'));
   const nodeLines = lines.filter((l) => /^pi\d+: /.test(l.line));
@@ -57,10 +59,13 @@ async function bench(nodes: number, base: string, cache: string, compress = 'non
   const stage = (name: string) => nodeLines.map((l) => Number(new RegExp(`${name} ([0-9.]+) s`).exec(l.line)?.[1] ?? 0));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const perNodeAfterFirst = nodeLines.length > 1 ? (nodeLines.at(-1)!.at - firstNodeAt) / 1000 / (nodeLines.length - 1) : 0;
-  console.log(`${nodes} nodes, --compress ${compress}: total ${total.toFixed(1)} s; base prepare ${((firstNodeAt - start) / 1000 - stage('copy')[0]! - stage('inject')[0]! - stage('hash')[0]!).toFixed(1)} s; `
+  const bytes = Number(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')).nodes.pi1.bytes);
+  console.log(`${nodes} nodes, --compress ${compress}${compress === 'none' ? '' : whole ? ' (whole)' : ' (chunked)'}: `
+    + `pi1 ${(bytes / 1048576).toFixed(1)} MiB; total ${total.toFixed(1)} s; base prepare ${((firstNodeAt - start) / 1000 - stage('copy')[0]! - stage('inject')[0]! - stage('hash')[0]!).toFixed(1)} s; `
     + `copy ${sum(stage('copy')).toFixed(1)} s, inject ${sum(stage('inject')).toFixed(1)} s, hash ${sum(stage('hash')).toFixed(1)} s; `
     + `compress ${sum(stage('compress')).toFixed(1)} s; each node after the first ${perNodeAfterFirst.toFixed(2)} s`);
   await rm(out, { recursive: true, force: true }); // 12 images of 4 GiB add up
+  return total;
 }
 
 await mkdir(DIR, { recursive: true });
@@ -69,5 +74,9 @@ const cache = join(DIR, 'cache');
 await rm(cache, { recursive: true, force: true }); // the first run measures decompression
 await bench(3, base, cache);
 await bench(12, base, cache);
-await bench(3, base, cache, 'zst');
+const whole = await bench(12, base, cache, 'zst', true);
+await rm(join(cache, 'chunks'), { recursive: true, force: true }); // chunked starts cold
+const chunked = await bench(12, base, cache, 'zst');
+console.log(`12 zstd images: whole ${whole.toFixed(1)} s, chunked ${chunked.toFixed(1)} s (${(whole / chunked).toFixed(1)}x faster); `
+  + `chunked 12 = ${(chunked / (whole / 12)).toFixed(2)} x one whole image (goal < 2)`);
 console.log(`peak memory (node process, max RSS): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

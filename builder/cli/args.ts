@@ -16,6 +16,7 @@ export interface BuildOptions {
   readonly image?: string;
   readonly catalog?: string;
   readonly compress: Compression;
+  readonly compressWhole: boolean;
   readonly nodeRuntime?: string;
   readonly arch?: string;
   readonly json: boolean;
@@ -54,6 +55,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
         image: { type: 'string' },
         catalog: { type: 'string' },
         compress: { type: 'string' },
+        'compress-whole': { type: 'boolean' },
         'node-runtime': { type: 'string' },
         arch: { type: 'string' },
         json: { type: 'boolean' },
@@ -77,6 +79,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     ...(values.catalog !== undefined ? { catalog: values.catalog } : {}),
     json: values.json ?? false,
     compress: parseCompression(values.compress),
+    compressWhole: values['compress-whole'] ?? false,
     ...(values['node-runtime'] !== undefined ? { nodeRuntime: values['node-runtime'] } : {}),
     ...(values.arch !== undefined ? { arch: parseArch(values.arch) } : {}),
     debug: values.debug ?? false,

@@ -25,7 +25,11 @@ Options:
       --catalog FILE  another catalog of base images (default: images/catalog.json)
       --compress none|xz|zst
                       write DIR/<node>.img.xz or .img.zst instead of .img (default: none);
-                      .img.xz is what Raspberry Pi Imager and Etcher open directly
+                      .img.xz is what Raspberry Pi Imager and Etcher open directly.
+                      Images are assembled from independently compressed 16 MiB chunks
+                      cached by content, so later nodes recompress only their seed
+      --compress-whole
+                      compress each image in one piece instead (slower; for comparison)
       --node-runtime FILE
                       the node binary to install for the first-boot service (default:
                       the pinned node-linux-<arch> npm package, fetched with npm pack,

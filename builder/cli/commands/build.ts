@@ -72,6 +72,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   const built = await buildImages({
     run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
     baseImage, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
+    compressWhole: options.compressWhole,
   });
   io.stdout(options.json
     ? `${JSON.stringify({ cluster: cluster.name, images: built.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`
