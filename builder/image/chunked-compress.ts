@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { CommandFailed } from './errors.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
+const PARALLEL = 2;
 
 export type ChunkedCompression = 'xz' | 'zst';
 
@@ -47,31 +48,39 @@ export async function compressChunked(raw: string, out: string, compression: Chu
   let bytes = 0;
   let chunks = 0;
   let compressedChunks = 0;
+  // Chunks to compress run two at a time (one per core) while output stays in chunk order.
+  const pending: Promise<Buffer>[] = [];
+  const writeNext = async () => {
+    const compressed = await pending.shift()!;
+    await output.write(compressed, 0, compressed.length, bytes);
+    outHash.update(compressed);
+    bytes += compressed.length;
+  };
   try {
-    const buffer = Buffer.alloc(CHUNK_BYTES);
     for (;;) {
-      const { bytesRead } = await input.read(buffer, 0, CHUNK_BYTES, rawBytes);
+      const chunk = Buffer.alloc(CHUNK_BYTES);
+      const { bytesRead } = await input.read(chunk, 0, CHUNK_BYTES, rawBytes);
       if (bytesRead === 0) break;
-      const chunk = buffer.subarray(0, bytesRead);
-      rawHash.update(chunk);
+      const data = chunk.subarray(0, bytesRead);
+      rawHash.update(data);
       rawBytes += bytesRead;
       chunks++;
-      const key = createHash('sha256').update(chunk).digest('hex');
-      const cached = join(dir, `${key}.${compression}`);
-      let compressed: Buffer | undefined = await readFile(cached).catch(() => undefined);
-      if (compressed === undefined) {
-        const fresh = await compressChunk(chunk, compression);
-        const partial = `${cached}.partial-${process.pid}`;
+      const cached = join(dir, `${createHash('sha256').update(data).digest('hex')}.${compression}`);
+      const hit = await readFile(cached).catch(() => undefined);
+      if (hit === undefined) compressedChunks++;
+      const next = hit !== undefined ? Promise.resolve(hit) : compressChunk(data, compression).then(async (fresh) => {
+        const partial = `${cached}.partial-${process.pid}-${chunks}`;
         await writeFile(partial, fresh);
         await rename(partial, cached);
-        compressedChunks++;
-        compressed = fresh;
-      }
-      await output.write(compressed, 0, compressed.length, bytes);
-      outHash.update(compressed);
-      bytes += compressed.length;
+        return fresh;
+      });
+      next.catch(() => {}); // its failure is taken when its turn comes, not as an unhandled rejection
+      pending.push(next);
+      if (pending.length >= PARALLEL) await writeNext();
     }
+    while (pending.length) await writeNext();
   } catch (error) {
+    await Promise.allSettled(pending);
     await output.close();
     await rm(out, { force: true });
     throw error;
