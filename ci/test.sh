@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 declare -A TOOLS=(
   [cloud-init]=cloud-init [netplan]=netplan.io [mcopy]=mtools [mkfs.vfat]=dosfstools
-  [debugfs]=e2fsprogs [sfdisk]=fdisk [xz]=xz-utils [zstd]=zstd [gpg]=gpg [gpgv]=gpgv [bsdcat]=libarchive-tools
+  [debugfs]=e2fsprogs [sfdisk]=fdisk [xz]=xz-utils [zstd]=zstd [gpg]=gpg [gpgv]=gpgv [gpg-agent]=gpg-agent [bsdcat]=libarchive-tools
 )
 missing=()
 for tool in "${!TOOLS[@]}"; do
