@@ -47,9 +47,12 @@ export async function growRootIfNeeded(run: CommandRunner, image: string, layout
     const checked = await run('e2fsck', ['-fp', part], { env });
     if (checked.exitCode !== 0 && checked.exitCode !== 1) ensureOk('e2fsck', checked); // 1 = fixed something
     ensureOk('resize2fs', await run('resize2fs', [part, `${(newSectors * SECTOR) / 1024}K`], { env }));
-    // Not sparse on the way back: blocks resize2fs zeroed must overwrite what was there.
+    // Blocks resize2fs zeroed must not keep their old bytes: punch the region to zeros first,
+    // then copy back sparsely (the image stays sparse); without hole punching, copy it all.
+    const punched = await run('fallocate', ['--punch-hole', '--offset', String(offset),
+      '--length', String(newSectors * SECTOR), image]);
     ensureOk('dd', await run('dd', [`if=${part}`, `of=${image}`, 'bs=4M', 'oflag=seek_bytes', `seek=${offset}`,
-      'conv=notrunc', 'status=none']));
+      punched.exitCode === 0 ? 'conv=notrunc,sparse' : 'conv=notrunc', 'status=none']));
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
