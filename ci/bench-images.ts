@@ -1,7 +1,8 @@
 // npm run bench: builds every node of a 3-node and a 12-node cluster from a synthetic base image
 // of realistic size (4 GiB raw, writable filled with real OS files from this machine), and prints
 // per-stage times and peak memory. Not a test: numbers for the notes.
-//   BENCH_DIR (default /tmp/mcpi-bench), BENCH_CONTENT (default "/usr/share /usr/lib/x86_64-linux-gnu")
+//   BENCH_DIR (default /tmp/mcpi-bench), BENCH_CONTENT (default "/usr/share /usr/lib/x86_64-linux-gnu"),
+//   BENCH_XZ=1 adds xz: one image compressed whole against three from chunks (about 20 min)
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,4 +80,11 @@ await rm(join(cache, 'chunks'), { recursive: true, force: true }); // chunked st
 const chunked = await bench(12, base, cache, 'zst');
 console.log(`12 zstd images: whole ${whole.toFixed(1)} s, chunked ${chunked.toFixed(1)} s (${(whole / chunked).toFixed(1)}x faster); `
   + `chunked 12 = ${(chunked / (whole / 12)).toFixed(2)} x one whole image (goal < 2)`);
+if (process.env.BENCH_XZ === '1') {
+  // xz is what Imager and Etcher open, and slow: one image whole against three from chunks.
+  const xzWhole = await bench(1, base, cache, 'xz', true);
+  await rm(join(cache, 'chunks'), { recursive: true, force: true });
+  const xzChunked = await bench(3, base, cache, 'xz');
+  console.log(`xz: one image whole ${xzWhole.toFixed(1)} s; three from chunks (cold cache) ${xzChunked.toFixed(1)} s`);
+}
 console.log(`peak memory (node process, max RSS): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
