@@ -29,6 +29,8 @@ export interface ImageBuildOptions {
   readonly secrets: ClusterSecrets;
   readonly nodes: readonly string[];
   readonly baseImage: string;
+  /** The base image's SHA-256 when the caller already verified it (a catalog download). */
+  readonly baseSha256?: string;
   readonly cacheDir: string;
   readonly outDir: string;
   readonly log: (line: string) => void;
@@ -80,7 +82,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
     const percent = Math.floor((done / total) * 100);
     if (percent % 10 === 0 && percent !== lastPercent) o.log(`base: decompressing ${percent}%`);
     lastPercent = percent;
-  });
+  }, o.baseSha256);
   o.log(`base: ${base.path}${base.fromCache ? ' (cached)' : ''}`);
   const labels = o.labels ?? RASPI_LABELS;
   // Room for what we add: the runtime and bundle, plus a little for the generated files.

@@ -1,6 +1,5 @@
 // One node's SD-card image: copy the prepared base, write the node's seed into `system-boot`,
 // hash, optionally compress, publish under the final name only when complete.
-import { createHash } from 'node:crypto';
 import { chmod, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
@@ -10,7 +9,7 @@ import { compressChunked } from './chunked-compress.js';
 import { compressFile, type Compression } from './compress-image.js';
 import { copyImage } from './copy-image.js';
 import { writeFatFiles } from './fat-files.js';
-import { sha256File } from './hash-file.js';
+import { sha256File, sha256Hex } from './hash-file.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
 
@@ -26,8 +25,6 @@ export interface NodeImage {
   readonly injected: readonly InjectedFile[];
   readonly seconds: { copy: number; inject: number; hash: number; compress: number };
 }
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export async function buildNodeImage(options: {
   run: CommandRunner; base: PreparedBase; node: string; seed: Seed; out: string;
@@ -49,7 +46,7 @@ export async function buildNodeImage(options: {
     await writeFatFiles(run, partial, layout.boot, SEED_FILES.map((name) => ({ name, content: seed[name] })));
     const injectSeconds = now() - t;
     const injected: InjectedFile[] = [
-      ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256(seed[name]) })),
+      ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256Hex(seed[name]) })),
       ...base.injected,
     ];
     const common = { node, path: out, grownBytes: base.grownBytes, injected };

@@ -20,13 +20,15 @@ export interface RawBase {
 
 export type OnBytes = (done: number, total: number) => void;
 
-export async function prepareRawBase(source: string, cacheDir: string, onBytes: OnBytes = () => {}): Promise<RawBase> {
+/** `knownSha256`: the source's hash when it was just verified (a download), so it is not read again. */
+export async function prepareRawBase(source: string, cacheDir: string, onBytes: OnBytes = () => {},
+  knownSha256?: string): Promise<RawBase> {
   const info = await stat(source).catch((error: NodeJS.ErrnoException) => {
     throw new ImageLayoutError(source, error.code === 'ENOENT' ? 'does not exist' : `cannot be read (${error.code})`,
       'Pass an Ubuntu raspi image with --base-image (a .img or .img.xz file).', { cause: error });
   });
-  if (!source.endsWith('.xz')) return { path: source, sourceSha256: await sha256File(source), fromCache: false };
-  const sourceSha256 = await sha256File(source);
+  const sourceSha256 = knownSha256 ?? await sha256File(source);
+  if (!source.endsWith('.xz')) return { path: source, sourceSha256, fromCache: false };
   await mkdir(cacheDir, { recursive: true });
   const cached = join(cacheDir, `${sourceSha256}.img`);
   if (await stat(cached).then(() => true, () => false)) return { path: cached, sourceSha256, fromCache: true };

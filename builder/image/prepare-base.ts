@@ -1,6 +1,5 @@
 // The prepared base: the raw base with our root payload written into `writable` (grown first if
 // it lacks room). Made once per build; every node then only copies it and writes its seed.
-import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import type { CommandRunner } from './command-runner.js';
 import { copyImage } from './copy-image.js';
 import { writeExt4Entries, type RootEntry } from './ext4-files.js';
 import { growRootIfNeeded } from './grow-root.js';
-import { sha256File } from './hash-file.js';
+import { sha256File, sha256Hex } from './hash-file.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
 import type { RootPayload } from './root-payload.js';
 
@@ -19,8 +18,6 @@ export interface PreparedBase {
   readonly grownBytes: number;
   readonly injected: readonly InjectedFile[];
 }
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Writes `path` (which must not exist yet): a copy of `rawBase` carrying `payload`. */
 export async function prepareBase(options: {
@@ -44,7 +41,7 @@ export async function prepareBase(options: {
     const { layout, grownBytes } = await growRootIfNeeded(run, path, await readImageLayout(path, labels), payloadBytes, labels);
     await writeExt4Entries(run, path, layout.root, entries);
     const injected: InjectedFile[] = [
-      ...payload.generated.map((f) => ({ partition: 'writable' as const, path: f.path, sha256: sha256(f.content) })),
+      ...payload.generated.map((f) => ({ partition: 'writable' as const, path: f.path, sha256: sha256Hex(f.content) })),
       ...await Promise.all(payload.entries.flatMap((e) => (e.kind === 'file' ? [e] : [])).map(async (e) =>
         ({ partition: 'writable' as const, path: e.path, sha256: await sha256File(e.source) }))),
     ];

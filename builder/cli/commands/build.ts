@@ -56,12 +56,14 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   const cacheDir = options.cacheDir ?? defaultCacheDir(io.env);
   let baseImage = options.baseImage;
   let labels: ExpectedLabels | undefined;
+  let baseSha256: string | undefined;
   let arch = options.arch ?? 'arm64';
   if (!baseImage) {
     const entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
     const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress: progressFor(io), log: io.stderr });
     io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
     baseImage = fetched.path;
+    baseSha256 = fetched.sha256;
     labels = entry.labels;
     arch = entry.architecture;
   }
@@ -72,7 +74,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   const built = await buildImages({
     run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
     baseImage, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
-    compressWhole: options.compressWhole,
+    compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}),
   });
   io.stdout(options.json
     ? `${JSON.stringify({ cluster: cluster.name, images: built.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`
