@@ -23,7 +23,3 @@ export async function writeFatFiles(run: CommandRunner, image: string, boot: Par
     await rm(staging, { recursive: true, force: true });
   }
 }
-
-export async function readFatFile(run: CommandRunner, image: string, boot: PartitionPlace, name: string): Promise<string> {
-  return ensureOk('mcopy', await run('mcopy', ['-n', '-i', `${image}@@${boot.offset}`, `::/${name}`, '-'])).stdout;
-}

@@ -1,6 +1,6 @@
 /** One report of long work; only the CLI draws it. */
 export interface Progress {
-  readonly step: 'download' | 'decompress' | 'flash';
+  readonly step: 'download' | 'flash';
   readonly label: string;
   readonly bytes: number;
   readonly total?: number;

@@ -1,13 +1,15 @@
 // The handlebars templates under templates/, compiled once. Only the yaml/block helpers may
-// interpolate: a bare {{value}} would be HTML-escaped and is rejected by a test.
+// interpolate in the YAML templates: a bare {{value}} would be HTML-escaped; templates.test.ts
+// rejects one.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { fromPackageRoot } from '../package-root.js';
 import { yamlBlock, yamlValue } from './yaml-scalars.js';
 
-export type TemplateName = 'user-data' | 'meta-data' | 'network-config' | 'preseed' | 'firstboot.service';
-export const TEMPLATE_NAMES: readonly TemplateName[] = ['user-data', 'meta-data', 'network-config', 'preseed'];
+/** The YAML templates: every value in them goes through {{yaml}} or {{block}}. */
+export const YAML_TEMPLATES = ['user-data', 'meta-data', 'network-config', 'preseed'] as const;
+export type TemplateName = (typeof YAML_TEMPLATES)[number] | 'firstboot.service';
 
 const handlebars = Handlebars.create();
 handlebars.registerHelper('yaml', (value: unknown) => new handlebars.SafeString(yamlValue(value)));
