@@ -5,6 +5,7 @@ import { NODE_CONFIG_PATH } from '../builder/render/node-config.js';
 import { journalLogger, realClock, realFiles, realRunner } from './run/adapters.js';
 import { EXIT, firstBoot } from './run/first-boot.js';
 import { readStatus } from './status/read-status.js';
+import type { ServiceInfo } from './run/types.js';
 
 const log = journalLogger();
 const configPath = process.env.MICROCLOUD_PI_NODE_CONFIG ?? NODE_CONFIG_PATH;
@@ -15,9 +16,14 @@ try {
   log.warn(`${configPath} cannot be read (${(error as Error).message}); the seed did not reach this node`);
   process.exit(EXIT.config);
 }
+const bootId = (await realFiles.read('/proc/sys/kernel/random/boot_id'))?.trim();
+const service: ServiceInfo = {
+  runtime: process.execPath, nodeVersion: process.version, underSystemd: process.env.INVOCATION_ID !== undefined,
+  ...(bootId ? { bootId } : {}),
+};
 const result = await firstBoot({
   config, run: realRunner(log), log, clock: realClock, files: realFiles, readPeer: readStatus,
-  journalPath: '/var/lib/microcloud-pi/journal.json', listenHost: '0.0.0.0',
+  journalPath: '/var/lib/microcloud-pi/journal.json', listenHost: '0.0.0.0', service,
 });
 if (result.exitCode === EXIT.done) {
   log.info('first boot complete; serving status for peers and the operator');

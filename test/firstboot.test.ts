@@ -9,7 +9,7 @@ import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.j
 import { renderPreseed } from '../builder/render/preseed.js';
 import { renderUserData } from '../builder/render/user-data.js';
 import { EXIT, firstBoot } from '../firstboot/run/first-boot.js';
-import type { Clock, CommandRunner, Logger, NodeStatus, PeerStatusReader } from '../firstboot/run/types.js';
+import type { Clock, CommandRunner, Logger, NodeStatus, PeerStatusReader, ServiceInfo } from '../firstboot/run/types.js';
 import { DONE_MARKER, MOTD, USER_DATA_COPIES } from '../firstboot/steps/finish.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { FakeFiles, FakeHost, FakeMicroCloud } from './doubles/fake-host.js';
@@ -51,11 +51,11 @@ async function rig(nodeName: string, c = cluster(1), cloud?: FakeMicroCloud): Pr
   return { config, host, files, journalPath, log: [] };
 }
 
-async function boot(r: NodeRig, options: { run?: CommandRunner; readPeer?: PeerStatusReader; clock?: Clock } = {}) {
+async function boot(r: NodeRig, options: { run?: CommandRunner; readPeer?: PeerStatusReader; clock?: Clock; service?: ServiceInfo } = {}) {
   const result = await firstBoot({
     config: r.config, run: options.run ?? r.host.run, log: quietLog(r.log), clock: options.clock ?? fastClock(),
     files: r.files, readPeer: options.readPeer ?? (async () => undefined), journalPath: r.journalPath,
-    listenHost: r.config.address,
+    listenHost: r.config.address, ...(options.service ? { service: options.service } : {}),
   });
   await result.server?.close();
   return result;
@@ -110,6 +110,14 @@ describe('first boot on one node', () => {
     const again = await boot(r);
     expect(again.exitCode).toBe(EXIT.done);
     expect(r.host.calls.length).toBe(before);
+  });
+
+  it('says which process answers, on the boot that forms the cluster and on later ones', async () => {
+    const r = await rig('pi1');
+    const service = (bootId: string): ServiceInfo => ({ runtime: '/usr/lib/microcloud-pi/node', nodeVersion: 'v22.0.0', underSystemd: true, bootId });
+    expect((await boot(r, { service: service('boot-1') })).status()).toMatchObject({ step: 'done', service: service('boot-1') });
+    expect((await boot(r, { service: service('boot-2') })).status()).toMatchObject({ step: 'done', service: service('boot-2') });
+    expect((await boot(await rig('pi1'))).status().service).toBeUndefined();
   });
 
   it('waits for the clock to synchronise, then fails with exit 75 if it never does', async () => {

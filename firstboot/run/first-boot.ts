@@ -8,7 +8,7 @@ import { JournalStore } from './state.js';
 import { walkSteps } from './walk-steps.js';
 import {
   ConfigurationFailure, TemporaryFailure, type Clock, type CommandRunner, type FileAccess, type Logger,
-  type NodeStatus, type PeerStatusReader, type Step,
+  type NodeStatus, type PeerStatusReader, type ServiceInfo, type Step,
 } from './types.js';
 
 export const EXIT = { done: 0, internal: 1, tempfail: 75, config: 78 } as const;
@@ -24,13 +24,16 @@ export interface FirstBootDeps {
   readonly steps?: readonly Step[];
   /** Where the status endpoint listens; defaults to the node's intra-cluster address. */
   readonly listenHost?: string;
+  /** Reported on the status endpoint as is. */
+  readonly service?: ServiceInfo;
 }
 
 export interface FirstBootRun { readonly exitCode: number; readonly server: StatusServer | undefined; status(): NodeStatus }
 
 export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const { config, log, clock } = deps;
-  let status: NodeStatus = { node: config.node, step: 'wait-ready', state: 'running', since: new Date(clock.now()).toISOString() };
+  let status: NodeStatus = { node: config.node, step: 'wait-ready', state: 'running', since: new Date(clock.now()).toISOString(),
+    ...(deps.service ? { service: deps.service } : {}) };
   const set = (next: Partial<NodeStatus>) => {
     const changedStep = next.step !== undefined && next.step !== status.step;
     status = { ...status, ...next, ...(changedStep ? { since: new Date(clock.now()).toISOString() } : {}) };

@@ -17,6 +17,18 @@ export interface NodeStatus {
   since: string;
   detail?: string;
   lastError?: string;
+  /** Which process answers: lets an operator (and the boot test) see the runtime and the boot. */
+  service?: ServiceInfo;
+}
+
+export interface ServiceInfo {
+  /** The node binary running the service, and its version. */
+  readonly runtime: string;
+  readonly nodeVersion: string;
+  /** Started by systemd (it sets INVOCATION_ID for every service it starts). */
+  readonly underSystemd: boolean;
+  /** /proc/sys/kernel/random/boot_id: changes on every boot. */
+  readonly bootId?: string;
 }
 
 export type PeerStatusReader = (address: string, port: number) => Promise<NodeStatus | undefined>;
