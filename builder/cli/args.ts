@@ -89,8 +89,6 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     throw new UsageError('Give either --node or --all, not both.');
   if (!options.all && !options.nodes.length)
     throw new UsageError('Say which node to build: --node NAME, or --all for every node.');
-  if (options.baseImage && (options.image || options.catalog))
-    throw new UsageError('Give either --base-image FILE or --image ID from the catalog, not both.');
   return options;
 }
 

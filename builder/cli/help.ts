@@ -1,7 +1,7 @@
 export const HELP = `build-image: turn a cluster file into per-node Raspberry Pi seeds and SD-card images
 
 Usage:
-  build-image --config FILE (--node NAME | --all) [--image ID | --base-image FILE] [--out DIR] [--json]
+  build-image --config FILE (--node NAME | --all) [--image ID] [--base-image FILE] [--out DIR] [--json]
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
   build-image status --config FILE [--json]
@@ -21,7 +21,9 @@ Options:
                       An .img.xz is decompressed once into the cache and reused
       --image ID      base image from the catalog, downloaded, verified (SHA256SUMS and
                       its OpenPGP signature against the pinned Ubuntu key) and cached;
-                      an interrupted download resumes (default: ubuntu-24.04-raspi)
+                      an interrupted download resumes (default: ubuntu-24.04-raspi).
+                      With --base-image, the file is taken as that catalog image (its
+                      partition labels and architecture) and not downloaded
       --catalog FILE  another catalog of base images (default: images/catalog.json)
       --compress none|xz|zst
                       write DIR/<node>.img.xz or .img.zst instead of .img (default: none);

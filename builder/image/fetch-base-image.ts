@@ -3,7 +3,7 @@
 // under a name that a later run would trust.
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CatalogEntry } from './catalog.js';
+import type { DownloadEntry } from './catalog.js';
 import type { CommandRunner } from './command-runner.js';
 import { downloadResumable, fetchSmall, type Fetcher, type RetryPolicy } from './download.js';
 import { VerificationError } from './errors.js';
@@ -15,7 +15,7 @@ import { verifyDetachedSignature } from './verify-signature.js';
 export interface FetchedImage { readonly path: string; readonly file: string; readonly sha256: string; readonly fromCache: boolean }
 
 /** The newest file of the catalog's pattern listed in SHA256SUMS. Pure. */
-export function pickImage(entry: CatalogEntry, sums: ReadonlyMap<string, string>): { file: string; sha256: string } {
+export function pickImage(entry: DownloadEntry, sums: ReadonlyMap<string, string>): { file: string; sha256: string } {
   const pattern = new RegExp(entry.filePattern);
   const files = [...sums.keys()].filter((f) => pattern.test(f))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
@@ -24,7 +24,7 @@ export function pickImage(entry: CatalogEntry, sums: ReadonlyMap<string, string>
   return { file, sha256: sums.get(file)! };
 }
 
-export async function fetchBaseImage(entry: CatalogEntry, options: {
+export async function fetchBaseImage(entry: DownloadEntry, options: {
   fetcher: Fetcher; run: CommandRunner; cacheDir: string; onProgress?: OnProgress; log?: (line: string) => void; policy?: RetryPolicy;
 }): Promise<FetchedImage> {
   const sumsUrl = `${entry.directory}${entry.checksums}`;

@@ -1,4 +1,4 @@
-// build-image --config FILE (--node N | --all) [--seed-only | --image ID | --base-image FILE]
+// build-image --config FILE (--node N | --all) [--seed-only | --image ID | --base-image FILE [--image ID]]
 import { readFile, stat } from 'node:fs/promises';
 import { buildImages, defaultCacheDir } from '../../build-images.js';
 import { defaultOutDir, writeSeeds } from '../../build-seeds.js';
@@ -6,7 +6,7 @@ import { loadCluster } from '../../config/load-cluster.js';
 import { formatProblem } from '../../config/problems.js';
 import { loadOrCreateSecrets } from '../../config/secrets.js';
 import type { Cluster, ClusterSecrets } from '../../config/types.js';
-import { catalogEntry, defaultCatalogPath } from '../../image/catalog.js';
+import { catalogEntry, defaultCatalogPath, isDownloadable } from '../../image/catalog.js';
 import { execaRunner } from '../../image/command-runner.js';
 import { nodeFetcher } from '../../image/download.js';
 import { fetchBaseImage } from '../../image/fetch-base-image.js';
@@ -58,14 +58,24 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   let labels: ExpectedLabels | undefined;
   let baseSha256: string | undefined;
   let arch = options.arch ?? 'arm64';
-  if (!baseImage) {
+  // --image names the base (its labels, its architecture); without --base-image it is downloaded.
+  if (options.image || !baseImage) {
     const entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
-    const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress: progressFor(io), log: io.stderr });
-    io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
-    baseImage = fetched.path;
-    baseSha256 = fetched.sha256;
+    if (options.arch && options.arch !== entry.architecture)
+      throw new UsageError(`--arch ${options.arch} contradicts --image ${entry.id}, which is ${entry.architecture}: drop --arch.`);
     labels = entry.labels;
     arch = entry.architecture;
+    if (!baseImage) {
+      if (!isDownloadable(entry))
+        throw new UsageError(`${entry.id} is built on this machine (${entry.builtBy}), not downloaded: build it, `
+          + `then give it with --base-image FILE --image ${entry.id}.`);
+      const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress: progressFor(io), log: io.stderr });
+      io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
+      baseImage = fetched.path;
+      baseSha256 = fetched.sha256;
+    } else {
+      io.stderr(`base: ${baseImage}, taken as ${entry.id} (${entry.architecture}${entry.test ? ', a test stand-in' : ''})`);
+    }
   }
   const firstBoot = {
     bundle: await firstBootBundle(),
