@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the boot test's stand-in for Ubuntu's raspi image from Debian packages, without root
+# mounts or loop devices: same boot contract (MBR; FAT32 `system-boot` holding the kernel,
+# initrd, cmdline.txt and the NoCloud seed; ext4 `writable` root; systemd, cloud-init reading
+# the seed by fs_label, netplan), but amd64 so QEMU can boot it on the test machine.
+# The snap and MicroCloud commands in it are TEST DOUBLES (ci/boot/doubles/).
+#
+#   build-standin-base.sh OUT_DIR
+# Writes OUT_DIR/debian-12-standin-amd64.img. Reuses it when the recipe (this script and the
+# doubles) is unchanged; set STANDIN_REBUILD=1 to force. Needs mmdebstrap (run as root, or
+# with unshare as a user), mtools, dosfstools, e2fsprogs, fdisk.
+set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin" MTOOLS_SKIP_CHECK=1 LC_ALL=C
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build-standin-base.sh OUT_DIR}
+image_name=debian-12-standin-amd64.img
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+recipe=$(cat "$0" "$here"/doubles/* | sha256sum | cut -c1-16)
+if [[ -z ${STANDIN_REBUILD:-} && -f $out/$image_name && "$(cat "$out/recipe" 2>/dev/null)" == "$recipe" ]]; then
+  echo "stand-in base: $out/$image_name is up to date (recipe $recipe)" >&2
+  exit 0
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/standin.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+started=$SECONDS
+
+# What Ubuntu's server image has that the first-boot service and cloud-init rely on.
+packages=(
+  systemd systemd-sysv systemd-timesyncd udev dbus
+  cloud-init cloud-guest-utils netplan.io iproute2 iputils-ping tzdata sudo ca-certificates
+  linux-image-amd64
+)
+echo "stand-in base: mmdebstrap bookworm amd64 (${packages[*]})" >&2
+mode=()
+[[ $(id -u) == 0 ]] || mode=(--mode=unshare)
+mmdebstrap "${mode[@]}" --quiet --variant=apt --architectures=amd64 --include="$(IFS=,; echo "${packages[*]}")" \
+  --aptopt='Acquire::Languages "none"' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+  bookworm "$root" >&2
+
+# Ubuntu raspi's boot contract (see ../shared/reference/ubuntu-raspi-cloudinit.md).
+printf 'LABEL=writable / ext4 defaults 0 1\nLABEL=system-boot /boot/firmware vfat defaults 0 1\n' > "$root/etc/fstab"
+mkdir -p "$root/boot/firmware" "$root/etc/systemd/system/cloud-init-local.service.d"
+printf 'datasource_list: [ NoCloud, None ]\ndatasource:\n  NoCloud:\n    fs_label: system-boot\n' \
+  > "$root/etc/cloud/cloud.cfg.d/99-fake_cloud.cfg"
+printf '[Unit]\nRequiresMountsFor=/boot/firmware\n' > "$root/etc/systemd/system/cloud-init-local.service.d/mount-seed.conf"
+echo standin > "$root/etc/hostname"
+: > "$root/etc/machine-id" # each node makes its own at first boot, as on Ubuntu's image
+rm -f "$root/var/lib/dbus/machine-id"
+
+# TEST DOUBLES where Ubuntu has snapd and snaps: `snap` in /usr/bin, the snaps' commands in /snap/bin.
+install -m 0755 "$here/doubles/snap" "$root/usr/bin/snap"
+install -d "$root/snap/bin" "$root/var/lib/microcloud-pi-doubles"
+for cmd in microcloud lxc microceph microovn; do install -m 0755 "$here/doubles/$cmd" "$root/snap/bin/$cmd"; done
+
+# p1 system-boot: what the Pi firmware reads (kernel, initrd, cmdline.txt) and a stock seed.
+kernel=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -1)
+initrd=$(ls "$root"/boot/initrd.img-* | sort -V | tail -1)
+boot_mib=128
+mkdir "$work/fat"
+cp "$kernel" "$work/fat/vmlinuz"
+cp "$initrd" "$work/fat/initrd.img"
+# net.ifnames=0: the NIC is eth0, as the Pi's on-board NIC is.
+printf 'console=ttyS0,115200 root=LABEL=writable rootfstype=ext4 rootwait net.ifnames=0 panic=10\n' > "$work/fat/cmdline.txt"
+printf '#cloud-config\nchpasswd:\n  expire: true\n  users:\n    - {name: ubuntu, password: ubuntu, type: text}\n' > "$work/fat/user-data"
+printf 'dsmode: local\ninstance_id: cloud-image\n' > "$work/fat/meta-data"
+printf 'network:\n  version: 2\n  ethernets:\n    eth0: {dhcp4: true, optional: true}\n' > "$work/fat/network-config"
+truncate -s ${boot_mib}M "$work/boot.fat"
+mkfs.vfat -F 32 -S 512 -s 1 -n system-boot "$work/boot.fat" >/dev/null
+mcopy -m -i "$work/boot.fat" "$work"/fat/* ::/
+
+# p2 writable: the tree as an ext4 file system, with room for a first boot's writes.
+used_mib=$(du -sm --apparent-size "$root" | cut -f1)
+root_mib=$(( (used_mib * 13 / 10 + 256 + 3) / 4 * 4 ))
+mkfs.ext4 -q -F -L writable -E root_owner=0:0 -d "$root" "$work/root.ext4" ${root_mib}M
+
+# The disk: p1 at 1 MiB, p2 right after it, like Ubuntu's.
+img=$work/$image_name
+truncate -s $((1 + boot_mib + root_mib))M "$img"
+printf 'label: dos\nstart=2048, size=%d, type=c, bootable\nstart=%d, size=%d, type=83\n' \
+  $((boot_mib * 2048)) $((2048 + boot_mib * 2048)) $((root_mib * 2048)) | sfdisk -q "$img"
+dd if="$work/boot.fat" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$work/root.ext4" of="$img" bs=1M seek=$((1 + boot_mib)) conv=notrunc,sparse status=none
+fsck.ext4 -fn "$work/root.ext4" >/dev/null
+
+mv "$img" "$out/$image_name"
+echo "$recipe" > "$out/recipe"
+echo "stand-in base: $out/$image_name ($((1 + boot_mib + root_mib)) MiB, root ${used_mib} MiB used) in $((SECONDS - started)) s" >&2
