@@ -31,7 +31,7 @@ started=$SECONDS
 # What Ubuntu's server image has that the first-boot service and cloud-init rely on.
 packages=(
   systemd systemd-sysv systemd-timesyncd udev dbus
-  cloud-init cloud-guest-utils netplan.io iproute2 iputils-ping tzdata sudo ca-certificates
+  cloud-init cloud-guest-utils netplan.io openssh-server iproute2 iputils-ping tzdata sudo ca-certificates
   linux-image-amd64
 )
 echo "stand-in base: mmdebstrap bookworm amd64 (${packages[*]})" >&2
