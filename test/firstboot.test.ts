@@ -120,6 +120,22 @@ describe('first boot on one node', () => {
     expect((await boot(await rig('pi1'))).status().service).toBeUndefined();
   });
 
+  it('goes on after a cloud-init module error, logging what cloud-init said', async () => {
+    const r = await rig('pi1');
+    r.host.cloudInit = { exitCode: 1, stderr: '', stdout: "status: error\ntime: Sun, 22 Nov 2026\ndetail:\n('locale', ProcessExecutionError('update-locale'))\n" };
+    const result = await boot(r);
+    expect(result.status()).toMatchObject({ step: 'done', state: 'done' });
+    expect(r.log.join('\n')).toContain("cloud-init finished with errors, going on (see /var/log/cloud-init.log): detail: ('locale', ProcessExecutionError('update-locale'))");
+  });
+
+  it('retries with exit 75 when cloud-init never finishes', async () => {
+    const r = await rig('pi1');
+    r.host.cloudInit = { exitCode: undefined, stdout: '', stderr: '', timedOut: true };
+    const result = await boot(r);
+    expect(result.exitCode).toBe(EXIT.tempfail);
+    expect(result.status()).toMatchObject({ step: 'wait-ready', state: 'failed', lastError: expect.stringMatching(/cloud-init did not finish \(timed out\)/) });
+  });
+
   it('waits for the clock to synchronise, then fails with exit 75 if it never does', async () => {
     const r = await rig('pi1');
     r.host.timeSynced = false;

@@ -22,6 +22,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# A run that was killed leaves its namespace (and what runs in it): clear those first.
+for ns in $(ip netns list | grep -o '^mcpi-boot-[0-9]*' || true); do
+  if ! kill -0 "${ns#mcpi-boot-}" 2>/dev/null; then
+    echo "boot test: removing $ns, left by a killed run" >&2
+    ip netns pids "$ns" | xargs -r kill -9
+    ip netns del "$ns"
+  fi
+done
+
 npm run --silent build
 state=${MCPI_BOOT_DIR:-/var/tmp/microcloud-pi-boot}
 started=$SECONDS

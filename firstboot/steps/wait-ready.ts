@@ -10,10 +10,14 @@ export const waitReady: Step = {
   isDone: async () => false, // only waits: cheap to repeat
   async run(ctx) {
     ctx.report('waiting for cloud-init to finish', 'waiting');
-    // Exit 2 is "degraded" (a deprecation warning, say): done all the same.
-    const cloudInit = await ctx.run('cloud-init', ['status', '--wait'], { timeoutMs: 30 * MINUTE });
-    if (cloudInit.exitCode !== 0 && cloudInit.exitCode !== 2)
-      throw new TemporaryFailure(`cloud-init ended in error (exit ${cloudInit.exitCode}); see /var/log/cloud-init.log`);
+    // Exit 2 is "degraded" (a deprecation warning, say): done all the same. Exit 1 is an error in
+    // some module (a locale that cannot be generated, say): final, so waiting again cannot help;
+    // say so and go on, as every later step checks what it needs itself (address, clock, files).
+    const cloudInit = await ctx.run('cloud-init', ['status', '--wait', '--long'], { timeoutMs: 30 * MINUTE });
+    if (cloudInit.exitCode === 1)
+      ctx.log.warn(`cloud-init finished with errors, going on (see /var/log/cloud-init.log): ${oneLine(cloudInit.stdout)}`);
+    else if (cloudInit.exitCode !== 0 && cloudInit.exitCode !== 2)
+      throw new TemporaryFailure(`cloud-init did not finish (${cloudInit.timedOut ? 'timed out' : `exit ${cloudInit.exitCode}`}); see /var/log/cloud-init.log`);
 
     ctx.report(`waiting for ${ctx.config.address} on ${ctx.config.intraInterface}`, 'waiting');
     const addressUp = await pollUntil(ctx.clock, 10 * MINUTE, 2000, async () => {
@@ -31,3 +35,7 @@ export const waitReady: Step = {
     if (!synced) throw new TemporaryFailure('the clock is not synchronised; the node needs an NTP server (network.ntp)');
   },
 };
+
+/** `cloud-init status --long` as one log line, without the status and time lines. */
+const oneLine = (text: string): string => text.split('\n').map((l) => l.trim())
+  .filter((l) => l && !/^(status|time|boot_status_code|extended_status|last_update):/.test(l)).join(' ').slice(0, 400);

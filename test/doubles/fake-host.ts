@@ -45,6 +45,8 @@ export class FakeHost {
   storeErrors = 0;
   preseedError?: string;
   timeSynced = true;
+  /** What `cloud-init status --wait --long` answers: 2 (degraded) as on Ubuntu with deprecations. */
+  cloudInit: Ran = { exitCode: 2, stdout: 'status: done\n', stderr: 'deprecated key' };
 
   constructor(readonly node: string, readonly address: string, readonly cloud: FakeMicroCloud) {}
 
@@ -53,7 +55,7 @@ export class FakeHost {
     const ok = (stdout = ''): Ran => ({ exitCode: 0, stdout, stderr: '' });
     const fail = (stderr: string, exitCode = 1): Ran => ({ exitCode, stdout: '', stderr });
     const cmd = `${file} ${args.join(' ')}`;
-    if (cmd === 'cloud-init status --wait') return { exitCode: 2, stdout: 'status: done\n', stderr: 'deprecated key' };
+    if (cmd === 'cloud-init status --wait --long') return this.cloudInit;
     if (cmd === 'ip -j -4 addr show') return ok(JSON.stringify([{ ifname: 'lo', addr_info: [{ local: '127.0.0.1' }] },
       { ifname: 'eth0', addr_info: [{ local: this.address, prefixlen: 24 }] }]));
     if (cmd === 'timedatectl show --property=NTPSynchronized --value') return ok(this.timeSynced ? 'yes\n' : 'no\n');
