@@ -42,12 +42,11 @@ mmdebstrap "${mode[@]}" --quiet --variant=apt --architectures=amd64 --include="$
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
   --customize-hook='printf "LABEL=writable / ext4 defaults 0 1\nLABEL=system-boot /boot/firmware vfat defaults 0 1\n" > "$1/etc/fstab"' \
-  --customize-hook='chroot "$1" update-initramfs -u -k all' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
   bookworm "$root" >&2
 
-# Ubuntu raspi's boot contract (see ../shared/reference/ubuntu-raspi-cloudinit.md). fstab is
-# written above, before the initrd is rebuilt, so the initrd checks the root file system.
+# Ubuntu raspi's boot contract (see ../shared/reference/ubuntu-raspi-cloudinit.md); fstab is
+# written by the hook above (systemd-fsck-root checks writable at boot, as on Ubuntu).
 mkdir -p "$root/boot/firmware" "$root/etc/systemd/system/cloud-init-local.service.d"
 printf 'datasource_list: [ NoCloud, None ]\ndatasource:\n  NoCloud:\n    fs_label: system-boot\n' \
   > "$root/etc/cloud/cloud.cfg.d/99-fake_cloud.cfg"

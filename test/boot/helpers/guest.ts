@@ -34,7 +34,8 @@ export async function bootFilesOf(image: string, dir: string): Promise<BootFiles
   return { kernel: await get('vmlinuz'), initrd: await get('initrd.img'), cmdline: (await readFile(await get('cmdline.txt'), 'utf8')).trim() };
 }
 
-const accelArgs = (accel: Accel) => (accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']);
+// svm=off: TCG emulates AMD-V, and the guest would spend many seconds loading kvm_amd for nothing.
+const accelArgs = (accel: Accel) => (accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max,svm=off']);
 
 /** Does a KVM guest get as far as the kernel's first words within `ms`? (Nested KVM hangs on some hosts.) */
 export async function kvmWorks(files: BootFiles, ms = 20_000): Promise<boolean> {
@@ -98,7 +99,10 @@ export class Guest {
   /** A clean shutdown through ACPI (systemd powers off; -no-reboot makes QEMU exit), then on again. */
   async reboot(shutdownTimeoutMs: number): Promise<void> {
     await this.command('system_powerdown');
-    const stopped = await Promise.race([this.exited.then(() => true), sleep(shutdownTimeoutMs).then(() => false)]);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      this.exited.then(() => true), new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), shutdownTimeoutMs); }),
+    ]).finally(() => clearTimeout(timer));
     if (!stopped) throw new Error(`${this.spec.name} did not power off within ${shutdownTimeoutMs / 1000} s`);
     this.start();
   }
