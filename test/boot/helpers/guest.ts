@@ -107,6 +107,12 @@ export class Guest {
     this.start();
   }
 
+  /** Pulls the plug: QEMU is killed (what the guest had not written is lost), then powered on again. */
+  async powerCut(): Promise<void> {
+    await this.kill();
+    this.start();
+  }
+
   async kill(): Promise<void> {
     this.process?.kill('SIGKILL');
     await this.exited;
