@@ -34,8 +34,9 @@ export async function bootFilesOf(image: string, dir: string): Promise<BootFiles
   return { kernel: await get('vmlinuz'), initrd: await get('initrd.img'), cmdline: (await readFile(await get('cmdline.txt'), 'utf8')).trim() };
 }
 
-// svm=off: TCG emulates AMD-V, and the guest would spend many seconds loading kvm_amd for nothing.
-const accelArgs = (accel: Accel) => (accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max,svm=off']);
+// Plain `max` under TCG: `max,svm=off` (to spare the guest loading kvm_amd) broke systemd in
+// the guest here (udevd and mounts failing, emergency mode).
+const accelArgs = (accel: Accel) => (accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']);
 
 /** Does a KVM guest get as far as the kernel's first words within `ms`? (Nested KVM hangs on some hosts.) */
 export async function kvmWorks(files: BootFiles, ms = 20_000): Promise<boolean> {
