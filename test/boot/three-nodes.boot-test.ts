@@ -50,6 +50,14 @@ async function explained<T>(what: string, body: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A guest that cannot boot will not recover: stop at once rather than at the deadline. */
+async function failFastOnBrokenBoot(): Promise<void> {
+  for (const g of guests) {
+    const broken = /You are in emergency mode|Kernel panic|Give root password for maintenance/.exec(await g.console());
+    if (broken) throw new Error(`${g.spec.name} did not boot: "${broken[0]}" on its console`);
+  }
+}
+
 async function status(): Promise<StatusRow[]> {
   const [command, args] = network!.exec(process.execPath, [cli, 'status', '-c', join(work, 'cluster.yaml'), '--json']);
   return JSON.parse((await execa(command, args)).stdout) as StatusRow[];
@@ -107,6 +115,7 @@ beforeAll(async () => {
     started = Date.now();
     for (const g of guests) g.start();
     await waitFor('every node done', ALL_DONE_WITHIN, async () => {
+      await failFastOnBrokenBoot();
       const rows = await status();
       // Power loss during first boot: node3 loses power as soon as it is seen past wait-ready.
       const node3 = rows[2]?.status;
