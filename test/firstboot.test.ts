@@ -187,6 +187,29 @@ describe('power cut after any state-changing call', () => {
     }
   });
 
+  it('waits for cloud-init, the address and the clock again on the boot that resumes', async () => {
+    const r = await rig('pi1');
+    class PowerCut extends Error {}
+    const cutAfterFirstInstall: CommandRunner = async (file, args, options) => {
+      const ran = await r.host.run(file, args, options);
+      if (file === 'snap' && args[0] === 'install') throw new PowerCut('power cut');
+      return ran;
+    };
+    expect((await boot(r, { run: cutAfterFirstInstall })).exitCode).toBe(EXIT.internal);
+    // No RTC on a Pi: after the cut the clock restarts from the last saved time until NTP answers.
+    r.host.timeSynced = false;
+    const before = r.host.calls.length;
+    const resumed = await boot(r);
+    expect(resumed.exitCode).toBe(EXIT.tempfail);
+    expect(resumed.status()).toMatchObject({ step: 'wait-ready', state: 'failed', lastError: expect.stringMatching(/clock is not synchronised/) });
+    const resumedCalls = commands(r.host).slice(before);
+    expect(resumedCalls[0]).toBe('cloud-init status --wait --long');
+    expect(resumedCalls.some((c) => c.startsWith('snap install'))).toBe(false);
+    r.host.timeSynced = true;
+    expect((await boot(r)).exitCode).toBe(EXIT.done);
+    expect(commands(r.host).filter((c) => c.startsWith('snap install lxd '))).toHaveLength(1);
+  });
+
   it('treats a corrupt journal as empty, keeps it aside, and still runs the preseed only once', async () => {
     const r = await rig('pi1');
     await boot(r);

@@ -55,6 +55,8 @@ export type StepId = (typeof STEP_IDS)[number];
 
 export interface Step {
   readonly id: StepId;
+  /** A precondition of this boot rather than an effect: checked again on every start, journal or not. */
+  readonly everyBoot?: boolean;
   /** Probes the world: true when the step's effect is already there (after a power cut, say). */
   isDone(ctx: StepContext): Promise<boolean>;
   run(ctx: StepContext): Promise<void>;

@@ -7,6 +7,9 @@ const MINUTE = 60_000;
 
 export const waitReady: Step = {
   id: 'wait-ready',
+  // After a power cut the Pi's clock starts from the last saved time (no RTC) and the network may
+  // be slower than before: the steps resumed after this one need all three again.
+  everyBoot: true,
   isDone: async () => false, // only waits: cheap to repeat
   async run(ctx) {
     ctx.report('waiting for cloud-init to finish', 'waiting');
