@@ -74,6 +74,8 @@ describe('first boot on one node', () => {
       'snap install lxd --channel=5.21/stable --cohort=+', 'snap install microceph --channel=squid/stable --cohort=+',
       'snap install microovn --channel=24.03/stable --cohort=+', 'snap install microcloud --channel=2/stable --cohort=+']);
     expect(cmds).toContain('snap refresh --hold lxd microceph microovn microcloud');
+    // What cloud-init wrote is on disk before anything changes state.
+    expect(cmds.indexOf('sync ')).toBe(cmds.indexOf('cloud-init status --wait --long') + 1);
     expect(cmds.filter((c) => c === 'microcloud preseed')).toHaveLength(1);
     expect(r.host.calls.find((c) => c.file === 'microcloud' && c.args[0] === 'preseed')!.input).toContain(TEST_PASSPHRASE);
     expect(await r.files.read(r.config.preseedPath)).toBeUndefined();
@@ -139,9 +141,11 @@ describe('first boot on one node', () => {
   it('waits for the clock to synchronise, then fails with exit 75 if it never does', async () => {
     const r = await rig('pi1');
     r.host.timeSynced = false;
+    r.host.timeServer = { name: '0.debian.pool.ntp.org', address: '' }; // the fallback: network.ntp not in use
     const result = await boot(r);
     expect(result.exitCode).toBe(EXIT.tempfail);
-    expect(result.status().lastError).toMatch(/clock is not synchronised/);
+    expect(result.status()).toMatchObject({ detail: 'waiting for the clock to synchronise (NTP, asking 0.debian.pool.ntp.org)' });
+    expect(result.status().lastError).toMatch(/clock is not synchronised \(timesyncd was asking 0\.debian\.pool\.ntp\.org\)/);
   });
 });
 

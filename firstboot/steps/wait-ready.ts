@@ -1,6 +1,6 @@
 // Step 1: cloud-init finished, the intra-cluster address is up, and the clock is synchronised
 // (a Pi has no real-time clock; the cluster join uses TLS and Ceph wants agreeing clocks).
-import { TemporaryFailure, type Step } from '../run/types.js';
+import { TemporaryFailure, type Step, type StepContext } from '../run/types.js';
 import { pollUntil } from './poll.js';
 
 const MINUTE = 60_000;
@@ -22,6 +22,10 @@ export const waitReady: Step = {
     else if (cloudInit.exitCode !== 0 && cloudInit.exitCode !== 2)
       throw new TemporaryFailure(`cloud-init did not finish (${cloudInit.timedOut ? 'timed out' : `exit ${cloudInit.exitCode}`}); see /var/log/cloud-init.log`);
 
+    // cloud-init writes without fsync (netplan, timesyncd and ssh config, our node files) and marks
+    // its modules done: a power cut in the next half minute would keep the marks and lose the files.
+    await ctx.run('sync', []);
+
     ctx.report(`waiting for ${ctx.config.address} on ${ctx.config.intraInterface}`, 'waiting');
     const addressUp = await pollUntil(ctx.clock, 10 * MINUTE, 2000, async () => {
       const ran = await ctx.run('ip', ['-j', '-4', 'addr', 'show']);
@@ -31,13 +35,27 @@ export const waitReady: Step = {
     if (!addressUp) throw new TemporaryFailure(`${ctx.config.address} is not configured on any interface; check the cable and network-config`);
 
     ctx.report('waiting for the clock to synchronise (NTP)', 'waiting');
+    let asking = '';
     const synced = await pollUntil(ctx.clock, 15 * MINUTE, 5000, async () => {
       const ran = await ctx.run('timedatectl', ['show', '--property=NTPSynchronized', '--value']);
-      return ran.stdout.trim() === 'yes' ? true : undefined;
+      if (ran.stdout.trim() === 'yes') return true;
+      // Say which server timesyncd is asking: a pool name here means network.ntp never reached it.
+      asking = await timeServer(ctx);
+      ctx.report(`waiting for the clock to synchronise (NTP${asking ? `, asking ${asking}` : ''})`, 'waiting');
+      return undefined;
     });
-    if (!synced) throw new TemporaryFailure('the clock is not synchronised; the node needs an NTP server (network.ntp)');
+    if (!synced) throw new TemporaryFailure(`the clock is not synchronised${asking ? ` (timesyncd was asking ${asking})` : ''}; the node needs an NTP server it can reach (network.ntp)`);
   },
 };
+
+/** "name (address)" of the server systemd-timesyncd is asking, or '' when it says nothing. */
+async function timeServer(ctx: StepContext): Promise<string> {
+  const ran = await ctx.run('timedatectl', ['show-timesync', '--property=ServerName', '--property=ServerAddress']);
+  if (ran.exitCode !== 0) return '';
+  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(ran.stdout)?.[1]?.trim() ?? '';
+  const [name, address] = [value('ServerName'), value('ServerAddress')];
+  return name && address && name !== address ? `${name} (${address})` : name || address;
+}
 
 /** `cloud-init status --long` as one log line, without the status and time lines. */
 const oneLine = (text: string): string => text.split('\n').map((l) => l.trim())

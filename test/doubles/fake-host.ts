@@ -45,6 +45,8 @@ export class FakeHost {
   storeErrors = 0;
   preseedError?: string;
   timeSynced = true;
+  /** What timesyncd says it is asking (`timedatectl show-timesync`). */
+  timeServer = { name: '10.0.0.1', address: '10.0.0.1' };
   /** What `cloud-init status --wait --long` answers: 2 (degraded) as on Ubuntu with deprecations. */
   cloudInit: Ran = { exitCode: 2, stdout: 'status: done\n', stderr: 'deprecated key' };
 
@@ -59,6 +61,9 @@ export class FakeHost {
     if (cmd === 'ip -j -4 addr show') return ok(JSON.stringify([{ ifname: 'lo', addr_info: [{ local: '127.0.0.1' }] },
       { ifname: 'eth0', addr_info: [{ local: this.address, prefixlen: 24 }] }]));
     if (cmd === 'timedatectl show --property=NTPSynchronized --value') return ok(this.timeSynced ? 'yes\n' : 'no\n');
+    if (cmd === 'timedatectl show-timesync --property=ServerName --property=ServerAddress')
+      return ok(`ServerName=${this.timeServer.name}\nServerAddress=${this.timeServer.address}\n`);
+    if (cmd === 'sync') return ok();
     if (cmd === 'snap wait system seed.loaded') return ok();
     if (file === 'snap' && args[0] === 'list') {
       const channel = this.snaps.get(args[1]!);
