@@ -3,6 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tempDir } from './temp-dir.js';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { execaRunner } from '../../builder/image/command-runner.js';
+import { verifyDetachedSignature } from '../../builder/image/verify-signature.js';
 
 export interface TestSigner { readonly keyring: string; sign(data: Uint8Array): Promise<Uint8Array> }
 
@@ -11,12 +13,10 @@ export async function makeTestSigner(name: string): Promise<TestSigner> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const signer = await newSigner(name);
-    const probe = new TextEncoder().encode(`probe ${attempt}`);
-    const dir = await tempDir('mcpi-gpg-probe-');
-    await writeFile(join(dir, 'data'), probe);
-    await writeFile(join(dir, 'data.sig'), await signer.sign(probe));
+    const data = new TextEncoder().encode(`probe ${attempt}`);
     try {
-      await execa('gpgv', ['--keyring', signer.keyring, join(dir, 'data.sig'), join(dir, 'data')]);
+      // The same check the downloader makes, so a key that passes here is one it accepts.
+      await verifyDetachedSignature(execaRunner, { data, signature: await signer.sign(data), keyring: signer.keyring, label: 'test signer probe' });
       return signer;
     } catch (error) {
       lastError = error;
