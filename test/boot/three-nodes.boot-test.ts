@@ -32,7 +32,7 @@ let network: PrivateNetwork | undefined;
 let ntpServer: ChildProcess | undefined;
 let guests: Guest[] = [];
 let accel: Accel;
-let powerCut: { step: string; bootId: string } | undefined;
+let powerCut: { bootId: string } | undefined; // node3's boot that lost power
 const timings: Record<string, number> = {};
 
 /** On failure, every guest's console (the tail) goes to the test output. */
@@ -120,7 +120,7 @@ beforeAll(async () => {
       // Power loss during first boot: node3 loses power as soon as it is seen past wait-ready.
       const node3 = rows[2]?.status;
       if (!powerCut && node3 && (node3.step === 'install-snaps' || node3.step === 'wait-peers')) {
-        powerCut = { step: node3.step, bootId: node3.service?.bootId ?? '' };
+        powerCut = { bootId: node3.service?.bootId ?? '' };
         process.stderr.write(`boot test: cutting node3's power during ${node3.step}\n`);
         await guests[2]!.powerCut();
       }
