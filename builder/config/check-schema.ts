@@ -1,11 +1,13 @@
 // Schema check: ajv with every error at once, each turned into a Problem a person can act on.
 import { Ajv, type ErrorObject } from 'ajv';
+import { isIPv6 } from 'node:net';
 import { isIPv4, isIPv6Cidr, parseCidr, parseRange } from './ipv4.js';
 import { clusterSchema } from './schema.js';
 import { problem, type FieldPath, type Problem } from './problems.js';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
 ajv.addFormat('ipv4', isIPv4);
+ajv.addFormat('ip', (text: string) => isIPv4(text) || isIPv6(text));
 ajv.addFormat('ipv4-cidr', (text: string) => parseCidr(text) !== undefined);
 ajv.addFormat('ipv4-range', (text: string) => parseRange(text) !== undefined);
 ajv.addFormat('ipv6-cidr', isIPv6Cidr);

@@ -3,8 +3,8 @@
 import { RELEASE_CHANNELS } from './channels.js';
 import { DEFAULTS } from './defaults.js';
 import { parseCidr, parseRange } from './ipv4.js';
-import type { RawCluster, RawDisk, RawNode } from './raw-cluster.js';
-import type { Cidr, Cluster, ClusterNode, Disk, NicMatch, Uplink } from './types.js';
+import type { RawCluster, RawDisk, RawDiskFilter, RawNode } from './raw-cluster.js';
+import type { Cidr, Cluster, ClusterNode, DedicatedNic, Disk, DiskFilter, NicMatch, Uplink } from './types.js';
 
 const cidr = (text: string): Cidr => parseCidr(text)!;
 
@@ -13,6 +13,22 @@ export function normalizeDisk(raw: RawDisk): Disk {
     ? { path: raw, wipe: false, encrypt: false }
     : { path: raw.path, wipe: raw.wipe ?? false, encrypt: raw.encrypt ?? false };
 }
+
+/** MicroCloud's own defaults: local find_min 1; Ceph has none (the rules demand one). */
+function normalizeDiskFilter(raw: RawDiskFilter, kind: 'local' | 'ceph'): DiskFilter {
+  return {
+    find: raw.find.trim(),
+    findMin: raw.find_min ?? (kind === 'local' ? 1 : 0),
+    findMax: raw.find_max ?? 0,
+    wipe: raw.wipe ?? false,
+    encrypt: raw.encrypt ?? false,
+  };
+}
+
+const normalizeDedicatedNic = (raw: NonNullable<RawNode['nics']>[number]): DedicatedNic => ({
+  nic: raw.mac ? { name: raw.interface, macaddress: raw.mac.toLowerCase() } : { name: raw.interface },
+  address: raw.address,
+});
 
 function normalizeUplink(raw: NonNullable<RawNode['uplink']>): Uplink {
   const name = raw.interface ?? DEFAULTS.uplinkInterfaceByMac;
@@ -36,6 +52,7 @@ function normalizeNode(raw: RawNode, index: number, cluster: RawCluster, initiat
     ...(raw.disks?.local !== undefined ? { localDisk: normalizeDisk(raw.disks.local) } : {}),
     cephDisks: (raw.disks?.ceph ?? []).map(normalizeDisk),
     ...(raw.underlay_address ? { underlayAddress: raw.underlay_address } : {}),
+    dedicatedNics: (raw.nics ?? []).map(normalizeDedicatedNic),
     initiator: index === initiatorIndex,
   };
 }
@@ -59,6 +76,10 @@ export function normalizeCluster(raw: RawCluster): Cluster {
       ntp: raw.network.ntp ?? [],
     },
     nodes: raw.nodes.map((node, index) => normalizeNode(node, index, raw, initiatorIndex)),
+    diskFilters: {
+      local: (raw.disks?.local ?? []).map((f) => normalizeDiskFilter(f, 'local')),
+      ceph: (raw.disks?.ceph ?? []).map((f) => normalizeDiskFilter(f, 'ceph')),
+    },
     microcloud: {
       release,
       channels: { ...RELEASE_CHANNELS[release], ...mc.channels },

@@ -3,6 +3,8 @@
 
 export type RawDisk = string | { path: string; wipe?: boolean; encrypt?: boolean };
 
+export interface RawDiskFilter { find: string; find_min?: number; find_max?: number; wipe?: boolean; encrypt?: boolean }
+
 export interface RawNode {
   name: string;
   address: string;
@@ -12,6 +14,7 @@ export interface RawNode {
   underlay_address?: string;
   uplink?: { interface?: string; mac?: string; mode?: 'unconfigured' | 'bridge'; bridge?: string };
   disks?: { local?: RawDisk; ceph?: RawDisk[] };
+  nics?: { interface: string; mac?: string; address: string }[];
 }
 
 export interface RawCluster {
@@ -20,6 +23,7 @@ export interface RawCluster {
   admin: { user: string; ssh_keys: string[] };
   network: { subnet: string; gateway: string; dns: string[]; ntp?: string[]; interface?: string; driver?: string };
   nodes: RawNode[];
+  disks?: { local?: RawDiskFilter[]; ceph?: RawDiskFilter[] };
   microcloud?: {
     release?: 2 | 3;
     channels?: Partial<Record<'microcloud' | 'lxd' | 'microceph' | 'microovn', string>>;

@@ -1,19 +1,19 @@
 // The checks a schema cannot express. Each rule is small, named, and returns every
 // problem it finds (not the first), each with the field, what is wrong and what to do.
-import {
-  cidrContains, ipv4ToInt, isNetworkCidr, isReservedInSubnet, networkCidrText,
-} from './ipv4.js';
+import { DEDICATED_NETWORK_RULES } from './dedicated-network-rules.js';
+import { DISK_FILTER_RULES } from './disk-filter-rules.js';
+import { cidrContains, ipv4ToInt, isNetworkCidr, networkCidrText } from './ipv4.js';
 import { problem, warning, type Problem } from './problems.js';
-import { formatCidr, type Cidr, type Cluster, type ClusterNode } from './types.js';
+import { at, duplicates, hostInSubnet, type Rule } from './rule-helpers.js';
+import { cephMembers, nodeAddresses, underlayIpOf, usesCeph } from './topology.js';
+import { formatCidr, type Cluster } from './types.js';
 
-export type Rule = (cluster: Cluster) => Problem[];
+export type { Rule } from './rule-helpers.js';
 
 const MAX_NODES = 50; // MicroCloud's documented maximum
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
 
-const at = (node: ClusterNode, ...rest: (string | number)[]) => ['nodes', node.index, ...rest];
-const hasCeph = (c: Cluster) => c.nodes.some((n) => n.cephDisks.length > 0);
 
 export const nodeCount: Rule = (c) =>
   c.nodes.length === 0
@@ -32,59 +32,32 @@ export const nodeNamesAreHostnames: Rule = (c) => c.nodes.flatMap((n) => {
   return [];
 });
 
-/** Reports each later duplicate of a key, naming where it was first seen. */
-function duplicates<T>(items: readonly T[], keyOf: (item: T) => string | undefined,
-  report: (item: T, first: T) => Problem): Problem[] {
-  const firstByKey = new Map<string, T>();
-  const problems: Problem[] = [];
-  for (const item of items) {
-    const key = keyOf(item);
-    if (key === undefined) continue;
-    const first = firstByKey.get(key);
-    if (first === undefined) firstByKey.set(key, item);
-    else problems.push(report(item, first));
-  }
-  return problems;
-}
-
 export const uniqueNodeNames: Rule = (c) => duplicates(c.nodes, (n) => n.name.toLowerCase(), (n, first) =>
   problem(at(n, 'name'), `"${n.name}" is already the name of nodes[${first.index}]`, 'Give every node its own hostname.'));
 
 export const uniqueAddresses: Rule = (c) => {
-  const used = c.nodes.flatMap((n) => [
-    { node: n, field: 'address', value: n.address },
-    ...(n.underlayAddress ? [{ node: n, field: 'underlay_address', value: n.underlayAddress }] : []),
-  ]);
+  const used = c.nodes.flatMap((n) => nodeAddresses(n).map(({ field, address }) => ({ node: n, field, value: address })));
   return duplicates(used, (u) => u.value, (u, first) =>
-    problem(at(u.node, u.field), `${u.value} is already used by nodes[${first.node.index}].${first.field}`,
-      'Give every node its own address.'));
+    problem(at(u.node, ...u.field), `${u.value} is already used by nodes[${first.node.index}].${fieldText(first.field)}`,
+      'Give every node and NIC its own address.'));
 };
+
+const fieldText = (field: readonly (string | number)[]) => field.join('.').replace(/\.(\d+)/g, '[$1]');
 
 export const uniqueMacs: Rule = (c) => {
   const macs = c.nodes.flatMap((n) => [
     ...(n.intraNic.macaddress ? [{ node: n, field: ['mac'], mac: n.intraNic.macaddress }] : []),
     ...(n.uplink?.nic.macaddress ? [{ node: n, field: ['uplink', 'mac'], mac: n.uplink.nic.macaddress }] : []),
+    ...n.dedicatedNics.flatMap((d, i) => d.nic.macaddress ? [{ node: n, field: ['nics', i, 'mac'], mac: d.nic.macaddress }] : []),
   ]);
   return duplicates(macs, (m) => m.mac, (m, first) =>
-    problem(at(m.node, ...m.field), `${m.mac} is already the MAC of nodes[${first.node.index}].${first.field.join('.')}`,
+    problem(at(m.node, ...m.field), `${m.mac} is already the MAC of nodes[${first.node.index}].${fieldText(first.field)}`,
       'Each NIC has its own MAC; copy it again from the device label or `ip link`.'));
 };
 
 export const subnetIsNetwork: Rule = (c) => isNetworkCidr(c.network.subnet) ? [] : [
   problem(['network', 'subnet'], `${formatCidr(c.network.subnet)} has host bits set`,
     `Write the network address: ${networkCidrText(c.network.subnet)}.`)];
-
-/** Checks that a host address lies inside a subnet and is usable there. */
-function hostInSubnet(path: (string | number)[], address: string, subnet: Cidr, subnetField: string): Problem[] {
-  const subnetText = formatCidr(subnet);
-  if (!cidrContains(subnet, address))
-    return [problem(path, `${address} is outside ${subnetField} ${subnetText}`,
-      'Use an address in that subnet or change the subnet.')];
-  if (isReservedInSubnet(subnet, address))
-    return [problem(path, `${address} is the network or broadcast address of ${subnetText}`,
-      'Use a host address inside the subnet.')];
-  return [];
-}
 
 export const gatewayInSubnet: Rule = (c) =>
   hostInSubnet(['network', 'gateway'], c.network.gateway, c.network.subnet, 'network.subnet');
@@ -102,10 +75,11 @@ export const nicNamesDistinct: Rule = (c) => c.nodes.flatMap((n) => {
     { field: ['interface'], name: n.intraNic.name },
     ...(n.uplink ? [{ field: ['uplink', 'interface'], name: n.uplink.nic.name }] : []),
     ...(n.uplink?.bridge ? [{ field: ['uplink', 'bridge'], name: n.uplink.bridge }] : []),
+    ...n.dedicatedNics.map((d, i) => ({ field: ['nics', i, 'interface'], name: d.nic.name })),
   ];
   return duplicates(names, (x) => x.name, (x, first) =>
-    problem(at(n, ...x.field), `"${x.name}" is already this node's ${first.field.join('.')}`,
-      'The intra-cluster NIC, the uplink NIC and the bridge each need their own name.'));
+    problem(at(n, ...x.field), `"${x.name}" is already this node's ${fieldText(first.field)}`,
+      'The intra-cluster NIC, the uplink NIC, the bridge and each dedicated NIC need their own name.'));
 });
 
 export const uplinksAllOrNone: Rule = (c) => {
@@ -149,7 +123,7 @@ export const ovnIpv4Range: Rule = (c) => {
 };
 
 export const cephNeedsThreeNodes: Rule = (c) => {
-  const withDisks = c.nodes.filter((n) => n.cephDisks.length > 0);
+  const withDisks = cephMembers(c);
   if (withDisks.length === 0 || withDisks.length >= 3) return [];
   const without = c.nodes.filter((n) => n.cephDisks.length === 0).map((n) => n.name);
   return [problem(['nodes'], `only ${withDisks.length} node${withDisks.length === 1 ? ' gives' : 's give'} Ceph disks; `
@@ -159,12 +133,12 @@ export const cephNeedsThreeNodes: Rule = (c) => {
 };
 
 export const cephSettingsNeedDisks: Rule = (c) => {
-  if (hasCeph(c)) return [];
+  if (usesCeph(c)) return [];
   const { ceph } = c.microcloud;
   const set = [ceph.cephfs ? 'cephfs' : '', ceph.internalNetwork ? 'internal_network' : '',
     ceph.publicNetwork ? 'public_network' : ''].filter(Boolean);
   return set.map((field) => problem(['microcloud', 'ceph', field], 'is set but no node gives Ceph disks',
-    'Add disks.ceph to at least 3 nodes, or remove this setting.'));
+    'Add disks.ceph to at least 3 nodes (or a Ceph disk filter), or remove this setting.'));
 };
 
 export const cephNetworks: Rule = (c) => (['internalNetwork', 'publicNetwork'] as const).flatMap((key) => {
@@ -173,9 +147,9 @@ export const cephNetworks: Rule = (c) => (['internalNetwork', 'publicNetwork'] a
   if (!network) return [];
   if (!isNetworkCidr(network))
     return [problem(field, `${formatCidr(network)} has host bits set`, `Write the network address: ${networkCidrText(network)}.`)];
-  return c.nodes.filter((n) => ![n.address, n.underlayAddress].some((a) => a && cidrContains(network, a)))
+  return cephMembers(c).filter((n) => !nodeAddresses(n).some(({ address }) => cidrContains(network, address)))
     .map((n) => problem(field, `${formatCidr(network)} holds no address of nodes[${n.index}] (${n.name})`,
-      'Every member needs an address in the Ceph network: use network.subnet or the underlay subnet.'));
+      'Every Ceph member needs an address in the Ceph network: use network.subnet, or give the node a NIC in it under nics.'));
 });
 
 export const disksOncePerNode: Rule = (c) => c.nodes.flatMap((n) => {
@@ -196,10 +170,16 @@ export const underlayAllOrNone: Rule = (c) => {
     'Set the underlay subnet, e.g. underlay_subnet: 10.1.0.0/24.')];
   if (!isNetworkCidr(subnet)) return [problem(['microcloud', 'ovn', 'underlay_subnet'],
     `${formatCidr(subnet)} has host bits set`, `Write the network address: ${networkCidrText(subnet)}.`)];
-  return c.nodes.flatMap((n) => n.underlayAddress
-    ? hostInSubnet(at(n, 'underlay_address'), n.underlayAddress, subnet, 'microcloud.ovn.underlay_subnet')
-    : [problem(at(n, 'underlay_address'), 'is missing but microcloud.ovn.underlay_subnet is set',
-      'Give every node an underlay_address in that subnet, or remove underlay_subnet.')]);
+  return c.nodes.flatMap((n) => {
+    const onOwnNic = n.dedicatedNics.findIndex((nic) => cidrContains(subnet, nic.address));
+    if (n.underlayAddress && onOwnNic !== -1) return [problem(at(n, 'underlay_address'),
+      `is set, and nics[${onOwnNic}] is already in microcloud.ovn.underlay_subnet`,
+      'Give the underlay address once: remove underlay_address to use the dedicated NIC.')];
+    if (n.underlayAddress)
+      return hostInSubnet(at(n, 'underlay_address'), n.underlayAddress, subnet, 'microcloud.ovn.underlay_subnet');
+    return underlayIpOf(c, n) ? [] : [problem(at(n, 'underlay_address'), 'is missing but microcloud.ovn.underlay_subnet is set',
+      'Give every node an underlay_address in that subnet, or a NIC in it under nics, or remove underlay_subnet.')];
+  });
 };
 
 export const timeoutsFit: Rule = (c) => {
@@ -243,7 +223,7 @@ export const RULES: readonly Rule[] = [
   subnetIsNetwork, gatewayInSubnet, addressesInSubnet, nicNamesDistinct,
   uplinksAllOrNone, uplinkNeedsGateway, ovnIpv4Range, cephNeedsThreeNodes, cephSettingsNeedDisks,
   cephNetworks, disksOncePerNode, underlayAllOrNone, timeoutsFit, sshKeysArePublic, timezoneKnown,
-  cephPathsExistOnInitiator,
+  cephPathsExistOnInitiator, ...DISK_FILTER_RULES, ...DEDICATED_NETWORK_RULES,
 ];
 
 export const checkRules = (cluster: Cluster): Problem[] => RULES.flatMap((rule) => rule(cluster));

@@ -25,6 +25,25 @@ const disk = {
   },
 };
 
+const diskFilter = (kind: 'local' | 'ceph') => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['find'],
+  hint: kind === 'ceph'
+    ? 'Give {find, find_min, find_max, wipe, encrypt}, e.g. {find: "type == usb && size > 100GiB", find_min: 3, wipe: true}.'
+    : 'Give {find, find_min, find_max, wipe}, e.g. {find: "type == nvme", wipe: true}.',
+  properties: {
+    find: str('Write an expression over LXD disk fields, e.g. "type == usb && size > 100GiB".'),
+    find_min: { type: 'integer', minimum: 0, hint: kind === 'ceph'
+      ? 'Give how many disks the filter must find over all nodes it covers, at least 1.'
+      : 'Give how many disks each node must find, at least 1 (the default).' },
+    find_max: { type: 'integer', minimum: 0, hint: 'Give the most disks to take, or 0 for no limit.' },
+    wipe: { type: 'boolean', hint: 'true wipes matched disks; false (the default) only takes empty ones.' },
+    // Accepted here so the rules can say plainly that it is Ceph-only.
+    encrypt: { type: 'boolean', hint: 'true encrypts the Ceph OSDs with LUKS.' },
+  },
+});
+
 const nicName = (hint: string) => str(`${hint} Interface names have at most 15 characters: letters, digits, . _ -.`, { pattern: IFNAME });
 const mac = str('Write a MAC address as six hex pairs separated by colons, e.g. dc:a6:32:01:02:03.', { pattern: MAC });
 
@@ -108,7 +127,31 @@ export const clusterSchema = {
               ceph: { type: 'array', hint: 'List the disks MicroCeph may use on this node.', items: disk },
             },
           },
+          nics: {
+            type: 'array',
+            hint: 'List NICs for dedicated networks (Ceph, OVN underlay), each {interface, mac, address}.',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['interface', 'address'],
+              hint: 'Give {interface, address} and optionally the mac to find the NIC by.',
+              properties: {
+                interface: nicName('Name the NIC, e.g. eth2 (with mac: the name it is given).'),
+                mac,
+                address: ipv4('Write the NIC\'s static address as IPv4 inside microcloud.ceph.internal_network, public_network or ovn.underlay_subnet.'),
+              },
+            },
+          },
         },
+      },
+    },
+    disks: {
+      type: 'object',
+      additionalProperties: false,
+      hint: 'Give disk filters for nodes without explicit disks: local and/or ceph, each a list.',
+      properties: {
+        local: { type: 'array', hint: 'List filters for the local ZFS disk.', items: diskFilter('local') },
+        ceph: { type: 'array', hint: 'List filters for MicroCeph disks.', items: diskFilter('ceph') },
       },
     },
     microcloud: {
@@ -136,7 +179,7 @@ export const clusterSchema = {
               format: 'ipv4-range' }),
             ipv6_gateway: str('Write the IPv6 gateway as address/prefix, e.g. fd00::1/64.', { format: 'ipv6-cidr' }),
             dns_servers: { type: 'array', hint: 'List DNS servers for the OVN uplink.',
-              items: ipv4('Write each DNS server as an IPv4 address.') },
+              items: str('Write each DNS server as an IPv4 or IPv6 address.', { format: 'ip' }) },
             underlay_subnet: cidr('Write the underlay subnet as CIDR, e.g. 10.1.0.0/24.'),
           },
         },

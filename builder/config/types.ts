@@ -27,6 +27,30 @@ export interface Uplink {
   readonly bridge?: string;
 }
 
+/** MicroCloud's disk filter: an expression over LXD's disk resources (see disk-filter.ts). */
+export interface DiskFilter {
+  readonly find: string;
+  /** Disks to match at least (Ceph: summed over the nodes the filter covers; local: per node). */
+  readonly findMin: number;
+  /** At most; 0 means no limit. */
+  readonly findMax: number;
+  readonly wipe: boolean;
+  /** Ceph only: the local ZFS pool is never encrypted by MicroCloud. */
+  readonly encrypt: boolean;
+}
+
+/** Cluster-level filters; they choose disks only on nodes without explicit disks of that kind. */
+export interface DiskFilters {
+  readonly local: readonly DiskFilter[];
+  readonly ceph: readonly DiskFilter[];
+}
+
+/** A NIC of its own for a dedicated network (Ceph or the OVN underlay): static, no route. */
+export interface DedicatedNic {
+  readonly nic: NicMatch;
+  readonly address: string;
+}
+
 export interface ClusterNode {
   /** Position in the cluster file's `nodes` list, for messages. */
   readonly index: number;
@@ -38,6 +62,7 @@ export interface ClusterNode {
   readonly localDisk?: Disk;
   readonly cephDisks: readonly Disk[];
   readonly underlayAddress?: string;
+  readonly dedicatedNics: readonly DedicatedNic[];
   readonly initiator: boolean;
 }
 
@@ -89,6 +114,7 @@ export interface Cluster {
   readonly admin: AdminUser;
   readonly network: IntraNetwork;
   readonly nodes: readonly ClusterNode[];
+  readonly diskFilters: DiskFilters;
   readonly microcloud: MicroCloudSettings;
   /** Port of each node's read-only first-boot status endpoint. */
   readonly statusPort: number;

@@ -1,5 +1,6 @@
 // network-config (netplan v2): a static intra-cluster address with the default route and DNS,
 // and an uplink that is up with no address at all, alone or enslaved to a bridge.
+import { networkHolding } from '../config/topology.js';
 import type { Cluster, NicMatch } from '../config/types.js';
 import { nodeNamed } from './node-named.js';
 import { renderTemplate } from './templates.js';
@@ -10,6 +11,8 @@ export interface NetworkPlan {
   intra: { name: string; match?: Match; addresses: string[]; gateway: string; dns: string[]; search: string[] };
   uplink?: { name: string; match?: Match };
   bridge?: { name: string; interfaces: string[] };
+  /** NICs of their own for Ceph or the OVN underlay: an address, no route, no DNS. */
+  dedicated: { name: string; match?: Match; addresses: string[] }[];
 }
 
 const matchOf = (nic: NicMatch): { match?: Match } =>
@@ -31,6 +34,10 @@ export function planNetworkConfig(cluster: Cluster, nodeName: string): NetworkPl
       dns: [...cluster.network.dns],
       search: [cluster.domain],
     },
+    // The rules proved every dedicated address sits in a declared network.
+    dedicated: node.dedicatedNics.map((d) => ({
+      name: d.nic.name, ...matchOf(d.nic), addresses: [`${d.address}/${networkHolding(cluster, d.address)!.prefix}`],
+    })),
   };
   if (node.uplink) {
     plan.uplink = { name: node.uplink.nic.name, ...matchOf(node.uplink.nic) };

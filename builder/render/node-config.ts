@@ -1,5 +1,6 @@
 // node.json: what the first-boot service on one Pi needs to know about its cluster. No secret
 // goes in here (it is world-readable); the passphrase stays in the root-only preseed.
+import { usesCeph } from '../config/topology.js';
 import type { Cluster, Discovery, SnapChannels } from '../config/types.js';
 import { nodeNamed } from './node-named.js';
 
@@ -45,8 +46,8 @@ export function planNodeConfig(cluster: Cluster, nodeName: string): NodeConfig {
     preseedPath: PRESEED_PATH,
     expect: {
       members: cluster.nodes.length,
-      ceph: cluster.nodes.some((n) => n.cephDisks.length > 0),
-      ovn: cluster.nodes.some((n) => n.uplink) || !!cluster.microcloud.ovn.ipv4Gateway,
+      ceph: usesCeph(cluster),
+      ovn: cluster.nodes.some((n) => n.uplink) || !!cluster.microcloud.ovn.ipv4Gateway || !!cluster.microcloud.ovn.ipv6Gateway,
     },
   };
 }

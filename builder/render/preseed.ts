@@ -1,6 +1,7 @@
 // The MicroCloud preseed: one document, the same on every node (each node finds its own role
 // by its hostname). Field names and rules: shared/reference/microcloud-preseed.md.
-import { formatCidr, type Cluster, type Disk, type Secret } from '../config/types.js';
+import { underlayIpOf, usesCeph } from '../config/topology.js';
+import { formatCidr, type Cluster, type Disk, type DiskFilter, type Secret } from '../config/types.js';
 import { ovnUplinkInterface } from './network-config.js';
 import { renderTemplate } from './templates.js';
 
@@ -14,6 +15,8 @@ export interface PreseedSystem {
   storage?: { local?: { path: string; wipe: boolean }; ceph?: PreseedDisk[] };
 }
 
+export interface PreseedFilter { find: string; find_min: number; find_max: number; wipe: boolean; encrypt?: boolean }
+
 export interface Preseed {
   initiator?: string;
   lookup_subnet?: string;
@@ -24,9 +27,13 @@ export interface Preseed {
   systems: PreseedSystem[];
   ovn?: { ipv4_gateway?: string; ipv4_range?: string; ipv6_gateway?: string; dns_servers?: string };
   ceph?: { cephfs: boolean; internal_network?: string; public_network?: string };
+  storage?: { local?: PreseedFilter[]; ceph?: PreseedFilter[] };
 }
 
 const cephDisk = (d: Disk): PreseedDisk => ({ path: d.path, wipe: d.wipe, encrypt: d.encrypt });
+const filter = (f: DiskFilter, withEncrypt: boolean): PreseedFilter => ({
+  find: f.find, find_min: f.findMin, find_max: f.findMax, wipe: f.wipe, ...(withEncrypt ? { encrypt: f.encrypt } : {}),
+});
 
 export function planPreseed(cluster: Cluster, passphrase: Secret): Preseed {
   const mc = cluster.microcloud;
@@ -34,6 +41,7 @@ export function planPreseed(cluster: Cluster, passphrase: Secret): Preseed {
   const unicast = mc.discovery === 'unicast';
   const systems = cluster.nodes.map((node): PreseedSystem => {
     const uplink = ovnUplinkInterface(cluster, node.name);
+    const underlayIp = underlayIpOf(cluster, node);
     const storage = {
       ...(node.localDisk ? { local: { path: node.localDisk.path, wipe: node.localDisk.wipe } } : {}),
       ...(node.cephDisks.length ? { ceph: node.cephDisks.map(cephDisk) } : {}),
@@ -42,7 +50,7 @@ export function planPreseed(cluster: Cluster, passphrase: Secret): Preseed {
       name: node.name,
       ...(unicast ? { address: node.address } : {}),
       ...(uplink ? { ovn_uplink_interface: uplink } : {}),
-      ...(node.underlayAddress ? { ovn_underlay_ip: node.underlayAddress } : {}),
+      ...(underlayIp ? { ovn_underlay_ip: underlayIp } : {}),
       ...(Object.keys(storage).length ? { storage } : {}),
     };
   });
@@ -54,7 +62,11 @@ export function planPreseed(cluster: Cluster, passphrase: Secret): Preseed {
     ...(mc.ovn.ipv6Gateway ? { ipv6_gateway: mc.ovn.ipv6Gateway } : {}),
     ...(mc.ovn.dnsServers.length ? { dns_servers: mc.ovn.dnsServers.join(',') } : {}),
   };
-  const hasCeph = cluster.nodes.some((n) => n.cephDisks.length > 0);
+  const { local: localFilters, ceph: cephFilters } = cluster.diskFilters;
+  const storage = {
+    ...(localFilters.length ? { local: localFilters.map((f) => filter(f, false)) } : {}),
+    ...(cephFilters.length ? { ceph: cephFilters.map((f) => filter(f, true)) } : {}),
+  };
   return {
     ...(unicast ? { initiator_address: initiator.address }
       : { initiator: initiator.name, lookup_subnet: formatCidr(cluster.network.subnet) }),
@@ -63,13 +75,14 @@ export function planPreseed(cluster: Cluster, passphrase: Secret): Preseed {
     session_passphrase: passphrase,
     systems,
     ...(Object.keys(ovn).length ? { ovn } : {}),
-    ...(hasCeph ? {
+    ...(usesCeph(cluster) ? {
       ceph: {
         cephfs: mc.ceph.cephfs,
         ...(mc.ceph.internalNetwork ? { internal_network: formatCidr(mc.ceph.internalNetwork) } : {}),
         ...(mc.ceph.publicNetwork ? { public_network: formatCidr(mc.ceph.publicNetwork) } : {}),
       },
     } : {}),
+    ...(Object.keys(storage).length ? { storage } : {}),
   };
 }
 
