@@ -48,7 +48,7 @@ const fail = (message: string, hint: string): FilterParse => ({ ok: false, mista
 
 export function parseDiskFilter(text: string): FilterParse {
   const words = text.split(/\s+/).filter(Boolean);
-  if (words.length === 0) return fail('is empty', 'Write an expression such as: size > 100GiB && type == usb');
+  if (words.length === 0) return fail('is empty', 'Write an expression such as: type == usb && size > 100GiB.');
   const paren = words.find((w) => w.startsWith('(') || w.endsWith(')'));
   if (paren) return fail(`uses a parenthesis ("${paren}"), which MicroCloud's disk filter does not have`,
     'Clauses are combined strictly left to right (a || b && c means (a || b) && c): reorder them, or use two filters.');
