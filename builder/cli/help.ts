@@ -6,6 +6,7 @@ Usage:
   build-image --config FILE --check
   build-image status --config FILE [--json]
   build-image flash IMAGE DEVICE [--yes] [--force]
+  build-image doctor [--json]
 
 Options:
   -c, --config FILE   the cluster file (YAML); see examples/ (default: cluster.yaml)
@@ -52,6 +53,11 @@ status:
   Asks every node's first-boot status endpoint (http://<address>:<status_port>/status)
   and prints one table of where each node stands: step, state, since when, last error.
 
+doctor:
+  Lists every program the builder drives (mtools, e2fsprogs, xz, zstd, gpgv, npm, ...):
+  found or not, its version, and which jobs need it. Every job checks its own programs
+  before it writes anything and lists all missing ones at once, with install commands.
+
 flash:
   Streams an .img, .img.xz or .img.zst onto DEVICE (or into a file), then reads it back
   and compares SHA-256. Refuses a device that is mounted, holds the running system or is
@@ -72,4 +78,5 @@ Exit codes:
   5  a checksum or signature did not match (the file was removed)
   6  the base image is not a Raspberry Pi image, or writing the image failed
      (nothing partial is left behind)
+  7  a program the job needs is missing (all are listed, with the install command)
 `;

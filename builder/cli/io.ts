@@ -20,6 +20,8 @@ export interface RunDeps {
   readonly readPeer: PeerStatusReader;
   readonly probe: DeviceProbe;
   readonly beforeReadBack?: () => Promise<void>;
+  /** Where jobs look for the programs they drive (PATH plus sbin). */
+  readonly programPath: string;
 }
 
 export const progressFor = (io: CliIo): OnProgress =>

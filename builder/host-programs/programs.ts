@@ -1,0 +1,92 @@
+// The external programs the builder drives, which job needs which, and how to install them.
+// Pure data and planners: finding them on this machine is find-programs.ts's job.
+import type { Compression } from '../image/compress-image.js';
+
+export type Job = 'image build' | 'base image download' | 'runtime fetch' | '.xz base image'
+  | 'xz compression' | 'zstd compression' | 'flash of .img.xz' | 'flash of .img.zst' | 'flash';
+
+export interface Program {
+  readonly name: string;
+  readonly purpose: string;
+  readonly packages: { readonly debian: string; readonly fedora: string; readonly brew: string };
+  /** Arguments that make it print its version (first line is kept). */
+  readonly versionArgs: readonly string[];
+  /** Text `--help` must mention, for programs whose BSD twin lacks options we use. */
+  readonly mustSupport?: readonly string[];
+}
+
+const e2fs = { debian: 'e2fsprogs', fedora: 'e2fsprogs', brew: 'e2fsprogs' };
+const coreutils = { debian: 'coreutils', fedora: 'coreutils', brew: 'coreutils' };
+
+export const PROGRAMS: readonly Program[] = [
+  { name: 'mcopy', purpose: 'writes the seed into the FAT boot partition', packages: { debian: 'mtools', fedora: 'mtools', brew: 'mtools' }, versionArgs: ['--version'] },
+  { name: 'debugfs', purpose: 'writes the first-boot service into the ext4 root', packages: e2fs, versionArgs: ['-V'] },
+  { name: 'resize2fs', purpose: 'grows the root filesystem when it lacks room', packages: e2fs, versionArgs: ['-V'] },
+  { name: 'e2fsck', purpose: 'checks the root filesystem before growing it', packages: e2fs, versionArgs: ['-V'] },
+  { name: 'cp', purpose: 'copies the base image sparsely (GNU cp: --reflink, --sparse)', packages: coreutils, versionArgs: ['--version'], mustSupport: ['--reflink', '--sparse'] },
+  { name: 'dd', purpose: 'moves the root partition in and out when growing it', packages: coreutils, versionArgs: ['--version'] },
+  { name: 'fallocate', purpose: 'keeps a grown base image sparse', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
+  { name: 'xz', purpose: 'decompresses .img.xz and writes .img.xz', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
+  { name: 'zstd', purpose: 'writes and reads .img.zst', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
+  { name: 'gpgv', purpose: 'checks the signature of Ubuntu\'s SHA256SUMS', packages: { debian: 'gpgv', fedora: 'gnupg2', brew: 'gnupg' }, versionArgs: ['--version'] },
+  { name: 'npm', purpose: 'fetches the pinned Node.js runtime for the Pi', packages: { debian: 'npm', fedora: 'npm', brew: 'node' }, versionArgs: ['--version'] },
+  { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
+];
+
+const IMAGE_BUILD = ['mcopy', 'debugfs', 'resize2fs', 'e2fsck', 'cp', 'dd', 'fallocate'];
+const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
+  'image build': IMAGE_BUILD,
+  'base image download': ['gpgv', 'xz'],
+  'runtime fetch': ['npm'],
+  '.xz base image': ['xz'],
+  'xz compression': ['xz'],
+  'zstd compression': ['zstd'],
+  'flash of .img.xz': ['xz'],
+  'flash of .img.zst': ['zstd'],
+  flash: ['lsblk'],
+};
+
+export const programNamed = (name: string): Program => PROGRAMS.find((p) => p.name === name)!;
+
+/** Which jobs use a program, for `build-image doctor`. */
+export const jobsUsing = (name: string): Job[] =>
+  (Object.keys(JOB_PROGRAMS) as Job[]).filter((job) => JOB_PROGRAMS[job].includes(name));
+
+export interface BuildNeeds {
+  readonly download: boolean;
+  readonly fetchRuntime: boolean;
+  readonly xzBase: boolean;
+  readonly compression: Compression;
+}
+
+export interface Need { readonly program: Program; readonly jobs: readonly Job[] }
+
+function needsOf(jobs: readonly Job[]): Need[] {
+  const byName = new Map<string, Job[]>();
+  for (const job of jobs) for (const name of JOB_PROGRAMS[job]) byName.set(name, [...(byName.get(name) ?? []), job]);
+  return [...byName].map(([name, why]) => ({ program: programNamed(name), jobs: why }));
+}
+
+export function programsForBuild(needs: BuildNeeds): Need[] {
+  return needsOf([
+    'image build',
+    ...(needs.download ? ['base image download' as const] : []),
+    ...(needs.xzBase ? ['.xz base image' as const] : []),
+    ...(needs.fetchRuntime ? ['runtime fetch' as const] : []),
+    ...(needs.compression === 'xz' ? ['xz compression' as const] : needs.compression === 'zst' ? ['zstd compression' as const] : []),
+  ]);
+}
+
+export function programsForFlash(image: string): Need[] {
+  return needsOf(['flash', ...(image.endsWith('.xz') ? ['flash of .img.xz' as const] : image.endsWith('.zst') ? ['flash of .img.zst' as const] : [])]);
+}
+
+/** One install line per platform, for every missing program at once. */
+export function installCommands(missing: readonly Program[]): string[] {
+  const unique = (pick: (p: Program) => string) => [...new Set(missing.map(pick))].join(' ');
+  return [
+    `Debian/Ubuntu:      sudo apt-get install ${unique((p) => p.packages.debian)}`,
+    `Fedora:             sudo dnf install ${unique((p) => p.packages.fedora)}`,
+    `macOS (Homebrew):   brew install ${unique((p) => p.packages.brew)}`,
+  ];
+}

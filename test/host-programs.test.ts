@@ -1,0 +1,135 @@
+// A machine without the programs a job drives: every missing one is named with the command that
+// installs it, the exit code is 7, and nothing is written (not even the secrets file).
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../builder/cli/run.js';
+import { findProgram, programSearchPath } from '../builder/host-programs/find-programs.js';
+import { programsForBuild, PROGRAMS } from '../builder/host-programs/programs.js';
+import { exampleFile } from './helpers/examples.js';
+import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+const REAL_PATH = programSearchPath(process.env.PATH);
+
+/** A directory holding links to every program but the ones left out: the PATH of a bare laptop. */
+async function pathWithout(...leftOut: string[]): Promise<string> {
+  const dir = await tempDir('mcpi-path-');
+  for (const p of PROGRAMS) {
+    if (leftOut.includes(p.name)) continue;
+    const real = await findProgram(p.name, REAL_PATH);
+    if (real) await symlink(real, join(dir, p.name));
+  }
+  return dir;
+}
+
+async function cli(argv: string[], programPath: string) {
+  const err: string[] = [];
+  const out: string[] = [];
+  const code = await run(argv, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: {} }, { programPath });
+  return { code, stderr: err.join('\n'), stdout: out.join('') };
+}
+
+async function workspace() {
+  const dir = await tempDir('mcpi-programs-');
+  const config = join(dir, 'cluster.yaml');
+  await writeFile(config, await (await import('node:fs/promises')).readFile(exampleFile('three-pis-ceph'), 'utf8'));
+  return { dir, config, out: join(dir, 'out'), cache: join(dir, 'cache') };
+}
+
+let baseImage: string;
+let runtime: string;
+beforeAll(async () => {
+  baseImage = await makeRaspiImage('programs-base', [], { xz: true });
+  runtime = await fakeNodeRuntime();
+});
+
+const imageBuildPrograms = programsForBuild({ download: false, xzBase: true, fetchRuntime: false, compression: 'zst' })
+  .map((n) => n.program);
+
+describe('a build on a machine that lacks a program', () => {
+  it.each(imageBuildPrograms.map((p) => [p.name, p.packages.debian]))('names %s and apt-get install %s, writes nothing, exits 7', async (name, pkg) => {
+    const ws = await workspace();
+    const r = await cli(['-c', ws.config, '--all', '--base-image', baseImage, '--compress', 'zst',
+      '--node-runtime', runtime, '--cache', ws.cache, '-o', ws.out], await pathWithout(name));
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(new RegExp(`^  ${name}: `, 'm'));
+    expect(r.stderr).toMatch(new RegExp(`sudo apt-get install ${pkg}\\b`));
+    expect(r.stderr).toMatch(/sudo dnf install .*\n.*brew install /);
+    expect(await readdir(ws.dir)).toEqual(['cluster.yaml']); // no secrets file, no out, no cache
+  });
+
+  it('lists every missing program at once', async () => {
+    const ws = await workspace();
+    const r = await cli(['-c', ws.config, '--all', '--base-image', baseImage, '--node-runtime', runtime, '-o', ws.out],
+      await pathWithout('mcopy', 'debugfs', 'xz'));
+    expect(r.code).toBe(7);
+    expect(r.stderr.match(/^  (mcopy|debugfs|xz): /gm)).toHaveLength(3);
+    expect(r.stderr).toMatch(/apt-get install mtools e2fsprogs xz-utils/);
+  });
+
+  it('asks for npm only when the runtime must be fetched', async () => {
+    const ws = await workspace();
+    const withFile = await cli(['-c', ws.config, '--all', '--base-image', baseImage, '--node-runtime', runtime,
+      '--cache', ws.cache, '-o', ws.out, '--compress', 'xz'], await pathWithout('npm', 'zstd'));
+    expect(withFile.code).toBe(0);
+    const ws2 = await workspace();
+    const fetching = await cli(['-c', ws2.config, '--all', '--base-image', baseImage, '--cache', ws2.cache, '-o', ws2.out],
+      await pathWithout('npm'));
+    expect(fetching.code).toBe(7);
+    expect(fetching.stderr).toMatch(/^  npm: fetches the pinned Node\.js runtime/m);
+  }, 120_000);
+
+  it('refuses a cp without --reflink and --sparse, naming what it lacks', async () => {
+    const dir = await pathWithout('cp');
+    await writeFile(join(dir, 'cp'), '#!/bin/sh\necho "usage: cp [-R] source target"\n', { mode: 0o755 });
+    const ws = await workspace();
+    const r = await cli(['-c', ws.config, '--all', '--base-image', baseImage, '--node-runtime', runtime, '-o', ws.out], dir);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/cp \(found .*, but it lacks --reflink, --sparse\)/);
+  });
+
+  it('names gpgv before downloading a base image', async () => {
+    const ws = await workspace();
+    const r = await cli(['-c', ws.config, '--all', '--image', 'ubuntu-24.04-raspi', '--node-runtime', runtime,
+      '--cache', ws.cache, '-o', ws.out], await pathWithout('gpgv'));
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/^  gpgv: checks the signature of Ubuntu's SHA256SUMS \(for base image download\)$/m);
+    expect(await readdir(ws.dir)).toEqual(['cluster.yaml']);
+  });
+
+  it('needs nothing for --seed-only', async () => {
+    const ws = await workspace();
+    const empty = await tempDir('mcpi-empty-');
+    expect((await cli(['-c', ws.config, '--all', '--seed-only', '-o', ws.out], empty)).code).toBe(0);
+  });
+});
+
+describe('build-image doctor', () => {
+  it('lists every program with its version and the jobs that need it', async () => {
+    const r = await cli(['doctor', '--json'], REAL_PATH);
+    expect(r.code).toBe(0);
+    const { programs } = JSON.parse(r.stdout) as { programs: { program: string; found: boolean; version: string; neededFor: string[] }[] };
+    expect(programs.map((p) => p.program)).toEqual(PROGRAMS.map((p) => p.name));
+    expect(programs.every((p) => p.found && p.version && p.neededFor.length)).toBe(true);
+    expect(programs.find((p) => p.program === 'xz')!.version).toMatch(/XZ Utils/);
+  });
+
+  it('says MISSING and exits 7 when a program is not there', async () => {
+    const r = await cli(['doctor'], await pathWithout('zstd'));
+    expect(r.code).toBe(7);
+    expect(r.stdout).toMatch(/^zstd +MISSING +\(zstd compression, flash of \.img\.zst\)$/m);
+    expect(r.stderr).toMatch(/apt-get install zstd/);
+  });
+});
+
+describe('flash on a machine without the decompressor', () => {
+  it('names xz for an .img.xz and writes nothing', async () => {
+    const dir = await tempDir('mcpi-flash-');
+    await mkdir(join(dir, 'in'));
+    const target = join(dir, 'card.img');
+    const r = await cli(['flash', baseImage, target, '--yes'], await pathWithout('xz'));
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/^  xz: /m);
+    expect(await readdir(dir)).toEqual(['in']);
+  });
+});
