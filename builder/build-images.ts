@@ -2,7 +2,7 @@
 // and manifest.json. Expensive work (decompressing the base) happens once for all nodes.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
 import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
@@ -18,6 +18,7 @@ import { planRootPayload, type FirstBootFiles } from './image/root-payload.js';
 import { nodeNamed } from './render/node-named.js';
 import { renderSeed } from './render/seed.js';
 import { TOOL } from './tool-version.js';
+import { partialPath, sweepStaleLeftovers } from './output/leftovers.js';
 
 export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>>): string =>
   env.MICROCLOUD_PI_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'microcloud-pi');
@@ -57,7 +58,7 @@ async function baseWithRoom(run: CommandRunner, path: string, sha256: string, ca
   if (await stat(grown).then(() => true, () => false)) return grown;
   log(`base: writable has ${(layout.root.freeBytes / 1048576).toFixed(0)} MiB free; growing a cached copy`);
   await mkdir(cacheDir, { recursive: true });
-  const partial = `${grown}.partial-${process.pid}`;
+  const partial = partialPath(grown);
   try {
     await copyImage(run, path, partial);
     await growRootIfNeeded(run, partial, await readImageLayout(partial, labels), payloadBytes, labels);
@@ -70,13 +71,16 @@ async function baseWithRoom(run: CommandRunner, path: string, sha256: string, ca
 }
 
 async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
-  const partial = `${path}.partial-${process.pid}`;
+  const partial = partialPath(path);
   await writeFile(partial, content, { mode });
   await rename(partial, path);
 }
 
 export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   o.nodes.forEach((name) => nodeNamed(o.cluster, name));
+  for (const dir of [o.outDir, o.cacheDir, tmpdir()]) {
+    for (const path of await sweepStaleLeftovers(dir)) o.log(`removed ${path}, left by an interrupted build`);
+  }
   let lastPercent = -1;
   const base = await prepareRawBase(o.baseImage, o.cacheDir, (done, total) => {
     const percent = Math.floor((done / total) * 100);
@@ -95,7 +99,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   const images: NodeImage[] = [];
   const started = performance.now();
   const prepared = await prepareBase({
-    run: o.run, rawBase, labels, path: join(o.outDir, `.prepared-base.partial-${process.pid}`),
+    run: o.run, rawBase, labels, path: partialPath(join(o.outDir, '.prepared-base')),
     payload: planRootPayload(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256, baseSha256: base.sourceSha256 },
       o.firstBoot),
   });

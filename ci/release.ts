@@ -8,11 +8,11 @@
 //   MICROCLOUD_PI_PASSPHRASE  the cluster's join passphrase (required: releases must rebuild alike)
 //   MICROCLOUD_PI_SSH_KEYS    admin SSH public keys, one per line (optional; replaces admin.ssh_keys)
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
 import { run } from '../builder/cli/run.js';
+import { exitCleanlyOnSignals, tempPrefix } from '../builder/output/leftovers.js';
 import type { Manifest } from '../builder/image/release-files.js';
 import { imagerRepository } from '../builder/release/imager-json.js';
 
@@ -31,7 +31,7 @@ export async function release(argv: readonly string[], env: Readonly<Record<stri
     return 2;
   }
   // Keys from the environment go into a private copy of the cluster file, validated as usual.
-  const work = await mkdtemp(join(tmpdir(), 'mcpi-release-'));
+  const work = await mkdtemp(tempPrefix('release')); // holds the keys: removed on a signal too
   try {
     let config = values.config;
     if (env.MICROCLOUD_PI_SSH_KEYS) {
@@ -57,6 +57,7 @@ export async function release(argv: readonly string[], env: Readonly<Record<stri
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  exitCleanlyOnSignals((line) => process.stderr.write(`\nrelease: ${line}\n`));
   process.exitCode = await release(process.argv.slice(2), process.env, {
     stdout: (t) => process.stdout.write(t), stderr: (l) => process.stderr.write(`${l}\n`),
   });

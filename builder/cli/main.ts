@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { exitCleanlyOnSignals } from '../output/leftovers.js';
 import { run } from './run.js';
 
-process.on('SIGINT', () => process.exit(130));
+exitCleanlyOnSignals((line) => process.stderr.write(`\nbuild-image: ${line}\n`));
 process.exitCode = await run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (line) => process.stderr.write(`${line}\n`),

@@ -4,6 +4,7 @@ import { readStatus } from '../../firstboot/status/read-status.js';
 import { lsblkProbe } from '../flash/device-facts.js';
 import { programSearchPath } from '../host-programs/find-programs.js';
 import { execaRunner } from '../image/command-runner.js';
+import { removeOwnLeftoversSync } from '../output/leftovers.js';
 import { parseBuildArgs } from './args.js';
 import { buildCommand } from './commands/build.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -24,6 +25,7 @@ export async function run(argv: readonly string[], io: CliIo, overrides: Partial
     if (argv[0] === 'doctor') return await doctorCommand(argv.slice(1), io, deps);
     return await buildCommand(parseBuildArgs(argv), io, deps);
   } catch (error) {
+    removeOwnLeftoversSync(); // each step cleans up after itself; this catches what slipped through
     return reportError(error, { debug: argv.includes('--debug'), stderr: io.stderr });
   }
 }

@@ -12,6 +12,7 @@ import { writeFatFiles } from './fat-files.js';
 import { sha256File, sha256Hex } from './hash-file.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
+import { partialPath } from '../output/leftovers.js';
 
 export interface NodeImage {
   readonly node: string;
@@ -34,7 +35,7 @@ export async function buildNodeImage(options: {
 }): Promise<NodeImage> {
   const { run, base, node, seed, out } = options;
   const now = options.now ?? (() => performance.now() / 1000);
-  const partial = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+  const partial = partialPath(join(dirname(out), `.${basename(out)}`));
   const compressedPartial = `${partial}.compressed`;
   try {
     let t = now();

@@ -7,6 +7,7 @@ import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CommandFailed } from './errors.js';
+import { partialPath } from '../output/leftovers.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
 const PARALLEL = 2;
@@ -69,7 +70,7 @@ export async function compressChunked(raw: string, out: string, compression: Chu
       const hit = await readFile(cached).catch(() => undefined);
       if (hit === undefined) compressedChunks++;
       const next = hit !== undefined ? Promise.resolve(hit) : compressChunk(data, compression).then(async (fresh) => {
-        const partial = `${cached}.partial-${process.pid}-${chunks}`;
+        const partial = `${partialPath(cached)}-${chunks}`;
         await writeFile(partial, fresh);
         await rename(partial, cached);
         return fresh;

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { ImageLayoutError } from './errors.js';
 import { sha256File } from './hash-file.js';
 import { writeSparse } from './sparse-writer.js';
+import { partialPath } from '../output/leftovers.js';
 
 export interface RawBase {
   /** The raw .img to copy per node. */
@@ -32,7 +33,7 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
   await mkdir(cacheDir, { recursive: true });
   const cached = join(cacheDir, `${sourceSha256}.img`);
   if (await stat(cached).then(() => true, () => false)) return { path: cached, sourceSha256, fromCache: true };
-  const partial = `${cached}.partial-${process.pid}`;
+  const partial = partialPath(cached);
   try {
     const xz = execa('xz', ['--decompress', '--stdout', '--threads=0'], { stdout: 'pipe', stdin: 'pipe', buffer: false });
     let done = 0;

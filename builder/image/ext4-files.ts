@@ -1,12 +1,12 @@
 // Writes files, directories and symlinks into the ext4 `writable` partition of an image file
 // with debugfs: no root, no loop mount, owners and modes set explicitly, times pinned.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import { ensureOk, type CommandRunner } from './command-runner.js';
 import { CommandFailed } from './errors.js';
 import type { PartitionPlace } from './layout.js';
 import { REPRODUCIBLE_TIME } from './reproducible-time.js';
+import { tempPrefix } from '../output/leftovers.js';
 
 export type RootEntry =
   | { readonly kind: 'file'; readonly path: string; readonly source: string; readonly mode: number; readonly uid?: number; readonly gid?: number }
@@ -51,7 +51,7 @@ export function debugfsScript(entries: readonly RootEntry[]): string[] {
 export async function writeExt4Entries(run: CommandRunner, image: string, root: PartitionPlace,
   entries: readonly RootEntry[]): Promise<void> {
   const script = debugfsScript(entries);
-  const dir = await mkdtemp(posix.join(tmpdir(), 'mcpi-debugfs-'));
+  const dir = await mkdtemp(tempPrefix('debugfs'));
   try {
     const file = posix.join(dir, 'script');
     await writeFile(file, `${script.join('\n')}\n`);

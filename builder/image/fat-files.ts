@@ -1,15 +1,15 @@
 // Writes files into the FAT `system-boot` partition of an image file with mtools: no root, no loop.
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureOk, type CommandRunner } from './command-runner.js';
 import type { PartitionPlace } from './layout.js';
 import { REPRODUCIBLE_TIME } from './reproducible-time.js';
+import { tempPrefix } from '../output/leftovers.js';
 
 export interface FatFile { readonly name: string; readonly content: string | Uint8Array }
 
 export async function writeFatFiles(run: CommandRunner, image: string, boot: PartitionPlace, files: readonly FatFile[]): Promise<void> {
-  const staging = await mkdtemp(join(tmpdir(), 'mcpi-fat-'));
+  const staging = await mkdtemp(tempPrefix('fat'));
   try {
     const paths: string[] = [];
     for (const file of files) {

@@ -7,6 +7,7 @@ import { ImageLayoutError } from './errors.js';
 import { RASPI_LABELS, readImageLayout, type ExpectedLabels, type ImageLayout } from './layout.js';
 import { SECTOR, withPartitionSectors } from './mbr.js';
 import { REPRODUCIBLE_TIME } from './reproducible-time.js';
+import { partialPath } from '../output/leftovers.js';
 
 const MiB = 1024 * 1024;
 /** Room left after our files: logs and the snap seeding on first boot write before growpart runs. */
@@ -37,7 +38,7 @@ export async function growRootIfNeeded(run: CommandRunner, image: string, layout
   }
   // resize2fs cannot work in place at an offset (with ?offset= it truncates the file to the
   // filesystem's size), so the partition is resized as a file of its own and copied back whole.
-  const staging = await mkdtemp(join(dirname(image), '.mcpi-grow-'));
+  const staging = await mkdtemp(`${partialPath(join(dirname(image), '.mcpi-grow'))}-`);
   const part = join(staging, 'writable.ext4');
   const env = { E2FSPROGS_FAKE_TIME: String(REPRODUCIBLE_TIME) };
   try {

@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -12,6 +11,7 @@ import { execa } from 'execa';
 import tar from 'tar-stream';
 import { fromPackageRoot } from '../package-root.js';
 import { DownloadError, VerificationError } from './errors.js';
+import { partialPath, tempPrefix } from '../output/leftovers.js';
 
 export interface RuntimePin { readonly package: string; readonly version: string; readonly integrity: string }
 
@@ -53,7 +53,7 @@ export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: Pa
   const dir = runtimeDir(pin, cacheDir);
   const binary = join(dir, 'node');
   if (await stat(binary).then(() => true, () => false)) return binary;
-  const staging = await mkdtemp(join(tmpdir(), 'mcpi-runtime-'));
+  const staging = await mkdtemp(tempPrefix('runtime'));
   try {
     const tgz = await fetcher(`${pin.package}@${pin.version}`, staging);
     const algorithm = pin.integrity.split('-')[0]!;
@@ -61,7 +61,7 @@ export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: Pa
     if (actual !== pin.integrity)
       throw new VerificationError(`${pin.package}@${pin.version}`, `integrity ${actual} does not match the pinned ${pin.integrity}; it was not used`);
     await mkdir(dir, { recursive: true });
-    const partial = `${binary}.partial-${process.pid}`;
+    const partial = partialPath(binary);
     let found = false;
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {

@@ -1,7 +1,6 @@
 // The prepared base: the raw base with our root payload written into `writable` (grown first if
 // it lacks room). Made once per build; every node then only copies it and writes its seed.
 import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from './command-runner.js';
 import { copyImage } from './copy-image.js';
@@ -10,6 +9,7 @@ import { growRootIfNeeded } from './grow-root.js';
 import { sha256File, sha256Hex } from './hash-file.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
 import type { RootPayload } from './root-payload.js';
+import { tempPrefix } from '../output/leftovers.js';
 
 export interface InjectedFile { readonly partition: 'system-boot' | 'writable'; readonly path: string; readonly sha256: string }
 
@@ -25,7 +25,7 @@ export async function prepareBase(options: {
 }): Promise<PreparedBase> {
   const { run, payload, path } = options;
   const labels = options.labels ?? RASPI_LABELS;
-  const staging = await mkdtemp(join(tmpdir(), 'mcpi-root-'));
+  const staging = await mkdtemp(tempPrefix('root'));
   try {
     await copyImage(run, options.rawBase, path);
     await chmod(path, 0o600);

@@ -1,15 +1,15 @@
 // Checks SHA256SUMS against its detached OpenPGP signature with the pinned key, through gpgv
 // (no user keyring involved: only the key in the repo is trusted).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRunner } from './command-runner.js';
 import { VerificationError } from './errors.js';
+import { tempPrefix } from '../output/leftovers.js';
 
 export async function verifyDetachedSignature(run: CommandRunner, options: {
   data: Uint8Array; signature: Uint8Array; keyring: string; label: string;
 }): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mcpi-gpgv-'));
+  const dir = await mkdtemp(tempPrefix('gpgv'));
   try {
     await writeFile(join(dir, 'data'), options.data);
     await writeFile(join(dir, 'data.sig'), options.signature);

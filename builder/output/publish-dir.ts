@@ -1,6 +1,7 @@
 // Outputs appear whole or not at all: write into a temporary sibling, then rename into place.
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { partialPath } from './leftovers.js';
 
 export interface OutputFile {
   readonly name: string;
@@ -12,7 +13,7 @@ export interface OutputFile {
 export async function publishDirectory(dir: string, files: readonly OutputFile[], dirMode = 0o700): Promise<void> {
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
-  const staging = await mkdtemp(join(parent, `.${basename(dir)}.tmp-`));
+  const staging = await mkdtemp(`${partialPath(join(parent, `.${basename(dir)}`))}-`);
   try {
     for (const file of files) await writeFile(join(staging, file.name), file.content, { mode: file.mode, flag: 'wx' });
     await chmod(staging, dirMode);
