@@ -3,7 +3,7 @@
 import { DEDICATED_NETWORK_RULES } from './dedicated-network-rules.js';
 import { DISK_FILTER_RULES } from './disk-filter-rules.js';
 import { cidrContains, ipv4ToInt, isNetworkCidr, networkCidrText } from './ipv4.js';
-import { problem, warning, type Problem } from './problems.js';
+import { formatPath, problem, warning, type Problem } from './problems.js';
 import { at, duplicates, hostInSubnet, type Rule } from './rule-helpers.js';
 import { cephMembers, nodeAddresses, underlayIpOf, usesCeph } from './topology.js';
 import { formatCidr, type Cluster } from './types.js';
@@ -38,11 +38,9 @@ export const uniqueNodeNames: Rule = (c) => duplicates(c.nodes, (n) => n.name.to
 export const uniqueAddresses: Rule = (c) => {
   const used = c.nodes.flatMap((n) => nodeAddresses(n).map(({ field, address }) => ({ node: n, field, value: address })));
   return duplicates(used, (u) => u.value, (u, first) =>
-    problem(at(u.node, ...u.field), `${u.value} is already used by nodes[${first.node.index}].${fieldText(first.field)}`,
+    problem(at(u.node, ...u.field), `${u.value} is already used by nodes[${first.node.index}].${formatPath(first.field)}`,
       'Give every node and NIC its own address.'));
 };
-
-const fieldText = (field: readonly (string | number)[]) => field.join('.').replace(/\.(\d+)/g, '[$1]');
 
 export const uniqueMacs: Rule = (c) => {
   const macs = c.nodes.flatMap((n) => [
@@ -51,7 +49,7 @@ export const uniqueMacs: Rule = (c) => {
     ...n.dedicatedNics.flatMap((d, i) => d.nic.macaddress ? [{ node: n, field: ['nics', i, 'mac'], mac: d.nic.macaddress }] : []),
   ]);
   return duplicates(macs, (m) => m.mac, (m, first) =>
-    problem(at(m.node, ...m.field), `${m.mac} is already the MAC of nodes[${first.node.index}].${fieldText(first.field)}`,
+    problem(at(m.node, ...m.field), `${m.mac} is already the MAC of nodes[${first.node.index}].${formatPath(first.field)}`,
       'Each NIC has its own MAC; copy it again from the device label or `ip link`.'));
 };
 
@@ -78,7 +76,7 @@ export const nicNamesDistinct: Rule = (c) => c.nodes.flatMap((n) => {
     ...n.dedicatedNics.map((d, i) => ({ field: ['nics', i, 'interface'], name: d.nic.name })),
   ];
   return duplicates(names, (x) => x.name, (x, first) =>
-    problem(at(n, ...x.field), `"${x.name}" is already this node's ${fieldText(first.field)}`,
+    problem(at(n, ...x.field), `"${x.name}" is already this node's ${formatPath(first.field)}`,
       'The intra-cluster NIC, the uplink NIC, the bridge and each dedicated NIC need their own name.'));
 });
 
@@ -158,7 +156,7 @@ export const disksOncePerNode: Rule = (c) => c.nodes.flatMap((n) => {
     ...n.cephDisks.map((d, i) => ({ field: ['disks', 'ceph', i], path: d.path })),
   ];
   return duplicates(disks, (d) => d.path, (d, first) => problem(at(n, ...d.field),
-    `${d.path} is already given as ${first.field.join('.').replace(/\.(\d+)/g, '[$1]')}`,
+    `${d.path} is already given as ${formatPath(first.field)}`,
     'Give each disk once: a disk is either the local pool or one Ceph OSD.'));
 });
 
