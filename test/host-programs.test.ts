@@ -3,7 +3,8 @@
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../builder/cli/run.js';
-import { findProgram, programSearchPath } from '../builder/host-programs/find-programs.js';
+import { findProgram } from '../builder/host-programs/find-programs.js';
+import { programSearchPath } from '../builder/image/command-runner.js';
 import { programsForBuild, PROGRAMS } from '../builder/host-programs/programs.js';
 import { exampleFile } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';

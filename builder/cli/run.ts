@@ -2,8 +2,7 @@
 // Subcommands: (none) build seeds or images, `status`, `flash`, `doctor`.
 import { readStatus } from '../../firstboot/status/read-status.js';
 import { lsblkProbe } from '../flash/device-facts.js';
-import { programSearchPath } from '../host-programs/find-programs.js';
-import { execaRunner } from '../image/command-runner.js';
+import { execaRunner, programSearchPath } from '../image/command-runner.js';
 import { removeOwnLeftoversSync } from '../output/leftovers.js';
 import { parseBuildArgs } from './args.js';
 import { buildCommand } from './commands/build.js';

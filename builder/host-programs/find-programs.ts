@@ -1,14 +1,10 @@
-// Finds programs on a search path (the CLI's: PATH plus the sbin directories where e2fsprogs
-// lives, as the command runner adds them), and says which are missing before a job writes.
+// Finds programs on a search path (the command runner's programSearchPath in production), and
+// says which are missing before a job writes anything.
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { installCommands, type Need, type Program } from './programs.js';
-
-/** PATH as the command runner extends it: sfdisk, debugfs and resize2fs live in sbin. */
-export const programSearchPath = (path: string | undefined): string =>
-  [path ?? '/usr/bin:/bin', '/usr/sbin', '/sbin'].join(delimiter);
 
 export async function findProgram(name: string, path: string): Promise<string | undefined> {
   const dirs = path.split(delimiter).filter(Boolean);

@@ -6,8 +6,9 @@ export interface Ran { exitCode: number | undefined; stdout: string; stderr: str
 export type CommandRunner = (file: string, args: readonly string[],
   options?: { env?: Record<string, string> }) => Promise<Ran>;
 
-// sfdisk, debugfs, resize2fs and e2fsck live in /usr/sbin, not on a normal user's PATH.
-const PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
+/** PATH as tools are run: sfdisk, debugfs, resize2fs and e2fsck live in sbin, not on a user's PATH. */
+export const programSearchPath = (path: string | undefined): string => `${path ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
+const PATH = programSearchPath(process.env.PATH);
 
 export const execaRunner: CommandRunner = async (file, args, options = {}) => {
   const r = await execa(file, [...args], {
