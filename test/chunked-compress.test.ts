@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { run } from '../builder/cli/run.js';
 import { compressChunked } from '../builder/image/chunked-compress.js';
+import { partialPath } from '../builder/output/leftovers.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -76,5 +77,24 @@ describe('chunked compression', () => {
     expect(second.compressedChunks).toBeGreaterThanOrEqual(1); // its seed differs
     expect(second.compressedChunks).toBeLessThanOrEqual(3); // and only its seed
     expect(second.rawSha256).toBe(await sha256(join(dir, 'raw', 'pi2.img')));
+  });
+
+  it('lets nodes that compress the same chunks at once share one cache', async () => {
+    // Regression: two builds of one chunk once shared a temporary, and one rename found it gone.
+    const dir = await tempDir('mcpi-chunks-');
+    const raw = await makeRaspiImage('chunk-race', ['--root-mib', '96']);
+    const cache = join(dir, 'cache');
+    for (let round = 0; round < 2; round++) {
+      const outs = [0, 1, 2].map((i) => join(dir, `${round}-${i}.img.zst`));
+      const results = await Promise.all(outs.map((out) => compressChunked(raw, out, 'zst', join(cache, String(round)))));
+      for (const [i, out] of outs.entries()) {
+        const decoded = await tool('bash', ['-c', `zstd -dc '${out}' | sha256sum`]);
+        expect(`${i}: ${decoded.stdout.split(' ')[0]}`).toBe(`${i}: ${results[i]!.rawSha256}`);
+      }
+      expect(await readdir(join(cache, String(round), 'chunks', 'zst'))).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{64}\.zst$/)]));
+      expect((await readdir(join(cache, String(round), 'chunks', 'zst'))).filter((f) => f.includes('partial'))).toEqual([]);
+    }
+    expect(partialPath('x')).not.toBe(partialPath('x'));
   });
 });

@@ -70,7 +70,7 @@ export async function compressChunked(raw: string, out: string, compression: Chu
       const hit = await readFile(cached).catch(() => undefined);
       if (hit === undefined) compressedChunks++;
       const next = hit !== undefined ? Promise.resolve(hit) : compressChunk(data, compression).then(async (fresh) => {
-        const partial = `${partialPath(cached)}-${chunks}`;
+        const partial = partialPath(cached);
         await writeFile(partial, fresh);
         await rename(partial, cached);
         return fresh;

@@ -9,8 +9,12 @@ import { join } from 'node:path';
 const MARK = /\.partial-(\d+)(?:$|[-.])/;
 const MAX_DEPTH = 3; // out/, cache/, cache/node-runtime/<pkg>/, cache/chunks/<xx>/
 
-/** The temporary sibling of `path` for this process. */
-export const partialPath = (path: string): string => `${path}.partial-${process.pid}`;
+let made = 0;
+/**
+ * A temporary sibling of `path` for this process, never handed out twice: two writers of one
+ * target (two nodes compressing the same chunk at once) must not share a temporary.
+ */
+export const partialPath = (path: string): string => `${path}.partial-${process.pid}-${++made}`;
 /** A prefix for mkdtemp in the system temp folder. */
 export const tempPrefix = (name: string): string => join(tmpdir(), `mcpi-${name}.partial-${process.pid}-`);
 
