@@ -7,10 +7,9 @@ import { basename, join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
 import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
 import { extensionOf, type Compression } from './image/compress-image.js';
-import type { CommandRunner } from './image/command-runner.js';
-import { copyImage } from './image/copy-image.js';
-import { bytesToAdd, growRootIfNeeded, ROOT_HEADROOM } from './image/grow-root.js';
-import { RASPI_LABELS, readImageLayout, type ExpectedLabels } from './image/layout.js';
+import type { CommandRunner } from './command-runner.js';
+import { baseWithRoom } from './image/base-with-room.js';
+import { RASPI_LABELS, type ExpectedLabels } from './image/layout.js';
 import { prepareBase } from './image/prepare-base.js';
 import { prepareRawBase } from './image/decompress.js';
 import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './image/release-files.js';
@@ -44,31 +43,6 @@ export interface ImageBuildOptions {
 }
 
 const MiB = 1024 * 1024;
-
-/**
- * When `writable` lacks room, grow a copy of the base once, in the cache, so every node copies
- * a base that already fits (growing means rewriting the whole partition).
- */
-async function baseWithRoom(run: CommandRunner, path: string, sha256: string, cacheDir: string, payloadBytes: number,
-  labels: ExpectedLabels, log: (line: string) => void): Promise<string> {
-  const layout = await readImageLayout(path, labels);
-  const needed = bytesToAdd(layout, payloadBytes);
-  if (needed === 0) return path;
-  const grown = join(cacheDir, `${sha256}.room-${payloadBytes + ROOT_HEADROOM}.img`);
-  if (await stat(grown).then(() => true, () => false)) return grown;
-  log(`base: writable has ${(layout.root.freeBytes / 1048576).toFixed(0)} MiB free; growing a cached copy`);
-  await mkdir(cacheDir, { recursive: true });
-  const partial = partialPath(grown);
-  try {
-    await copyImage(run, path, partial);
-    await growRootIfNeeded(run, partial, await readImageLayout(partial, labels), payloadBytes, labels);
-    await rename(partial, grown);
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
-  }
-  return grown;
-}
 
 async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
   const partial = partialPath(path);
@@ -107,19 +81,20 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   try {
     for (const node of o.nodes) {
       const image = await buildNodeImage({
-        run: o.run, base: prepared, node, labels,
+        run: o.run, base: prepared, node,
         seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase),
         out: join(o.outDir, `${node}.img${extensionOf(o.compression ?? 'none')}`),
         compression: o.compression ?? 'none',
         ...(o.compressWhole ? {} : { chunkCacheDir: o.cacheDir }),
       });
       const s = image.seconds;
-      o.log(`${node}: ${image.path} (copy ${s.copy.toFixed(1)} s, inject ${s.inject.toFixed(1)} s, hash ${s.hash.toFixed(1)} s`
-        + `${s.compress ? `, compress ${s.compress.toFixed(1)} s` : ''})`);
+      o.log(`${node}: ${image.path} (seed ${s.seed.toFixed(1)} s, ${o.compression && o.compression !== 'none' && !o.compressWhole
+        ? 'compress from chunks' : 'write and hash'} ${s.write.toFixed(1)} s${s.compress ? `, compress ${s.compress.toFixed(1)} s` : ''})`);
       images.push(image);
     }
   } finally {
     await rm(prepared.path, { force: true });
+    await rm(prepared.boot.path, { force: true });
   }
   const sumsPath = join(o.outDir, 'SHA256SUMS');
   const sums = parseSha256Sums(await readFile(sumsPath, 'utf8').catch(() => ''));

@@ -9,7 +9,8 @@ import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.j
 import { renderPreseed } from '../builder/render/preseed.js';
 import { renderUserData } from '../builder/render/user-data.js';
 import { EXIT, firstBoot } from '../firstboot/run/first-boot.js';
-import type { Clock, CommandRunner, Logger, NodeStatus, PeerStatusReader, ServiceInfo } from '../firstboot/run/types.js';
+import type { CommandRunner } from '../builder/command-runner.js';
+import type { Clock, Logger, NodeStatus, PeerStatusReader, ServiceInfo } from '../firstboot/run/types.js';
 import { DONE_MARKER, MOTD, USER_DATA_COPIES } from '../firstboot/steps/finish.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { FakeFiles, FakeHost, FakeMicroCloud } from './doubles/fake-host.js';

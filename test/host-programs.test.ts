@@ -4,7 +4,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../builder/cli/run.js';
 import { findProgram } from '../builder/host-programs/find-programs.js';
-import { programSearchPath } from '../builder/image/command-runner.js';
+import { programSearchPath } from '../builder/command-runner.js';
 import { programsForBuild, PROGRAMS } from '../builder/host-programs/programs.js';
 import { exampleFile } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { run } from '../builder/cli/run.js';
 import { readImageLayout } from '../builder/image/layout.js';
 import { prepareBase } from '../builder/image/prepare-base.js';
-import { execaRunner } from '../builder/image/command-runner.js';
+import { execaRunner } from '../builder/command-runner.js';
 import { renderSeed } from '../builder/render/seed.js';
 import { exampleFile, loadExample, REPO, TEST_PASSPHRASE } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../builder/cli/run.js';
 import { findProgram } from '../builder/host-programs/find-programs.js';
-import { programSearchPath } from '../builder/image/command-runner.js';
+import { programSearchPath } from '../builder/command-runner.js';
 import { exampleFile, REPO } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';

@@ -2,7 +2,7 @@
 // Subcommands: (none) build seeds or images, `status`, `flash`, `doctor`.
 import { readStatus } from '../../firstboot/status/read-status.js';
 import { lsblkProbe } from '../flash/device-facts.js';
-import { execaRunner, programSearchPath } from '../image/command-runner.js';
+import { execaRunner, programSearchPath } from '../command-runner.js';
 import { removeOwnLeftoversSync } from '../output/leftovers.js';
 import { parseBuildArgs } from './args.js';
 import { buildCommand } from './commands/build.js';

@@ -1,6 +1,6 @@
 // What we know about a flash target before overwriting it, and the probe that finds out.
 import { stat } from 'node:fs/promises';
-import type { CommandRunner } from '../image/command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 
 export interface DeviceFacts {
   readonly path: string;

@@ -1,7 +1,6 @@
 // build-image flash IMAGE DEVICE: refuse what must not be overwritten, say what will be, ask,
 // write, read back, compare.
 import { stat } from 'node:fs/promises';
-import { UsageError } from '../cli/errors.js';
 import type { OnProgress } from '../image/progress.js';
 import { describeTarget, refusals, type DeviceProbe } from './device-facts.js';
 import { writeAndVerify, type FlashResult } from './write-image.js';
@@ -18,7 +17,7 @@ export async function flash(options: FlashOptions, deps: {
   onProgress?: OnProgress; beforeReadBack?: () => Promise<void>;
 }): Promise<FlashResult> {
   const imageInfo = await stat(options.image).catch(() => undefined);
-  if (!imageInfo?.isFile()) throw new UsageError(`${options.image} is not an image file (.img, .img.xz or .img.zst).`);
+  if (!imageInfo?.isFile()) throw new FlashRefused(`${options.image} is not an image file (.img, .img.xz or .img.zst).`);
   const facts = await deps.probe(options.target);
   const reasons = refusals(facts);
   const raw = !/\.(xz|zst)$/.test(options.image);
@@ -29,7 +28,7 @@ export async function flash(options: FlashOptions, deps: {
       + 'Check the device name (lsblk); pass --force only if you are sure.');
   deps.log(`About to overwrite ${describeTarget(facts)} with ${options.image}. Everything on it will be lost.`);
   if (!options.yes) {
-    if (!deps.confirm) throw new UsageError('Not asking without a terminal: add --yes to confirm the overwrite.');
+    if (!deps.confirm) throw new FlashRefused('Not asking without a terminal: add --yes to confirm the overwrite.');
     const answer = await deps.confirm('Type "yes" to continue: ');
     if (answer.trim() !== 'yes') throw new FlashRefused('Not confirmed; nothing was written.');
   }

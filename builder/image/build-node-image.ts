@@ -1,17 +1,21 @@
-// One node's SD-card image: copy the prepared base, write the node's seed into `system-boot`,
-// hash, optionally compress, publish under the final name only when complete.
+// One node's SD-card image: the node's seed goes into a copy of the prepared base's system-boot
+// partition; then one read of the base with that partition spliced in writes the image (sparse)
+// and hashes it, or compresses it from cached chunks. Published under the final name only when
+// complete.
+import { createHash } from 'node:crypto';
 import { chmod, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
-import type { CommandRunner } from './command-runner.js';
-import { compressChunked } from './chunked-compress.js';
+import type { CommandRunner } from '../command-runner.js';
+import { CHUNK_BYTES, compressChunked } from './chunked-compress.js';
 import { compressFile, type Compression } from './compress-image.js';
 import { copyImage } from './copy-image.js';
 import { writeFatFiles } from './fat-files.js';
-import { sha256File, sha256Hex } from './hash-file.js';
-import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
+import { hashing, sha256File, sha256Hex } from './hash-file.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
+import { readSegments, splicedImage } from './read-segments.js';
+import { writeSparse } from './sparse-writer.js';
 import { partialPath } from '../output/leftovers.js';
 
 export interface NodeImage {
@@ -24,51 +28,49 @@ export interface NodeImage {
   readonly raw?: { readonly bytes: number; readonly sha256: string };
   readonly grownBytes: number;
   readonly injected: readonly InjectedFile[];
-  readonly seconds: { copy: number; inject: number; hash: number; compress: number };
+  /** Seed into its system-boot; the one read of the image (written and hashed, or compressed); a whole-file compression. */
+  readonly seconds: { seed: number; write: number; compress: number };
 }
 
 export async function buildNodeImage(options: {
   run: CommandRunner; base: PreparedBase; node: string; seed: Seed; out: string;
-  compression?: Compression; labels?: ExpectedLabels; now?: () => number;
+  compression?: Compression; now?: () => number;
   /** Where compressed chunks are cached; without it a compressed image is compressed whole. */
   chunkCacheDir?: string;
 }): Promise<NodeImage> {
   const { run, base, node, seed, out } = options;
   const now = options.now ?? (() => performance.now() / 1000);
   const partial = partialPath(join(dirname(out), `.${basename(out)}`));
+  const bootPartial = `${partial}.system-boot`;
   const compressedPartial = `${partial}.compressed`;
   try {
     let t = now();
-    await copyImage(run, base.path, partial);
-    await chmod(partial, 0o600); // user-data inside carries the join passphrase
-    const copySeconds = now() - t;
-    t = now();
-    const layout = await readImageLayout(partial, options.labels ?? RASPI_LABELS);
-    await writeFatFiles(run, partial, layout.boot, SEED_FILES.map((name) => ({ name, content: seed[name] })));
-    const injectSeconds = now() - t;
+    await copyImage(run, base.boot.path, bootPartial);
+    await chmod(bootPartial, 0o600); // user-data inside carries the join passphrase
+    await writeFatFiles(run, bootPartial, 0, SEED_FILES.map((name) => ({ name, content: seed[name] })));
+    const seedSeconds = now() - t;
     const injected: InjectedFile[] = [
       ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256Hex(seed[name]) })),
       ...base.injected,
     ];
     const common = { node, path: out, grownBytes: base.grownBytes, injected };
+    const image = readSegments(splicedImage({ path: base.path, size: base.bytes }, { ...base.boot, path: bootPartial }), CHUNK_BYTES);
     const compression = options.compression ?? 'none';
+    t = now();
     if (compression !== 'none' && options.chunkCacheDir) {
-      // One read of the image: its hash, its chunks' hashes, and the output from cached chunks.
-      t = now();
-      const r = await compressChunked(partial, compressedPartial, compression, options.chunkCacheDir);
-      await rm(partial, { force: true });
+      // Its hash, its chunks' hashes, and the output from cached chunks, in the one read.
+      const r = await compressChunked(image, compressedPartial, compression, options.chunkCacheDir);
       await rename(compressedPartial, out);
       return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
-        seconds: { copy: copySeconds, inject: injectSeconds, hash: 0, compress: now() - t } };
+        seconds: { seed: seedSeconds, write: now() - t, compress: 0 } };
     }
-    t = now();
-    const rawSha256 = await sha256File(partial);
-    const hashSeconds = now() - t;
-    const rawBytes = (await stat(partial)).size;
+    const hash = createHash('sha256');
+    const rawBytes = await writeSparse(hashing(image, hash), partial, 0o600);
+    const rawSha256 = hash.digest('hex');
+    const writeSeconds = now() - t;
     if (compression === 'none') {
       await rename(partial, out);
-      return { ...common, bytes: rawBytes, sha256: rawSha256,
-        seconds: { copy: copySeconds, inject: injectSeconds, hash: hashSeconds, compress: 0 } };
+      return { ...common, bytes: rawBytes, sha256: rawSha256, seconds: { seed: seedSeconds, write: writeSeconds, compress: 0 } };
     }
     t = now();
     await compressFile(partial, compressedPartial, compression);
@@ -77,10 +79,12 @@ export async function buildNodeImage(options: {
     const bytes = (await stat(compressedPartial)).size;
     await rename(compressedPartial, out);
     return { ...common, bytes, sha256: compressedSha256, raw: { bytes: rawBytes, sha256: rawSha256 },
-      seconds: { copy: copySeconds, inject: injectSeconds, hash: hashSeconds, compress: now() - t } };
+      seconds: { seed: seedSeconds, write: writeSeconds, compress: now() - t } };
   } catch (error) {
     await rm(partial, { force: true });
     await rm(compressedPartial, { force: true });
     throw error;
+  } finally {
+    await rm(bootPartial, { force: true });
   }
 }

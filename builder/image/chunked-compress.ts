@@ -3,11 +3,12 @@
 // cached by the SHA-256 of their raw bytes, so a node's image recompresses only the chunks
 // that differ from what an earlier node or build already compressed: its seed's few MiB.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CommandFailed } from './errors.js';
 import { partialPath } from '../output/leftovers.js';
+import { readSegments } from './read-segments.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
 const PARALLEL = 2;
@@ -37,11 +38,15 @@ async function compressChunk(data: Buffer, compression: ChunkedCompression): Pro
   return Buffer.from(r.stdout);
 }
 
-/** Reads `raw` once: hashes it whole and per chunk, and writes `out` from cached or new chunks. */
-export async function compressChunked(raw: string, out: string, compression: ChunkedCompression, cacheDir: string): Promise<ChunkedResult> {
+/**
+ * Reads the raw image once (a file, or its bytes in CHUNK_BYTES pieces): hashes it whole and per
+ * chunk, and writes `out` from cached or new chunks.
+ */
+export async function compressChunked(raw: string | AsyncIterable<Buffer>, out: string, compression: ChunkedCompression,
+  cacheDir: string): Promise<ChunkedResult> {
   const dir = join(cacheDir, 'chunks', compression);
   await mkdir(dir, { recursive: true });
-  const input = await open(raw, 'r');
+  const pieces = typeof raw === 'string' ? readSegments([{ path: raw, from: 0, bytes: (await stat(raw)).size }], CHUNK_BYTES) : raw;
   const output = await open(out, 'w', 0o600);
   const rawHash = createHash('sha256');
   const outHash = createHash('sha256');
@@ -58,13 +63,9 @@ export async function compressChunked(raw: string, out: string, compression: Chu
     bytes += compressed.length;
   };
   try {
-    for (;;) {
-      const chunk = Buffer.alloc(CHUNK_BYTES);
-      const { bytesRead } = await input.read(chunk, 0, CHUNK_BYTES, rawBytes);
-      if (bytesRead === 0) break;
-      const data = chunk.subarray(0, bytesRead);
+    for await (const data of pieces) {
       rawHash.update(data);
-      rawBytes += bytesRead;
+      rawBytes += data.length;
       chunks++;
       const cached = join(dir, `${createHash('sha256').update(data).digest('hex')}.${compression}`);
       const hit = await readFile(cached).catch(() => undefined);
@@ -85,8 +86,6 @@ export async function compressChunked(raw: string, out: string, compression: Chu
     await output.close();
     await rm(out, { force: true });
     throw error;
-  } finally {
-    await input.close();
   }
   await output.close();
   return { rawSha256: rawHash.digest('hex'), rawBytes, sha256: outHash.digest('hex'), bytes, compressedChunks, chunks };

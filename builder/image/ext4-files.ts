@@ -2,7 +2,7 @@
 // with debugfs: no root, no loop mount, owners and modes set explicitly, times pinned.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { ensureOk, type CommandRunner } from './command-runner.js';
+import { ensureOk, type CommandRunner } from '../command-runner.js';
 import { CommandFailed } from './errors.js';
 import type { PartitionPlace } from './layout.js';
 import { REPRODUCIBLE_TIME } from './reproducible-time.js';

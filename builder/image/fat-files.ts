@@ -1,14 +1,14 @@
-// Writes files into the FAT `system-boot` partition of an image file with mtools: no root, no loop.
+// Writes files into a FAT filesystem inside a file (at `offset`: 0 for a partition on its own)
+// with mtools: no root, no loop.
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureOk, type CommandRunner } from './command-runner.js';
-import type { PartitionPlace } from './layout.js';
+import { ensureOk, type CommandRunner } from '../command-runner.js';
 import { REPRODUCIBLE_TIME } from './reproducible-time.js';
 import { tempPrefix } from '../output/leftovers.js';
 
 export interface FatFile { readonly name: string; readonly content: string | Uint8Array }
 
-export async function writeFatFiles(run: CommandRunner, image: string, boot: PartitionPlace, files: readonly FatFile[]): Promise<void> {
+export async function writeFatFiles(run: CommandRunner, image: string, offset: number, files: readonly FatFile[]): Promise<void> {
   const staging = await mkdtemp(tempPrefix('fat'));
   try {
     const paths: string[] = [];
@@ -18,7 +18,7 @@ export async function writeFatFiles(run: CommandRunner, image: string, boot: Par
       await utimes(path, REPRODUCIBLE_TIME, REPRODUCIBLE_TIME); // with -m: the same bytes every build
       paths.push(path);
     }
-    ensureOk('mcopy', await run('mcopy', ['-o', '-m', '-i', `${image}@@${boot.offset}`, ...paths, '::/']));
+    ensureOk('mcopy', await run('mcopy', ['-o', '-m', '-i', `${image}@@${offset}`, ...paths, '::/']));
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DownloadEntry } from './catalog.js';
-import type { CommandRunner } from './command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 import { downloadResumable, fetchSmall, type Fetcher, type RetryPolicy } from './download.js';
 import { VerificationError } from './errors.js';
 import { sha256File } from './hash-file.js';

@@ -2,7 +2,7 @@
 // file, the last partition's table entry and the ext4 filesystem, in that order, before writing.
 import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ensureOk, type CommandRunner } from './command-runner.js';
+import { ensureOk, type CommandRunner } from '../command-runner.js';
 import { ImageLayoutError } from './errors.js';
 import { RASPI_LABELS, readImageLayout, type ExpectedLabels, type ImageLayout } from './layout.js';
 import { SECTOR, withPartitionSectors } from './mbr.js';

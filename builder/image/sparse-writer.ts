@@ -9,9 +9,9 @@ const ZEROS = Buffer.alloc(BLOCK);
 const isZero = (block: Buffer): boolean =>
   block.length === BLOCK ? block.equals(ZEROS) : block.equals(ZEROS.subarray(0, block.length));
 
-/** Consumes `chunks` into `path` (created), returns the byte count. */
-export async function writeSparse(chunks: AsyncIterable<Buffer>, path: string): Promise<number> {
-  const file = await open(path, 'w', 0o644);
+/** Consumes `chunks` into `path` (created with `mode`), returns the byte count. */
+export async function writeSparse(chunks: AsyncIterable<Buffer>, path: string, mode = 0o644): Promise<number> {
+  const file = await open(path, 'w', mode);
   let offset = 0;
   let pending: Buffer = Buffer.alloc(0);
   const flush = async (data: Buffer) => {

@@ -2,7 +2,7 @@
 // (no user keyring involved: only the key in the repo is trusted).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CommandRunner } from './command-runner.js';
+import type { CommandRunner } from '../command-runner.js';
 import { VerificationError } from './errors.js';
 import { tempPrefix } from '../output/leftovers.js';
 

@@ -3,7 +3,8 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { redact } from './redact.js';
-import type { Clock, CommandRunner, FileAccess, Logger } from './types.js';
+import type { CommandRunner } from '../../builder/command-runner.js';
+import type { Clock, FileAccess, Logger } from './types.js';
 
 
 export const journalLogger = (write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger => ({

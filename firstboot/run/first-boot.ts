@@ -1,13 +1,14 @@
 // The service's whole life as one function of its adapters: serve status, walk the steps (or
 // report done), and return the exit code systemd acts on.
 import type { NodeConfig } from '../../builder/render/node-config.js';
+import type { CommandRunner } from '../../builder/command-runner.js';
 import { STEPS } from '../steps/index.js';
 import { DONE_MARKER, MOTD } from '../steps/finish.js';
 import { startStatusServer, type StatusServer } from '../status/status-server.js';
 import { JournalStore } from './state.js';
 import { walkSteps } from './walk-steps.js';
 import {
-  ConfigurationFailure, TemporaryFailure, type Clock, type CommandRunner, type FileAccess, type Logger,
+  ConfigurationFailure, TemporaryFailure, type Clock, type FileAccess, type Logger,
   type NodeStatus, type PeerStatusReader, type ServiceInfo, type Step,
 } from './types.js';
 

@@ -1,9 +1,7 @@
 // The contract every first-boot step follows, and what steps are given to work with.
 import type { NodeConfig } from '../../builder/render/node-config.js';
 
-export interface Ran { exitCode: number | undefined; stdout: string; stderr: string; timedOut?: boolean }
-export type CommandRunner = (file: string, args: readonly string[],
-  options?: { timeoutMs?: number; input?: string; secret?: readonly string[] }) => Promise<Ran>;
+import type { CommandRunner } from '../../builder/command-runner.js';
 
 export interface Logger { info(line: string): void; warn(line: string): void }
 

@@ -1,7 +1,8 @@
 // TEST DOUBLE of a Pi's command line: snap, microcloud, lxc, microceph, microovn, cloud-init, ip
 // and timedatectl, replaying the outputs the real tools give (formats from their docs and from
 // shared/reference), with state, so steps can be run, interrupted and run again.
-import type { CommandRunner, FileAccess, Ran } from '../../firstboot/run/types.js';
+import type { CommandRunner, Ran } from '../../builder/command-runner.js';
+import type { FileAccess } from '../../firstboot/run/types.js';
 
 export interface Call { file: string; args: string[]; input?: string }
 

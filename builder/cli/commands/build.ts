@@ -9,7 +9,7 @@ import type { Cluster, ClusterSecrets } from '../../config/types.js';
 import { requirePrograms } from '../../host-programs/find-programs.js';
 import { programsForBuild } from '../../host-programs/programs.js';
 import { catalogEntry, defaultCatalogPath, isDownloadable, type CatalogEntry } from '../../image/catalog.js';
-import { execaRunner } from '../../image/command-runner.js';
+import { execaRunner } from '../../command-runner.js';
 import { nodeFetcher } from '../../image/download.js';
 import { fetchBaseImage } from '../../image/fetch-base-image.js';
 import type { ExpectedLabels } from '../../image/layout.js';

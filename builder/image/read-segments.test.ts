@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSegments, splicedImage } from './read-segments.js';
+
+const collect = async (pieces: AsyncIterable<Buffer>) => {
+  const out: Buffer[] = [];
+  for await (const p of pieces) out.push(p);
+  return out;
+};
+
+describe('readSegments', () => {
+  it('reads a base with one range replaced, in pieces of the size asked, whatever the boundaries', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpi-segments-'));
+    const base = randomBytes(10_000);
+    const boot = randomBytes(3_000);
+    await writeFile(join(dir, 'base'), base);
+    await writeFile(join(dir, 'boot'), boot);
+    const expected = Buffer.concat([base.subarray(0, 1_234), boot, base.subarray(4_234)]);
+    for (const piece of [1, 512, 1_000, 1_234, 4_096, 20_000]) {
+      const segments = splicedImage({ path: join(dir, 'base'), size: base.length }, { path: join(dir, 'boot'), offset: 1_234, bytes: boot.length });
+      const pieces = await collect(readSegments(segments, piece));
+      expect(Buffer.concat(pieces).equals(expected)).toBe(true);
+      expect(pieces.slice(0, -1).every((p) => p.length === piece)).toBe(true);
+    }
+  });
+
+  it('drops empty segments at either end and refuses a splice that does not fit', async () => {
+    expect(splicedImage({ path: 'b', size: 100 }, { path: 's', offset: 0, bytes: 100 })).toEqual([{ path: 's', from: 0, bytes: 100 }]);
+    expect(() => splicedImage({ path: 'b', size: 100 }, { path: 's', offset: 50, bytes: 51 })).toThrow('does not fit');
+  });
+
+  it('says which file ended early instead of yielding short data', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpi-segments-'));
+    await writeFile(join(dir, 'short'), randomBytes(100));
+    await expect(collect(readSegments([{ path: join(dir, 'short'), from: 0, bytes: 200 }], 64))).rejects.toThrow(`${join(dir, 'short')} ends before byte 200`);
+  });
+});

@@ -1,0 +1,48 @@
+// Reads byte ranges of files as one stream, in pieces of a fixed size. A node's image is the
+// prepared base with its own system-boot partition in the middle: read this way, it is written,
+// hashed and compressed in one pass, and nothing base-identical is copied first and read again.
+import { open, type FileHandle } from 'node:fs/promises';
+
+/** `bytes` bytes of `path` from offset `from`. */
+export interface Segment { readonly path: string; readonly from: number; readonly bytes: number }
+
+/** The image at `base` with `[offset, offset + bytes)` taken from `path` (bytes long) instead. */
+export function splicedImage(base: { path: string; size: number }, splice: { path: string; offset: number; bytes: number }): Segment[] {
+  const end = splice.offset + splice.bytes;
+  if (end > base.size) throw new RangeError(`${splice.path} does not fit in ${base.path} at ${splice.offset}`);
+  return [
+    { path: base.path, from: 0, bytes: splice.offset },
+    { path: splice.path, from: 0, bytes: splice.bytes },
+    { path: base.path, from: end, bytes: base.size - end },
+  ].filter((s) => s.bytes > 0);
+}
+
+/** Yields the segments' bytes in order, `pieceBytes` at a time (the last piece may be shorter), each in a buffer of its own. */
+export async function* readSegments(segments: readonly Segment[], pieceBytes: number): AsyncGenerator<Buffer> {
+  const files = new Map<string, FileHandle>();
+  try {
+    for (const { path } of segments) if (!files.has(path)) files.set(path, await open(path, 'r'));
+    const total = segments.reduce((sum, s) => sum + s.bytes, 0);
+    let segment = 0;
+    let inSegment = 0;
+    for (let at = 0; at < total; at += pieceBytes) {
+      const piece = Buffer.allocUnsafe(Math.min(pieceBytes, total - at));
+      let filled = 0;
+      while (filled < piece.length) {
+        const s = segments[segment]!;
+        const length = Math.min(piece.length - filled, s.bytes - inSegment);
+        const { bytesRead } = await files.get(s.path)!.read(piece, filled, length, s.from + inSegment);
+        if (bytesRead === 0) throw new RangeError(`${s.path} ends before byte ${s.from + s.bytes}`);
+        filled += bytesRead;
+        inSegment += bytesRead;
+        if (inSegment === s.bytes) {
+          segment++;
+          inSegment = 0;
+        }
+      }
+      yield piece;
+    }
+  } finally {
+    await Promise.all([...files.values()].map((f) => f.close()));
+  }
+}
