@@ -27,8 +27,15 @@ const result = await firstBoot({
 });
 if (result.exitCode === EXIT.done) {
   log.info('first boot complete; serving status for peers and the operator');
+} else if (result.exitCode === EXIT.config) {
+  // Only a person can fix this: keep telling peers and `build-image status` why (peers wait,
+  // naming this node) until systemd stops the service; exit 78 then, so it is not restarted.
+  log.warn('first boot stopped; a person must act (see above). Still serving status.');
+  await new Promise((resolve) => process.once('SIGTERM', resolve));
+  await result.server?.close();
+  process.exit(result.exitCode);
 } else {
-  // Keep answering peers for a moment so they can see why, then let systemd decide.
+  // Keep answering peers for a moment so they can see why, then let systemd restart us.
   await realClock.sleep(20_000);
   await result.server?.close();
   process.exit(result.exitCode);

@@ -18,7 +18,7 @@ describe('images/catalog.json', () => {
         await access(fromPackageRoot(entry.builtBy), constants.X_OK);
       }
     }
-    expect(images.filter((e) => !isDownloadable(e)).map((e) => e.architecture)).toEqual(['amd64']);
+    expect(images.filter((e) => !isDownloadable(e)).map((e) => e.architecture)).toEqual(['amd64', 'arm64']);
   });
 
   it.each([

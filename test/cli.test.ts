@@ -91,7 +91,7 @@ describe('build-image errors', () => {
     [['--all', '--node', 'pi1', '--seed-only'], /either --node or --all/],
     [['--seed-only'], /Say which node/],
     [['--all', '--base-image', 'x.img', '--image', 'ubuntu-24.04-raspi', '--arch', 'amd64'], /--arch amd64 contradicts --image ubuntu-24.04-raspi, which is arm64/],
-    [['--all', '--image', 'debian-12-standin-amd64'], /built on this machine \(ci\/boot\/build-standin-base.sh\).*--base-image FILE --image debian-12-standin-amd64/],
+    [['--all', '--image', 'debian-13-standin-amd64'], /built on this machine \(ci\/boot\/build-standin-base.sh\).*--base-image FILE --image debian-13-standin-amd64/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
   ])('exits 2 on bad arguments %j', async (argv, message) => {
     const ws = await workspace();

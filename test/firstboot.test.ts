@@ -87,7 +87,7 @@ describe('first boot on one node', () => {
     expect(await r.files.read(MOTD)).toMatch(/pi1 is a member of the MicroCloud "loop"/);
     expect(await r.files.read(DONE_MARKER)).toBeDefined();
     expect(Object.keys(JSON.parse(await readFile(r.journalPath, 'utf8')).done))
-      .toEqual(['wait-ready', 'install-snaps', 'wait-peers', 'preseed', 'verify', 'finish']);
+      .toEqual(['wait-ready', 'install-snaps', 'preflight', 'wait-peers', 'preseed', 'verify', 'finish']);
   });
 
   it('retries snap store errors with backoff', async () => {

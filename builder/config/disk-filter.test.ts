@@ -1,4 +1,4 @@
-import { parseByteSize, parseDiskFilter } from './disk-filter.js';
+import { diskMatches, parseByteSize, parseDiskFilter, type DiskFacts } from './disk-filter.js';
 
 describe('parseDiskFilter accepts what MicroCloud (LXD shared/filter) accepts', () => {
   it.each([
@@ -66,4 +66,27 @@ describe('parseByteSize follows LXD units.ParseByteSizeString', () => {
   ])('%s is %d bytes', (text, bytes) => expect(parseByteSize(text)).toBe(bytes));
 
   it.each(['1.5TB', '1 TB', 'TB', '100gb', '1KB', '-5'])('refuses %j', (text) => expect(parseByteSize(text)).toBeUndefined());
+});
+
+describe('diskMatches', () => {
+  const usb = { id: 'sda', type: 'usb', size: 128 * 2 ** 30, removable: false, mounted: false, model: 'Samsung SSD', rpm: 0 };
+  const sd = { id: 'mmcblk0', type: 'mmc', size: 32 * 2 ** 30, removable: true, mounted: true, model: 'SD32G', rpm: 0 };
+  const match = (filter: string, disk: DiskFacts) => {
+    const parsed = parseDiskFilter(filter);
+    if (!parsed.ok) throw new Error(parsed.mistake.message);
+    return diskMatches(parsed.clauses, disk);
+  };
+  it.each([
+    ['type == usb', true, false],
+    ['type == usb && size > 100GiB', true, false],
+    ['size >= 32GiB && size <= 32GiB', false, true],
+    ['! mounted == true', true, false],
+    ['removable == false && mounted == false', true, false],
+    ["model == 'Samsung SSD'", true, false],
+    ['type == mmc || type == usb && size > 100GiB', true, false], // (mmc || usb) && > 100GiB
+    ['type == nvme || type == usb', true, false],
+    ['rpm == 0 && type != usb', false, true],
+  ])('%s: usb disk %s, SD card %s', (filter, onUsb, onSd) => {
+    expect([match(filter, usb), match(filter, sd)]).toEqual([onUsb, onSd]);
+  });
 });

@@ -159,3 +159,32 @@ function precedenceWarning(clauses: readonly FilterClause[]): FilterMistake[] {
   return [{ message: 'mixes || before && and MicroCloud reads it strictly left to right ((a || b) && c)',
     hint: 'Check that this is what you mean; write the && clauses first when in doubt.' }];
 }
+
+/** A disk as LXD's resources API describes it, by the fields a filter compares. */
+export type DiskFacts = Readonly<Partial<Record<keyof typeof DISK_FIELDS, string | number | boolean>>>;
+
+const TRUE_WORDS = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+
+function clauseHolds(clause: FilterClause, disk: DiskFacts): boolean {
+  const type = DISK_FIELDS[clause.field]!;
+  const have = disk[clause.field];
+  let order: number; // sign of (disk's value - clause's value)
+  if (type === 'bool') order = Number(have === true) - Number(TRUE_WORDS.includes(clause.value));
+  else if (type === 'string') order = String(have ?? '') === clause.value ? 0 : 1;
+  else {
+    const want = type === 'size' ? parseByteSize(clause.value)! : Number(clause.value);
+    order = Math.sign(Number(have ?? 0) - want);
+  }
+  const holds = { '==': order === 0, '!=': order !== 0, '<': order < 0, '>': order > 0, '<=': order <= 0, '>=': order >= 0 }[clause.op];
+  return clause.not ? !holds : holds;
+}
+
+/** LXD's Match: the clauses of a parsed filter, strictly left to right, over one disk. */
+export function diskMatches(clauses: readonly FilterClause[], disk: DiskFacts): boolean {
+  let result = true;
+  for (const [i, clause] of clauses.entries()) {
+    const holds = clauseHolds(clause, disk);
+    result = i === 0 ? holds : clause.join === '&&' ? result && holds : result || holds;
+  }
+  return result;
+}

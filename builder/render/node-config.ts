@@ -3,6 +3,7 @@
 import { usesCeph } from '../config/topology.js';
 import type { Cluster, Discovery, SnapChannels } from '../config/types.js';
 import { nodeNamed } from './node-named.js';
+import { planPreflightNeeds, type PreflightNeeds } from './preflight-needs.js';
 
 export const NODE_CONFIG_PATH = '/var/lib/microcloud-pi/node.json';
 export const PRESEED_PATH = '/var/lib/microcloud-pi/preseed.yaml';
@@ -24,6 +25,8 @@ export interface NodeConfig {
   preseedPath: string;
   /** What verification must find once the cluster has formed. */
   expect: { members: number; ceph: boolean; ovn: boolean };
+  /** What this Pi must have before the preseed runs. */
+  preflight: PreflightNeeds;
 }
 
 export function planNodeConfig(cluster: Cluster, nodeName: string): NodeConfig {
@@ -49,6 +52,7 @@ export function planNodeConfig(cluster: Cluster, nodeName: string): NodeConfig {
       ceph: usesCeph(cluster),
       ovn: cluster.nodes.some((n) => n.uplink) || !!cluster.microcloud.ovn.ipv4Gateway || !!cluster.microcloud.ovn.ipv6Gateway,
     },
+    preflight: planPreflightNeeds(cluster, node),
   };
 }
 

@@ -2,23 +2,33 @@
 # Builds the boot test's stand-in for Ubuntu's raspi image from Debian packages, without root
 # mounts or loop devices: same boot contract (MBR; FAT32 `system-boot` holding the kernel,
 # initrd, cmdline.txt and the NoCloud seed; ext4 `writable` root; systemd, cloud-init reading
-# the seed by fs_label, netplan), but amd64 so QEMU can boot it on the test machine.
+# the seed by fs_label, netplan). Debian 13 (trixie) is the Pi's generation: cloud-init 25,
+# netplan 1.1, systemd 257, as on Ubuntu 24.04 point releases. amd64 boots fast under QEMU here;
+# arm64 (the Pi's architecture) runs its maintainer scripts under emulation and takes far longer.
 # The snap and MicroCloud commands in it are TEST DOUBLES (ci/boot/doubles/).
 #
-#   build-standin-base.sh OUT_DIR
-# Writes OUT_DIR/debian-12-standin-amd64.img. Reuses it when the recipe (this script and the
+#   build-standin-base.sh OUT_DIR [amd64|arm64]
+# Writes OUT_DIR/debian-13-standin-ARCH.img. Reuses it when the recipe (this script and the
 # doubles) is unchanged; set STANDIN_REBUILD=1 to force. Needs mmdebstrap (run as root, or
-# with unshare as a user), mtools, dosfstools, e2fsprogs, fdisk.
+# with unshare as a user), mtools, dosfstools, e2fsprogs, fdisk; for arm64 also arch-test and a
+# binfmt handler for aarch64 (ci/boot/run.sh registers qemu-user-static's).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin" MTOOLS_SKIP_CHECK=1 LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:?usage: build-standin-base.sh OUT_DIR}
-image_name=debian-12-standin-amd64.img
+out=${1:?usage: build-standin-base.sh OUT_DIR [amd64|arm64]}
+arch=${2:-amd64}
+suite=trixie
+case $arch in
+  amd64) kernel_package=linux-image-amd64 console=ttyS0 ;;
+  arm64) kernel_package=linux-image-arm64 console=ttyAMA0 ;;
+  *) echo "build-standin-base.sh: architecture $arch is not amd64 or arm64" >&2; exit 2 ;;
+esac
+image_name=debian-13-standin-$arch.img
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-recipe=$(cat "$0" "$here"/doubles/* | sha256sum | cut -c1-16)
-if [[ -z ${STANDIN_REBUILD:-} && -f $out/$image_name && "$(cat "$out/recipe" 2>/dev/null)" == "$recipe" ]]; then
+recipe=$( (cat "$0" "$here"/doubles/*; echo "$arch") | sha256sum | cut -c1-16)
+if [[ -z ${STANDIN_REBUILD:-} && -f $out/$image_name && "$(cat "$out/$image_name.recipe" 2>/dev/null)" == "$recipe" ]]; then
   echo "stand-in base: $out/$image_name is up to date (recipe $recipe)" >&2
   exit 0
 fi
@@ -32,18 +42,18 @@ started=$SECONDS
 packages=(
   systemd systemd-sysv systemd-timesyncd udev dbus
   cloud-init cloud-guest-utils netplan.io openssh-server iproute2 iputils-ping tzdata locales sudo ca-certificates
-  linux-image-amd64
+  "$kernel_package"
 )
-echo "stand-in base: mmdebstrap bookworm amd64 (${packages[*]})" >&2
+echo "stand-in base: mmdebstrap $suite $arch (${packages[*]})" >&2
 mode=()
 [[ $(id -u) == 0 ]] || mode=(--mode=unshare)
-mmdebstrap "${mode[@]}" --quiet --variant=apt --architectures=amd64 --include="$(IFS=,; echo "${packages[*]}")" \
+mmdebstrap "${mode[@]}" --quiet --variant=apt --architectures="$arch" --include="$(IFS=,; echo "${packages[*]}")" \
   --aptopt='Acquire::Languages "none"' \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
   --customize-hook='printf "LABEL=writable / ext4 defaults 0 1\nLABEL=system-boot /boot/firmware vfat defaults 0 1\n" > "$1/etc/fstab"' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
-  bookworm "$root" >&2
+  "$suite" "$root" >&2
 
 # Ubuntu raspi's boot contract (see ../shared/reference/ubuntu-raspi-cloudinit.md); fstab is
 # written by the hook above (systemd-fsck-root checks writable at boot, as on Ubuntu).
@@ -68,7 +78,7 @@ mkdir "$work/fat"
 cp "$kernel" "$work/fat/vmlinuz"
 cp "$initrd" "$work/fat/initrd.img"
 # net.ifnames=0: the NIC is eth0, as the Pi's on-board NIC is.
-printf 'console=ttyS0,115200 root=LABEL=writable rootfstype=ext4 rootwait net.ifnames=0 panic=10\n' > "$work/fat/cmdline.txt"
+printf "console=$console,115200 root=LABEL=writable rootfstype=ext4 rootwait net.ifnames=0 panic=10\n" > "$work/fat/cmdline.txt"
 printf '#cloud-config\nchpasswd:\n  expire: true\n  users:\n    - {name: ubuntu, password: ubuntu, type: text}\n' > "$work/fat/user-data"
 printf 'dsmode: local\ninstance_id: cloud-image\n' > "$work/fat/meta-data"
 printf 'network:\n  version: 2\n  ethernets:\n    eth0: {dhcp4: true, optional: true}\n' > "$work/fat/network-config"
@@ -91,5 +101,5 @@ dd if="$work/root.ext4" of="$img" bs=1M seek=$((1 + boot_mib)) conv=notrunc,spar
 fsck.ext4 -fn "$work/root.ext4" >/dev/null
 
 mv "$img" "$out/$image_name"
-echo "$recipe" > "$out/recipe"
+echo "$recipe" > "$out/$image_name.recipe"
 echo "stand-in base: $out/$image_name ($((1 + boot_mib + root_mib)) MiB, root ${used_mib} MiB used) in $((SECONDS - started)) s" >&2

@@ -36,6 +36,6 @@ state=${MCPI_BOOT_DIR:-/var/tmp/microcloud-pi-boot}
 started=$SECONDS
 bash ci/boot/build-standin-base.sh "$state/base"
 echo "boot test: stand-in base ready after $((SECONDS - started)) s" >&2
-MCPI_STANDIN_IMAGE="$state/base/debian-12-standin-amd64.img" MCPI_BOOT_CACHE="$state/cache" \
+MCPI_STANDIN_IMAGE="$state/base/debian-13-standin-amd64.img" MCPI_BOOT_CACHE="$state/cache" \
   node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js \
   --config test/boot/jest.config.js --runInBand "$@"

@@ -56,6 +56,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const ctx = {
     config, run: deps.run, log, clock, readPeer: deps.readPeer, files: deps.files,
     report: (detail: string, state: 'running' | 'waiting' = 'running') => set({ detail, state }),
+    record: (fields: Pick<NodeStatus, 'preflight'>) => set(fields),
   };
   try {
     await walkSteps(deps.steps ?? STEPS, ctx, store, journal, { onStep: (step) => set({ step, state: 'running', detail: '' }) });
@@ -63,7 +64,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
     return finished(EXIT.done);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    set({ state: 'failed', lastError: message });
+    set({ state: 'failed', lastError: message, ...(error instanceof ConfigurationFailure ? { needsPerson: true } : {}) });
     log.warn(`step ${status.step} failed: ${message}`);
     if (error instanceof ConfigurationFailure) {
       await deps.files.write(MOTD, `microcloud-pi: first boot of ${config.node} STOPPED at step ${status.step}:\n  ${message}\n`

@@ -2,6 +2,7 @@
 import type { NodeConfig } from '../../builder/render/node-config.js';
 
 import type { CommandRunner } from '../../builder/command-runner.js';
+import type { PreflightOutcome } from '../preflight/check-node.js';
 
 export interface Logger { info(line: string): void; warn(line: string): void }
 
@@ -17,6 +18,10 @@ export interface NodeStatus {
   lastError?: string;
   /** Which process answers: lets an operator (and the boot test) see the runtime and the boot. */
   service?: ServiceInfo;
+  /** Failed in a way only a person can fix (exit 78, no restart). */
+  needsPerson?: boolean;
+  /** This boot's preflight verdict, once it ran (a node past wait-peers passed it earlier). */
+  preflight?: PreflightOutcome;
 }
 
 export interface ServiceInfo {
@@ -40,6 +45,8 @@ export interface StepContext {
   readonly files: FileAccess;
   /** Tell peers and the operator what this step is doing or waiting for. */
   report(detail: string, state?: 'running' | 'waiting'): void;
+  /** Publish a finding on the status endpoint beside the step. */
+  record(fields: Pick<NodeStatus, 'preflight'>): void;
 }
 
 export interface FileAccess {
@@ -48,7 +55,7 @@ export interface FileAccess {
   remove(path: string): Promise<void>;
 }
 
-export const STEP_IDS = ['wait-ready', 'install-snaps', 'wait-peers', 'preseed', 'verify', 'finish'] as const;
+export const STEP_IDS = ['wait-ready', 'install-snaps', 'preflight', 'wait-peers', 'preseed', 'verify', 'finish'] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
 export interface Step {

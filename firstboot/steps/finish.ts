@@ -1,4 +1,4 @@
-// Step 6: done for good: the passphrase leaves the disk, the login message says where the node
+// Step 7: done for good: the passphrase leaves the disk, the login message says where the node
 // stands, and a marker stops any later boot from running the steps again.
 import type { Step } from '../run/types.js';
 import { passphraseOf } from './preseed.js';

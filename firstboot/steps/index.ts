@@ -2,9 +2,10 @@
 import type { Step } from '../run/types.js';
 import { finish } from './finish.js';
 import { installSnaps } from './install-snaps.js';
+import { preflight } from './preflight.js';
 import { preseed } from './preseed.js';
 import { verify } from './verify.js';
 import { waitPeers } from './wait-peers.js';
 import { waitReady } from './wait-ready.js';
 
-export const STEPS: readonly Step[] = [waitReady, installSnaps, waitPeers, preseed, verify, finish];
+export const STEPS: readonly Step[] = [waitReady, installSnaps, preflight, waitPeers, preseed, verify, finish];

@@ -1,4 +1,4 @@
-// Step 4: `microcloud preseed` with the cluster's preseed on stdin, on every node in overlapping
+// Step 5: `microcloud preseed` with the cluster's preseed on stdin, on every node in overlapping
 // windows (unicast: the initiator first). Never run twice: MicroCloud refuses an initialised
 // machine, so an existing cluster means done, and a half-formed one needs a person.
 import { ConfigurationFailure, STEP_IDS, TemporaryFailure, type Step, type StepContext } from '../run/types.js';

@@ -1,4 +1,4 @@
-// Step 3: every peer has its snaps installed, as its status endpoint says. Pis boot minutes
+// Step 4: every peer has passed its preflight, as its status endpoint says. Pis boot minutes
 // apart; the MicroCloud lookup window is short, so nobody starts the preseed before all are ready.
 import { STEP_IDS, TemporaryFailure, type NodeStatus, type Step, type StepId } from '../run/types.js';
 
@@ -8,6 +8,14 @@ const READY_FROM: StepId = 'wait-peers';
 export const peerIsReady = (status: NodeStatus | undefined): boolean =>
   !!status && (status.step === 'done' || STEP_IDS.indexOf(status.step) >= STEP_IDS.indexOf(READY_FROM));
 
+/** A peer that stopped says why on its status: name it with that, so the operator knows whom to fix. */
+function waitingFor(name: string, status: NodeStatus | undefined): string {
+  if (status?.state !== 'failed') return name;
+  const reason = (status.lastError ?? '').split('\n')[0]!.replace(/:$/, '');
+  return status.needsPerson ? `${name} (stopped at ${status.step}${reason ? `: ${reason}` : ''}; fix that node, then rebuild and reflash it)`
+    : `${name} (failed at ${status.step}${reason ? `: ${reason}` : ''}; it retries by itself)`;
+}
+
 export const waitPeers: Step = {
   id: 'wait-peers',
   isDone: async () => false, // only waits
@@ -15,7 +23,7 @@ export const waitPeers: Step = {
     const deadline = ctx.clock.now() + PEER_TIMEOUT_MS;
     for (;;) {
       const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
-      const missing = ctx.config.peers.filter((_, i) => !peerIsReady(statuses[i])).map((p) => p.name);
+      const missing = ctx.config.peers.flatMap((p, i) => (peerIsReady(statuses[i]) ? [] : [waitingFor(p.name, statuses[i])]));
       if (!missing.length) return;
       const detail = `waiting for ${missing.join(', ')}`;
       if (ctx.clock.now() >= deadline)

@@ -85,7 +85,7 @@ beforeAll(async () => {
     await copyFile(fromPackageRoot('test', 'boot', 'cluster.yaml'), join(work, 'cluster.yaml'));
 
     let started = Date.now();
-    await execa(process.execPath, [cli, '-c', join(work, 'cluster.yaml'), '--all', '--base-image', base, '--image', 'debian-12-standin-amd64',
+    await execa(process.execPath, [cli, '-c', join(work, 'cluster.yaml'), '--all', '--base-image', base, '--image', 'debian-13-standin-amd64',
       '--out', join(work, 'out'), '--cache', cacheDir], { stderr: 'inherit' });
     timings.imageBuildSeconds = (Date.now() - started) / 1000;
 

@@ -37,8 +37,39 @@ export class FakeMicroCloud {
   }
 }
 
+/** TEST DOUBLE of a Pi's hardware, as `ip -j addr`, `lsblk -J` and sysfs would show it. */
+export interface FakeHardware {
+  nics: { name: string; mac: string; up: boolean; addresses: string[]; driver: string }[];
+  /** lsblk -J -b -p's blockdevices. */
+  disks: Record<string, unknown>[];
+  /** Disk paths (by-id names) -> the device they point to. */
+  links: Record<string, string>;
+  snapd: string;
+  /** microceph's dm-crypt plug. */
+  dmCryptConnected: boolean;
+}
+
+export const piHardware = (address: string): FakeHardware => ({
+  nics: [
+    { name: 'eth0', mac: 'dc:a6:32:00:00:01', up: true, addresses: [address], driver: 'bcmgenet' },
+    { name: 'eth1', mac: '00:e0:4c:68:00:01', up: true, addresses: [], driver: 'r8152' },
+  ],
+  disks: [
+    { name: '/dev/mmcblk0', kname: 'mmcblk0', type: 'disk', size: 32 * 2 ** 30, ro: false, rm: false, rota: false, model: null, tran: null,
+      'maj:min': '179:0', 'log-sec': 512, mountpoints: [null], fstype: null, pttype: 'dos', children: [
+        { name: '/dev/mmcblk0p1', kname: 'mmcblk0p1', type: 'part', size: 512 * 2 ** 20, mountpoints: ['/boot/firmware'], fstype: 'vfat' },
+        { name: '/dev/mmcblk0p2', kname: 'mmcblk0p2', type: 'part', size: 31 * 2 ** 30, mountpoints: ['/'], fstype: 'ext4' }] },
+    { name: '/dev/sda', kname: 'sda', type: 'disk', size: 128 * 2 ** 30, ro: false, rm: false, rota: false, model: 'Samsung SSD',
+      serial: 'S1', tran: 'usb', 'maj:min': '8:0', 'log-sec': 512, mountpoints: [null], fstype: null, pttype: null },
+  ],
+  links: { '/dev/disk/by-id/usb-Samsung_SSD-0:0': '/dev/sda', '/dev/sda': '/dev/sda' },
+  snapd: '2.63+24.04ubuntu0.1',
+  dmCryptConnected: false,
+});
+
 export class FakeHost {
   readonly calls: Call[] = [];
+  readonly hardware: FakeHardware;
   readonly snaps = new Map<string, string>();
   held = false;
   initialised = false;
@@ -51,7 +82,9 @@ export class FakeHost {
   /** What `cloud-init status --wait --long` answers: 2 (degraded) as on Ubuntu with deprecations. */
   cloudInit: Ran = { exitCode: 2, stdout: 'status: done\n', stderr: 'deprecated key' };
 
-  constructor(readonly node: string, readonly address: string, readonly cloud: FakeMicroCloud) {}
+  constructor(readonly node: string, readonly address: string, readonly cloud: FakeMicroCloud) {
+    this.hardware = piHardware(address);
+  }
 
   readonly run: CommandRunner = async (file, args, options = {}) => {
     this.calls.push({ file, args: [...args], ...(options.input !== undefined ? { input: options.input } : {}) });
@@ -65,6 +98,25 @@ export class FakeHost {
     if (cmd === 'timedatectl show-timesync --property=ServerName --property=ServerAddress')
       return ok(`ServerName=${this.timeServer.name}\nServerAddress=${this.timeServer.address}\n`);
     if (cmd === 'sync') return ok();
+    if (cmd === 'ip -j addr show') return ok(JSON.stringify(this.hardware.nics.map((n) => ({
+      ifname: n.name, address: n.mac, flags: n.up ? ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'] : ['BROADCAST', 'MULTICAST'],
+      addr_info: [...n.addresses.map((local) => ({ family: 'inet', local, prefixlen: 24, scope: 'global' })),
+        { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] }))));
+    const driver = /^readlink -f \/sys\/class\/net\/(.+)\/device\/driver$/.exec(cmd);
+    if (driver) {
+      const nic = this.hardware.nics.find((n) => n.name === driver[1]);
+      return ok(nic ? `/sys/bus/usb/drivers/${nic.driver}\n` : `/sys/class/net/${driver[1]}/device/driver\n`);
+    }
+    if (file === 'readlink' && args[0] === '-e') {
+      const target = this.hardware.links[args[2]!];
+      return target ? ok(`${target}\n`) : fail('');
+    }
+    if (file === 'lsblk' && args.join(' ').startsWith('-J -b -p -o ')) return ok(JSON.stringify({ blockdevices: this.hardware.disks }));
+    if (cmd === 'snap version') return ok(`snap    ${this.hardware.snapd}\nsnapd   ${this.hardware.snapd}\nseries  16\n`);
+    if (cmd === 'snap connections microceph') return ok(`Interface  Plug  Slot  Notes\n`
+      + `dm-crypt  microceph:dm-crypt  ${this.hardware.dmCryptConnected ? ':dm-crypt' : '-'}  -\n`);
+    if (cmd === 'snap connect microceph:dm-crypt') { this.hardware.dmCryptConnected = true; return ok(); }
+    if (cmd === 'snap restart microceph.daemon') return ok('Restarted.\n');
     if (cmd === 'snap wait system seed.loaded') return ok();
     if (file === 'snap' && args[0] === 'list') {
       const channel = this.snaps.get(args[1]!);
@@ -106,7 +158,14 @@ export class FakeHost {
 
 /** TEST DOUBLE of the node's disk for the few files the service touches; survives "reboots". */
 export class FakeFiles implements FileAccess {
-  readonly files = new Map<string, { content: string; mode: number }>();
+  /** Starts with what the kernel shows of a Pi 5 with 8 GiB: memory and the modules it can load. */
+  readonly files = new Map<string, { content: string; mode: number }>([
+    ['/proc/meminfo', { content: 'MemTotal:        8245588 kB\nMemFree:         7000000 kB\n', mode: 0o444 }],
+    ['/proc/sys/kernel/osrelease', { content: '6.8.0-1018-raspi\n', mode: 0o444 }],
+    ['/lib/modules/6.8.0-1018-raspi/modules.dep', { content: 'kernel/drivers/block/rbd.ko.zst: kernel/net/ceph/libceph.ko.zst\n'
+      + 'kernel/fs/ceph/ceph.ko.zst: kernel/net/ceph/libceph.ko.zst\nkernel/zfs/zfs.ko.zst: kernel/zfs/spl.ko.zst\n', mode: 0o644 }],
+    ['/lib/modules/6.8.0-1018-raspi/modules.builtin', { content: 'kernel/drivers/md/dm-crypt.ko\n', mode: 0o644 }],
+  ]);
   async read(path: string) { return this.files.get(path)?.content; }
   async write(path: string, content: string, mode: number) { this.files.set(path, { content, mode }); }
   async remove(path: string) { this.files.delete(path); }
