@@ -1,68 +1,16 @@
 // The first-boot service against test doubles of the Pi's tools (test/doubles/fake-host.ts):
 // the happy path, retries, power cuts after every state-changing call, a corrupt journal, a peer
 // that never comes, a failed preseed, and three nodes forming a cluster over real HTTP.
-import { tempDir } from './helpers/temp-dir.js';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.js';
-import { renderPreseed } from '../builder/render/preseed.js';
-import { renderUserData } from '../builder/render/user-data.js';
 import { EXIT, firstBoot } from '../firstboot/run/first-boot.js';
 import type { CommandRunner } from '../builder/command-runner.js';
-import type { Clock, Logger, NodeStatus, PeerStatusReader, ServiceInfo } from '../firstboot/run/types.js';
+import type { NodeStatus, ServiceInfo } from '../firstboot/run/types.js';
 import { DONE_MARKER, MOTD, USER_DATA_COPIES } from '../firstboot/steps/finish.js';
 import { readStatus } from '../firstboot/status/read-status.js';
-import { FakeFiles, FakeHost, FakeMicroCloud } from './doubles/fake-host.js';
-import { clusterFromText, TEST_PASSPHRASE } from './helpers/examples.js';
-
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop';
-
-function cluster(nodes: number, options: { discovery?: 'multicast' | 'unicast'; port?: number } = {}) {
-  return clusterFromText(stringify({
-    cluster: { name: 'loop', domain: 'loop.internal' },
-    admin: { user: 'ops', ssh_keys: [KEY] },
-    network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
-    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `pi${i + 1}`, address: `127.0.0.${11 + i}` })),
-    microcloud: { discovery: options.discovery ?? 'multicast', status_port: options.port ?? 9180 },
-  }));
-}
-
-/** Time runs 500x faster than the wall clock, so minutes of polling take a fraction of a second. */
-function fastClock(factor = 500): Clock {
-  const start = Date.now();
-  return { now: () => start + (Date.now() - start) * factor, sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(1, ms / factor))) };
-}
-
-function quietLog(lines: string[] = []): Logger {
-  return { info: (l) => lines.push(l), warn: (l) => lines.push(`warning: ${l}`) };
-}
-
-interface NodeRig { config: NodeConfig; host: FakeHost; files: FakeFiles; journalPath: string; log: string[] }
-
-async function rig(nodeName: string, c = cluster(1), cloud?: FakeMicroCloud): Promise<NodeRig> {
-  const config = planNodeConfig(c, nodeName);
-  const files = new FakeFiles();
-  await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
-  // The seed's user-data carries the preseed too (write_files), on the FAT and in cloud-init's copy.
-  const userData = renderUserData(c, nodeName, renderPreseed(c, TEST_PASSPHRASE));
-  for (const copy of USER_DATA_COPIES) await files.write(copy, userData, 0o600);
-  const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
-  const journalPath = join(await tempDir('mcpi-fb-'), 'journal.json');
-  return { config, host, files, journalPath, log: [] };
-}
-
-async function boot(r: NodeRig, options: { run?: CommandRunner; readPeer?: PeerStatusReader; clock?: Clock; service?: ServiceInfo } = {}) {
-  const result = await firstBoot({
-    config: r.config, run: options.run ?? r.host.run, log: quietLog(r.log), clock: options.clock ?? fastClock(),
-    files: r.files, readPeer: options.readPeer ?? (async () => undefined), journalPath: r.journalPath,
-    listenHost: r.config.address, ...(options.service ? { service: options.service } : {}),
-  });
-  await result.server?.close();
-  return result;
-}
-
-const commands = (host: FakeHost) => host.calls.map((c) => `${c.file} ${c.args.join(' ')}`);
+import { FakeMicroCloud } from './doubles/fake-host.js';
+import { TEST_PASSPHRASE } from './helpers/examples.js';
+import { boot, cluster, commands, fastClock, quietLog, rig } from './helpers/first-boot-rig.js';
 
 describe('first boot on one node', () => {
   it('walks every step to done: snaps at their channels, held, one preseed, verified, secret removed', async () => {

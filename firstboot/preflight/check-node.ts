@@ -114,7 +114,9 @@ export function checkNode(needs: PreflightNeeds, facts: NodeFacts): PreflightOut
   else if (!versionAtLeast(facts.snapdVersion, needs.snapdMin))
     problems.push(`snapd is ${facts.snapdVersion}; MicroCloud needs ${needs.snapdMin} or later. Run snap refresh snapd (or update the base image).`);
   const warnings = [...disks.warnings];
-  if (facts.memoryMiB !== undefined && facts.memoryMiB < needs.memoryMinMiB)
+  // A board reports a little less than its nominal size (the firmware and GPU keep some).
+  const nominalMiB = facts.memoryMiB === undefined ? undefined : Math.round(facts.memoryMiB / 1024) * 1024;
+  if (facts.memoryMiB !== undefined && nominalMiB! < needs.memoryMinMiB)
     warnings.push(`This node has ${(facts.memoryMiB / 1024).toFixed(1)} GiB of memory; MicroCloud documents ${needs.memoryMinMiB / 1024} GiB as its minimum.`);
   return { passed: problems.length === 0, problems, warnings, notes: disks.notes };
 }

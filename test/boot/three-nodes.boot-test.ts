@@ -167,7 +167,14 @@ describe('three stand-in Pis booted from build-image output', () => {
         step: 'done', state: 'done', service: { runtime: '/usr/lib/microcloud-pi/node', nodeVersion: `v${version}`, underSystemd: true },
       });
     }
-    for (const g of guests) expect(await g.console()).toMatch(/Started .*microcloud-pi-fir/);
+    for (const g of guests) {
+      const text = await g.console();
+      expect(text).toMatch(/Started .*microcloud-pi-fir/);
+      // Preflight passed on the node itself (NICs, the virtio Ceph disk, kernel modules, snapd) before its preseed.
+      expect(text).toMatch(/step preflight: done/);
+      expect(text.indexOf('step preflight: done')).toBeLessThan(text.indexOf('$ microcloud preseed'));
+      expect(text).toMatch(/preflight: warning: This node has [0-9.]+ GiB of memory/); // the guests have 1 GiB
+    }
     const secret = (await readFile(join(work, 'cluster.secrets.yaml'), 'utf8')).match(/session_passphrase: "?([^"\n]+)/)![1]!;
     expect(JSON.stringify(rows)).not.toContain(secret);
     for (const g of guests) expect(await g.console()).not.toContain(secret);
