@@ -11,12 +11,19 @@ export async function collectStatus(cluster: Cluster, read: PeerStatusReader): P
   }));
 }
 
-/** A fixed-width table. Pure. */
+/** A fixed-width table, one line per node, then what a stopped node needs from a person. Pure. */
 export function formatStatusTable(rows: readonly StatusRow[]): string {
   const lines = [['NODE', 'ADDRESS', 'STEP', 'STATE', 'SINCE', 'DETAIL'], ...rows.map((r) => r.status
-    ? [r.node, r.address, r.status.step, r.status.state, r.status.since, r.status.lastError ?? r.status.detail ?? '']
+    ? [r.node, r.address, r.status.step, r.status.state, r.status.since, (r.status.lastError ?? r.status.detail ?? '').split('\n')[0]!]
     : [r.node, r.address, '-', 'no answer', '-', 'not booted yet, or not reachable from here'])];
   const widths = lines[0]!.map((_, col) => Math.max(...lines.map((l) => l[col]!.length)));
-  return lines.map((l) => l.map((cell, col) => (col === l.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd())
-    .join('\n') + '\n';
+  const table = lines.map((l) => l.map((cell, col) => (col === l.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd());
+  const details = rows.flatMap((r) => {
+    const more = (r.status?.lastError ?? '').split('\n').slice(1);
+    const warnings = r.status?.preflight?.warnings ?? [];
+    if (!more.length && !warnings.length) return [];
+    return ['', `${r.node}${r.status?.needsPerson ? ` stopped at ${r.status.step}; a person must act:` : ':'}`,
+      ...more.map((l) => `  ${l}`), ...warnings.map((w) => `  warning: ${w}`)];
+  });
+  return [...table, ...details].join('\n') + '\n';
 }

@@ -43,4 +43,17 @@ describe('build-image status', () => {
       status: { node: 'pi3', step: 'preseed', state: 'failed', since: 't', detail: 'joining', lastError: 'microcloud preseed failed' } }]);
     expect(table).toMatch(/pi3 .*preseed .*failed .*microcloud preseed failed/);
   });
+
+  it('keeps one line per node, and lists under the table what a node stopped by its preflight needs', () => {
+    const table = formatStatusTable([
+      { node: 'pi1', address: '10.0.0.11', status: { node: 'pi1', step: 'wait-peers', state: 'waiting', since: 't',
+        detail: 'waiting for pi2 (stopped at preflight: preflight found 2 problems on this node; fix that node, then rebuild and reflash it)' } },
+      { node: 'pi2', address: '10.0.0.12', status: { node: 'pi2', step: 'preflight', state: 'failed', since: 't', needsPerson: true,
+        lastError: 'preflight found 2 problems on this node:\n(1) The uplink NIC eth1 does not exist.\n(2) snapd is 2.58.',
+        preflight: { passed: false, problems: ['a', 'b'], warnings: ['This node has 3.7 GiB of memory'], notes: [] } } },
+    ]).split('\n');
+    expect(table[2]).toMatch(/^pi2\s+10\.0\.0\.12\s+preflight\s+failed\s+t\s+preflight found 2 problems on this node:$/);
+    expect(table.slice(3)).toEqual(['', 'pi2 stopped at preflight; a person must act:', '  (1) The uplink NIC eth1 does not exist.',
+      '  (2) snapd is 2.58.', '  warning: This node has 3.7 GiB of memory', '']);
+  });
 });
