@@ -34,7 +34,7 @@ done
 npm run --silent build
 state=${MCPI_BOOT_DIR:-/var/tmp/microcloud-pi-boot}
 started=$SECONDS
-bash ci/boot/build-standin-base.sh "$state/base"
+bash ci/boot/build-standin-base.sh "$state/base" amd64
 echo "boot test: stand-in base ready after $((SECONDS - started)) s" >&2
 MCPI_STANDIN_IMAGE="$state/base/debian-13-standin-amd64.img" MCPI_BOOT_CACHE="$state/cache" \
   node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js \

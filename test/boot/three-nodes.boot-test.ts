@@ -8,12 +8,11 @@ import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { fromPackageRoot } from '../../builder/package-root.js';
-import type { StatusRow } from '../../builder/status.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { bootFilesOf, Guest, kvmWorks, sleep, type Accel } from './helpers/guest.js';
+import { bootFilesOf, Guest, kvmWorks, type Accel } from './helpers/guest.js';
 import { createPrivateNetwork, type PrivateNetwork } from './helpers/private-network.js';
+import { CLI as cli, clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, waitFor } from './helpers/watch.js';
 
-const MINUTE = 60_000;
 const NODES = [
   { name: 'node1', address: '10.99.0.11' },
   { name: 'node2', address: '10.99.0.12' },
@@ -21,7 +20,6 @@ const NODES = [
 ];
 const HOST_ADDRESS = '10.99.0.1/24';
 const ALL_DONE_WITHIN = 25 * MINUTE; // TCG, three guests on 2 cores, node3 booting twice: 10-12 min measured (#5 note)
-const cli = fromPackageRoot('dist', 'builder', 'cli', 'main.js');
 const runtimePin = async () => JSON.parse(await readFile(fromPackageRoot('images', 'node-runtime.json'), 'utf8')).amd64 as { version: string };
 
 const base = process.env.MCPI_STANDIN_IMAGE;
@@ -35,43 +33,8 @@ let accel: Accel;
 let powerCut: { bootId: string } | undefined; // node3's boot that lost power
 const timings: Record<string, number> = {};
 
-/** On failure, every guest's console (the tail) goes to the test output. */
-async function explained<T>(what: string, body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    for (const g of guests) {
-      const lines = (await g.console()).split('\n');
-      process.stderr.write(`\n===== ${g.spec.name} serial console (last 120 of ${lines.length} lines; full log ${g.log}) =====\n`
-        + `${lines.slice(-120).join('\n')}\n`);
-    }
-    process.stderr.write(`\n${what} failed: ${(error as Error).message}\n`);
-    throw error;
-  }
-}
-
-/** A guest that cannot boot will not recover: stop at once rather than at the deadline. */
-async function failFastOnBrokenBoot(): Promise<void> {
-  for (const g of guests) {
-    const broken = /You are in emergency mode|Kernel panic|Give root password for maintenance/.exec(await g.console());
-    if (broken) throw new Error(`${g.spec.name} did not boot: "${broken[0]}" on its console`);
-  }
-}
-
-async function status(): Promise<StatusRow[]> {
-  const [command, args] = network!.exec(process.execPath, [cli, 'status', '-c', join(work, 'cluster.yaml'), '--json']);
-  return JSON.parse((await execa(command, args)).stdout) as StatusRow[];
-}
-
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>, everyMs = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await sleep(everyMs);
-  }
-}
+const explained = <T>(what: string, body: () => Promise<T>) => explainedFor(guests, what, body);
+const status = () => clusterStatus(network!, work);
 
 const inNetns = (command: string, args: readonly string[]) => {
   const [c, a] = network!.exec(command, args);
@@ -115,7 +78,7 @@ beforeAll(async () => {
     started = Date.now();
     for (const g of guests) g.start();
     await waitFor('every node done', ALL_DONE_WITHIN, async () => {
-      await failFastOnBrokenBoot();
+      await failFastOnBrokenBoot(guests);
       const rows = await status();
       // Power loss during first boot: node3 loses power as soon as it is seen past wait-ready.
       const node3 = rows[2]?.status;

@@ -12,6 +12,8 @@ export type Accel = 'kvm' | 'tcg';
 
 export interface GuestSpec {
   readonly name: string;
+  /** amd64 boots as a PC; arm64 (the Pi's architecture) on QEMU's virt board with an emulated CPU. */
+  readonly arch?: 'amd64' | 'arm64';
   readonly image: string;
   /** An empty disk for Ceph, seen in the guest as /dev/disk/by-id/virtio-<cephSerial>. */
   readonly cephDisk: string;
@@ -74,8 +76,11 @@ export class Guest {
   start(): void {
     const { spec } = this;
     const taps = this.network.taps(spec.index);
-    const [command, args] = this.network.exec('qemu-system-x86_64', [
-      '-name', spec.name, '-nodefaults', '-display', 'none', '-no-reboot', ...accelArgs(this.accel), '-m', '1024', '-smp', '1',
+    const machine = spec.arch === 'arm64'
+      ? ['qemu-system-aarch64', ['-M', 'virt', '-accel', 'tcg', '-cpu', 'max', '-m', '2048', '-smp', '2']] as const
+      : ['qemu-system-x86_64', [...accelArgs(this.accel), '-m', '1024', '-smp', '1']] as const;
+    const [command, args] = this.network.exec(machine[0], [
+      '-name', spec.name, '-nodefaults', '-display', 'none', '-no-reboot', ...machine[1],
       '-kernel', this.files.kernel, '-initrd', this.files.initrd, '-append', this.files.cmdline,
       '-drive', `file=${spec.image},format=raw,if=virtio,cache=unsafe`,
       '-drive', `file=${spec.cephDisk},format=raw,if=none,id=ceph,cache=unsafe`,
