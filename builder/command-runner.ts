@@ -1,7 +1,6 @@
 // How our code runs a program: one injected function type for the image build, flashing and the
 // first-boot service, so a test hands each of them a double. execa in production.
 import { execa } from 'execa';
-import { CommandFailed } from './image/errors.js';
 
 export interface Ran { exitCode: number | undefined; stdout: string; stderr: string; timedOut?: boolean }
 export interface RunOptions {
@@ -30,4 +29,12 @@ export const execaRunner: CommandRunner = async (file, args, options = {}) => {
 export function ensureOk(command: string, ran: Ran): Ran {
   if (ran.exitCode !== 0) throw new CommandFailed(command, ran.exitCode, ran.stderr);
   return ran;
+}
+
+/** An external tool (mcopy, debugfs, resize2fs...) failed. */
+export class CommandFailed extends Error {
+  override name = 'CommandFailed';
+  constructor(readonly command: string, readonly exitCode: number | undefined, readonly stderr: string, options?: ErrorOptions) {
+    super(`${command} failed with exit code ${exitCode ?? 'none (signal)'}: ${stderr.trim().split('\n').pop() ?? ''}`, options);
+  }
 }

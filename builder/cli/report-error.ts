@@ -2,7 +2,8 @@
 import { ConfigError, formatProblem } from '../config/problems.js';
 import { UnknownNodeError } from '../render/node-named.js';
 import { UnknownBaseImageError } from '../image/catalog.js';
-import { CommandFailed, DownloadError, ImageLayoutError, VerificationError } from '../image/errors.js';
+import { CommandFailed } from '../command-runner.js';
+import { DownloadError, ImageLayoutError, VerificationError } from '../image/errors.js';
 import { FlashRefused } from '../flash/flash-command.js';
 import { MissingProgramsError } from '../host-programs/find-programs.js';
 import { UsageError } from './errors.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CommandFailed } from './errors.js';
+import { CommandFailed } from '../command-runner.js';
 import { partialPath } from '../output/leftovers.js';
 import { readSegments } from './read-segments.js';
 

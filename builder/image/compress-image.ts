@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
-import { CommandFailed } from './errors.js';
+import { CommandFailed } from '../command-runner.js';
 
 export type Compression = 'none' | 'xz' | 'zst';
 export const COMPRESSIONS: readonly Compression[] = ['none', 'xz', 'zst'];

@@ -6,14 +6,6 @@ export class ImageLayoutError extends Error {
   }
 }
 
-/** An external tool (mcopy, debugfs, resize2fs...) failed. */
-export class CommandFailed extends Error {
-  override name = 'CommandFailed';
-  constructor(readonly command: string, readonly exitCode: number | undefined, readonly stderr: string, options?: ErrorOptions) {
-    super(`${command} failed with exit code ${exitCode ?? 'none (signal)'}: ${stderr.trim().split('\n').pop() ?? ''}`, options);
-  }
-}
-
 /** A download failed after its retries. */
 export class DownloadError extends Error {
   override name = 'DownloadError';

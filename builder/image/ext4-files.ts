@@ -3,7 +3,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { ensureOk, type CommandRunner } from '../command-runner.js';
-import { CommandFailed } from './errors.js';
+import { CommandFailed } from '../command-runner.js';
 import type { PartitionPlace } from './layout.js';
 import { REPRODUCIBLE_TIME } from './reproducible-time.js';
 import { tempPrefix } from '../output/leftovers.js';
