@@ -14,7 +14,7 @@ import { copyImage } from './copy-image.js';
 import { writeFatFiles } from './fat-files.js';
 import { hashing, sha256File, sha256Hex } from './hash-file.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
-import { readSegments, splicedImage } from './read-segments.js';
+import { BufferPool, readSegments, recycling, splicedImage } from './read-segments.js';
 import { writeSparse } from './sparse-writer.js';
 import { partialPath } from '../output/leftovers.js';
 
@@ -54,18 +54,19 @@ export async function buildNodeImage(options: {
       ...base.injected,
     ];
     const common = { node, path: out, grownBytes: base.grownBytes, injected };
-    const image = readSegments(splicedImage({ path: base.path, size: base.bytes }, { ...base.boot, path: bootPartial }), CHUNK_BYTES);
+    const pool = new BufferPool(CHUNK_BYTES);
+    const image = readSegments(splicedImage({ path: base.path, size: base.bytes }, { ...base.boot, path: bootPartial }), CHUNK_BYTES, pool);
     const compression = options.compression ?? 'none';
     t = now();
     if (compression !== 'none' && options.chunkCacheDir) {
       // Its hash, its chunks' hashes, and the output from cached chunks, in the one read.
-      const r = await compressChunked(image, compressedPartial, compression, options.chunkCacheDir);
+      const r = await compressChunked(image, compressedPartial, compression, options.chunkCacheDir, pool);
       await rename(compressedPartial, out);
       return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
         seconds: { seed: seedSeconds, write: now() - t, compress: 0 } };
     }
     const hash = createHash('sha256');
-    const rawBytes = await writeSparse(hashing(image, hash), partial, 0o600);
+    const rawBytes = await writeSparse(recycling(hashing(image, hash), pool), partial, 0o600);
     const rawSha256 = hash.digest('hex');
     const writeSeconds = now() - t;
     if (compression === 'none') {

@@ -3,12 +3,13 @@
 // cached by the SHA-256 of their raw bytes, so a node's image recompresses only the chunks
 // that differ from what an earlier node or build already compressed: its seed's few MiB.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { CommandFailed } from '../command-runner.js';
 import { partialPath } from '../output/leftovers.js';
-import { readSegments } from './read-segments.js';
+import { BufferPool, readSegments } from './read-segments.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
 const PARALLEL = 2;
@@ -31,11 +32,21 @@ export interface ChunkedResult {
   readonly chunks: number;
 }
 
-async function compressChunk(data: Buffer, compression: ChunkedCompression): Promise<Buffer> {
+/** Compresses one chunk into `dest`: the tool writes the file itself, so no output is held in memory. */
+async function compressChunk(data: Buffer, compression: ChunkedCompression, dest: string): Promise<void> {
   const [file, args] = COMPRESSOR[compression];
-  const r = await execa(file, args, { input: data, encoding: 'buffer', reject: false });
-  if (r.exitCode !== 0) throw new CommandFailed(file, r.exitCode, Buffer.from(r.stderr).toString());
-  return Buffer.from(r.stdout);
+  const output = await open(dest, 'w', 0o644);
+  try {
+    const child = spawn(file, args, { stdio: ['pipe', output.fd, 'pipe'] });
+    const stderr: Buffer[] = [];
+    child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+    child.stdin!.on('error', () => {}); // a tool that dies early closes its stdin: its exit code says why
+    child.stdin!.end(data);
+    const [code] = await once(child, 'close') as [number | null];
+    if (code !== 0) throw new CommandFailed(file, code ?? undefined, Buffer.concat(stderr).toString());
+  } finally {
+    await output.close();
+  }
 }
 
 /**
@@ -43,10 +54,11 @@ async function compressChunk(data: Buffer, compression: ChunkedCompression): Pro
  * chunk, and writes `out` from cached or new chunks.
  */
 export async function compressChunked(raw: string | AsyncIterable<Buffer>, out: string, compression: ChunkedCompression,
-  cacheDir: string): Promise<ChunkedResult> {
+  cacheDir: string, pool?: BufferPool): Promise<ChunkedResult> {
   const dir = join(cacheDir, 'chunks', compression);
   await mkdir(dir, { recursive: true });
-  const pieces = typeof raw === 'string' ? readSegments([{ path: raw, from: 0, bytes: (await stat(raw)).size }], CHUNK_BYTES) : raw;
+  const own = pool ?? new BufferPool(CHUNK_BYTES);
+  const pieces = typeof raw === 'string' ? readSegments([{ path: raw, from: 0, bytes: (await stat(raw)).size }], CHUNK_BYTES, own) : raw;
   const output = await open(out, 'w', 0o600);
   const rawHash = createHash('sha256');
   const outHash = createHash('sha256');
@@ -54,13 +66,23 @@ export async function compressChunked(raw: string | AsyncIterable<Buffer>, out: 
   let bytes = 0;
   let chunks = 0;
   let compressedChunks = 0;
-  // Chunks to compress run two at a time (one per core) while output stays in chunk order.
-  const pending: Promise<Buffer>[] = [];
+  // Chunks to compress run two at a time (one per core) while output stays in chunk order. Each
+  // pending entry is the cached file of its chunk: no compressed output is held in memory.
+  const pending: Promise<string>[] = [];
+  const copy = Buffer.allocUnsafeSlow(1024 * 1024);
   const writeNext = async () => {
-    const compressed = await pending.shift()!;
-    await output.write(compressed, 0, compressed.length, bytes);
-    outHash.update(compressed);
-    bytes += compressed.length;
+    const chunk = await open(await pending.shift()!, 'r');
+    try {
+      for (;;) {
+        const { bytesRead } = await chunk.read(copy, 0, copy.length, null);
+        if (bytesRead === 0) break;
+        await output.write(copy, 0, bytesRead, bytes);
+        outHash.update(copy.subarray(0, bytesRead));
+        bytes += bytesRead;
+      }
+    } finally {
+      await chunk.close();
+    }
   };
   try {
     for await (const data of pieces) {
@@ -68,14 +90,22 @@ export async function compressChunked(raw: string | AsyncIterable<Buffer>, out: 
       rawBytes += data.length;
       chunks++;
       const cached = join(dir, `${createHash('sha256').update(data).digest('hex')}.${compression}`);
-      const hit = await readFile(cached).catch(() => undefined);
-      if (hit === undefined) compressedChunks++;
-      const next = hit !== undefined ? Promise.resolve(hit) : compressChunk(data, compression).then(async (fresh) => {
+      const hit = await access(cached).then(() => true, () => false);
+      if (!hit) compressedChunks++;
+      if (hit) own.give(data);
+      const next = hit ? Promise.resolve(cached) : (async () => {
         const partial = partialPath(cached);
-        await writeFile(partial, fresh);
-        await rename(partial, cached);
-        return fresh;
-      });
+        try {
+          await compressChunk(data, compression, partial);
+          await rename(partial, cached);
+        } catch (error) {
+          await rm(partial, { force: true });
+          throw error;
+        } finally {
+          own.give(data);
+        }
+        return cached;
+      })();
       next.catch(() => {}); // its failure is taken when its turn comes, not as an unhandled rejection
       pending.push(next);
       if (pending.length >= PARALLEL) await writeNext();

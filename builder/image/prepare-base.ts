@@ -9,7 +9,7 @@ import { writeExt4Entries, type RootEntry } from './ext4-files.js';
 import { growRootIfNeeded } from './grow-root.js';
 import { sha256File, sha256Hex } from './hash-file.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
-import { readSegments } from './read-segments.js';
+import { BufferPool, readSegments, recycling } from './read-segments.js';
 import type { RootPayload } from './root-payload.js';
 import { writeSparse } from './sparse-writer.js';
 import { tempPrefix } from '../output/leftovers.js';
@@ -56,7 +56,8 @@ export async function prepareBase(options: {
         ({ partition: 'writable' as const, path: e.path, sha256: await sha256File(e.source) }))),
     ];
     const boot = { path: bootPath, offset: layout.boot.offset, bytes: layout.boot.bytes };
-    await writeSparse(readSegments([{ path, from: boot.offset, bytes: boot.bytes }], 4 * 1024 * 1024), bootPath, 0o600);
+    const pool = new BufferPool(4 * 1024 * 1024);
+    await writeSparse(recycling(readSegments([{ path, from: boot.offset, bytes: boot.bytes }], pool.size, pool), pool), bootPath, 0o600);
     return { path, bytes: layout.size, boot, grownBytes, injected };
   } catch (error) {
     await rm(path, { force: true });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSegments, splicedImage } from './read-segments.js';
+import { BufferPool, readSegments, recycling, splicedImage } from './read-segments.js';
 
 const collect = async (pieces: AsyncIterable<Buffer>) => {
   const out: Buffer[] = [];
@@ -35,5 +35,20 @@ describe('readSegments', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mcpi-segments-'));
     await writeFile(join(dir, 'short'), randomBytes(100));
     await expect(collect(readSegments([{ path: join(dir, 'short'), from: 0, bytes: 200 }], 64))).rejects.toThrow(`${join(dir, 'short')} ends before byte 200`);
+  });
+
+  it('takes pieces from a pool and, recycled, reuses two buffers for the whole stream', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcpi-segments-'));
+    const data = randomBytes(10_000);
+    await writeFile(join(dir, 'image'), data);
+    const pool = new BufferPool(1_024);
+    const seen = new Set<ArrayBufferLike>();
+    const out: Buffer[] = [];
+    for await (const piece of recycling(readSegments([{ path: join(dir, 'image'), from: 0, bytes: data.length }], 1_024, pool), pool)) {
+      seen.add(piece.buffer);
+      out.push(Buffer.from(piece)); // a copy: the piece goes back to the pool
+    }
+    expect(Buffer.concat(out).equals(data)).toBe(true);
+    expect(seen.size).toBe(1);
   });
 });

@@ -17,8 +17,27 @@ export function splicedImage(base: { path: string; size: number }, splice: { pat
   ].filter((s) => s.bytes > 0);
 }
 
-/** Yields the segments' bytes in order, `pieceBytes` at a time (the last piece may be shorter), each in a buffer of its own. */
-export async function* readSegments(segments: readonly Segment[], pieceBytes: number): AsyncGenerator<Buffer> {
+/**
+ * Buffers of one size handed out again once given back: an image streamed in 16 MiB pieces then
+ * holds only the pieces in use, instead of leaving hundreds for the garbage collector.
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+  constructor(readonly size: number) {}
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+  /** `piece` (or a view at its start) is no longer used by anyone. */
+  give(piece: Buffer): void {
+    if (piece.buffer.byteLength === this.size) this.free.push(Buffer.from(piece.buffer, 0, this.size));
+  }
+}
+
+/**
+ * Yields the segments' bytes in order, `pieceBytes` at a time (the last piece may be shorter).
+ * Each piece is a buffer of its own, taken from `pool` when given: the caller gives it back there.
+ */
+export async function* readSegments(segments: readonly Segment[], pieceBytes: number, pool?: BufferPool): AsyncGenerator<Buffer> {
   const files = new Map<string, FileHandle>();
   try {
     for (const { path } of segments) if (!files.has(path)) files.set(path, await open(path, 'r'));
@@ -26,7 +45,8 @@ export async function* readSegments(segments: readonly Segment[], pieceBytes: nu
     let segment = 0;
     let inSegment = 0;
     for (let at = 0; at < total; at += pieceBytes) {
-      const piece = Buffer.allocUnsafe(Math.min(pieceBytes, total - at));
+      const length = Math.min(pieceBytes, total - at);
+      const piece = pool && pool.size === pieceBytes ? pool.take().subarray(0, length) : Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < piece.length) {
         const s = segments[segment]!;
@@ -44,5 +64,13 @@ export async function* readSegments(segments: readonly Segment[], pieceBytes: nu
     }
   } finally {
     await Promise.all([...files.values()].map((f) => f.close()));
+  }
+}
+
+/** Passes pieces on, giving each back to `pool` once the consumer asks for the next. */
+export async function* recycling(pieces: AsyncIterable<Buffer>, pool: BufferPool): AsyncGenerator<Buffer> {
+  for await (const piece of pieces) {
+    yield piece;
+    pool.give(piece);
   }
 }
