@@ -59,12 +59,14 @@ mmdebstrap "${mode[@]}" --quiet --variant=apt --architectures="$arch" --include=
   --aptopt='Acquire::Languages "none"' \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  --customize-hook='printf "LABEL=writable / ext4 defaults 0 1\nLABEL=system-boot /boot/firmware vfat defaults 0 1\n" > "$1/etc/fstab"' \
+  --customize-hook='printf "LABEL=writable / ext4 defaults 0 1\nLABEL=system-boot /boot/firmware vfat defaults,x-systemd.device-timeout=10min 0 1\n" > "$1/etc/fstab"' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' "${hooks[@]}" \
   "$suite" "$root" >&2
 
 # Ubuntu raspi's boot contract (see ../shared/reference/ubuntu-raspi-cloudinit.md); fstab is
-# written by the hook above (systemd-fsck-root checks writable at boot, as on Ubuntu).
+# written by the hook above (systemd-fsck-root checks writable at boot, as on Ubuntu). Its
+# device timeout is longer than systemd's 90 s: under TCG, with three guests on two cores, udev
+# once came up too late for the system-boot label and every guest fell into emergency mode.
 mkdir -p "$root/boot/firmware" "$root/etc/systemd/system/cloud-init-local.service.d"
 printf 'datasource_list: [ NoCloud, None ]\ndatasource:\n  NoCloud:\n    fs_label: system-boot\n' \
   > "$root/etc/cloud/cloud.cfg.d/99-fake_cloud.cfg"

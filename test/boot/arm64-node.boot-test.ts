@@ -3,15 +3,13 @@
 // with the default pinned aarch64 runtime, and qemu-system-aarch64 (virt board, emulated CPU)
 // boots it with the kernel, initrd and command line read from its FAT, as the Pi firmware
 // does. The node walks every step to done under systemd; snap and MicroCloud are TEST DOUBLES.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { fromPackageRoot } from '../../builder/package-root.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { bootFilesOf, Guest } from './helpers/guest.js';
-import { createPrivateNetwork, type PrivateNetwork } from './helpers/private-network.js';
-import { CLI, clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, waitFor } from './helpers/watch.js';
+import type { PrivateNetwork } from './helpers/private-network.js';
+import { clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, setUpLab, tearDownLab, waitFor, type Lab } from './helpers/watch.js';
 
 const DONE_WITHIN = 30 * MINUTE; // emulated CPU: cloud-init alone took about 200 s here
 const base = process.env.MCPI_STANDIN_ARM64_IMAGE;
@@ -19,7 +17,7 @@ const cacheDir = process.env.MCPI_BOOT_CACHE;
 
 let work: string;
 let network: PrivateNetwork | undefined;
-let ntpServer: ChildProcess | undefined;
+let lab: Lab | undefined;
 const guests: Guest[] = [];
 const timings: Record<string, number> = {};
 const explained = <T>(what: string, body: () => Promise<T>) => explainedFor(guests, what, body);
@@ -28,15 +26,10 @@ describe('an arm64 stand-in Pi booted from build-image output', () => {
   beforeAll(async () => {
     if (!base || !cacheDir) throw new Error('Run the boot test with npm run test:boot (it builds the arm64 stand-in base first).');
     await explained('setting up', async () => {
-      work = await tempDir('mcpi-boot-arm64-');
-      await copyFile(fromPackageRoot('test', 'boot', 'arm64-cluster.yaml'), join(work, 'cluster.yaml'));
-      let started = Date.now();
-      await execa(process.execPath, [CLI, '-c', join(work, 'cluster.yaml'), '--all', '--base-image', base, '--image', 'debian-13-standin-arm64',
-        '--out', join(work, 'out'), '--cache', cacheDir], { stderr: 'inherit' });
-      timings.imageBuildSeconds = (Date.now() - started) / 1000;
-      network = await createPrivateNetwork('10.99.0.1/24', 1);
-      const [command, args] = network.exec(process.execPath, [fromPackageRoot('test', 'boot', 'doubles', 'ntp-server.mjs'), '10.99.0.1']);
-      ntpServer = spawn(command, args, { stdio: 'inherit' });
+      lab = await setUpLab({ prefix: 'mcpi-boot-arm64-', clusterFile: fromPackageRoot('test', 'boot', 'arm64-cluster.yaml'), base,
+        imageId: 'debian-13-standin-arm64', cacheDir, hostAddress: '10.99.0.1/24', guests: 1 });
+      ({ work, network } = lab);
+      timings.imageBuildSeconds = lab.imageBuildSeconds;
       const image = join(work, 'out', 'arm1.img');
       const cephDisk = join(work, 'unused-disk.img');
       await writeFile(cephDisk, '');
@@ -46,8 +39,8 @@ describe('an arm64 stand-in Pi booted from build-image output', () => {
       guests.push(new Guest({
         name: 'arm1', arch: 'arm64', image, cephDisk, cephSerial: 'spare0', index: 0, workDir: work,
         macs: { cluster: '52:54:00:99:00:21', uplink: '52:54:00:99:01:21' },
-      }, network, files, 'tcg', DONE_WITHIN + 5 * MINUTE));
-      started = Date.now();
+      }, lab.network, files, 'tcg', DONE_WITHIN + 5 * MINUTE));
+      const started = Date.now();
       guests[0]!.start();
       await waitFor('arm1 done', DONE_WITHIN, async () => {
         await failFastOnBrokenBoot(guests);
@@ -62,9 +55,7 @@ describe('an arm64 stand-in Pi booted from build-image output', () => {
 
   afterAll(async () => {
     process.stderr.write(`arm64 boot test timings: ${JSON.stringify(timings)}\n`);
-    await Promise.all(guests.map((g) => g.kill()));
-    ntpServer?.kill();
-    await network?.destroy();
+    await tearDownLab(lab, guests);
   });
 
   it('ran the first-boot service under systemd with the pinned aarch64 runtime, through every step to done', () => explained('arm64 first boot', async () => {

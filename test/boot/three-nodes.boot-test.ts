@@ -3,15 +3,16 @@
 // their own, and everything is checked from outside: the console, the network, and
 // `build-image status`. Snap and MicroCloud are TEST DOUBLES baked into the stand-in
 // (ci/boot/doubles/); cloud-init, netplan, systemd, the node runtime and our service are real.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { fromPackageRoot } from '../../builder/package-root.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { bootFilesOf, Guest, kvmWorks, type Accel } from './helpers/guest.js';
-import { createPrivateNetwork, type PrivateNetwork } from './helpers/private-network.js';
-import { CLI as cli, clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, waitFor } from './helpers/watch.js';
+import type { PrivateNetwork } from './helpers/private-network.js';
+import {
+  clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, setUpLab, tearDownLab, waitFor, type Lab,
+} from './helpers/watch.js';
 
 const NODES = [
   { name: 'node1', address: '10.99.0.11' },
@@ -27,7 +28,7 @@ const cacheDir = process.env.MCPI_BOOT_CACHE;
 
 let work: string;
 let network: PrivateNetwork | undefined;
-let ntpServer: ChildProcess | undefined;
+let lab: Lab | undefined;
 let guests: Guest[] = [];
 let accel: Accel;
 let powerCut: { bootId: string } | undefined; // node3's boot that lost power
@@ -44,17 +45,11 @@ const inNetns = (command: string, args: readonly string[]) => {
 beforeAll(async () => {
   if (!base || !cacheDir) throw new Error('Run the boot test with npm run test:boot (it builds the stand-in base first).');
   await explained('setting up', async () => {
-    work = await tempDir('mcpi-boot-');
-    await copyFile(fromPackageRoot('test', 'boot', 'cluster.yaml'), join(work, 'cluster.yaml'));
-
+    lab = await setUpLab({ prefix: 'mcpi-boot-', clusterFile: fromPackageRoot('test', 'boot', 'cluster.yaml'), base, cacheDir,
+      imageId: 'debian-13-standin-amd64', hostAddress: HOST_ADDRESS, guests: NODES.length });
+    ({ work, network } = lab);
+    timings.imageBuildSeconds = lab.imageBuildSeconds;
     let started = Date.now();
-    await execa(process.execPath, [cli, '-c', join(work, 'cluster.yaml'), '--all', '--base-image', base, '--image', 'debian-13-standin-amd64',
-      '--out', join(work, 'out'), '--cache', cacheDir], { stderr: 'inherit' });
-    timings.imageBuildSeconds = (Date.now() - started) / 1000;
-
-    network = await createPrivateNetwork(HOST_ADDRESS, NODES.length);
-    const [command, args] = network.exec(process.execPath, [fromPackageRoot('test', 'boot', 'doubles', 'ntp-server.mjs'), HOST_ADDRESS.split('/')[0]!]);
-    ntpServer = spawn(command, args, { stdio: 'inherit' });
 
     for (const [index, node] of NODES.entries()) {
       const image = join(work, 'out', `${node.name}.img`);
@@ -73,7 +68,7 @@ beforeAll(async () => {
       guests.push(new Guest({
         name: node.name, image, cephDisk, cephSerial: 'ceph0', index, workDir: work,
         macs: { cluster: `52:54:00:99:00:1${index + 1}`, uplink: `52:54:00:99:01:1${index + 1}` },
-      }, network, files, accel, ALL_DONE_WITHIN + 10 * MINUTE));
+      }, lab.network, files, accel, ALL_DONE_WITHIN + 10 * MINUTE));
     }
     started = Date.now();
     for (const g of guests) g.start();
@@ -96,9 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.stderr.write(`boot test timings: ${JSON.stringify({ accel, ...timings })}\n`);
-  await Promise.all(guests.map((g) => g.kill()));
-  ntpServer?.kill();
-  await network?.destroy();
+  await tearDownLab(lab, guests);
 });
 
 describe('three stand-in Pis booted from build-image output', () => {

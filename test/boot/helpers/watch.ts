@@ -1,11 +1,14 @@
-// What every boot test does from outside its guests: poll until something holds, read
-// `build-image status` inside the private network, and on failure show the guests' consoles.
+// What every boot test does from outside its guests: build their images and network, poll until
+// something holds, read `build-image status` inside the network, show the consoles on failure.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { tempDir } from '../../helpers/temp-dir.js';
 import { fromPackageRoot } from '../../../builder/package-root.js';
 import type { StatusRow } from '../../../builder/status.js';
 import { sleep, type Guest } from './guest.js';
-import type { PrivateNetwork } from './private-network.js';
+import { createPrivateNetwork, type PrivateNetwork } from './private-network.js';
 
 export const MINUTE = 60_000;
 export const CLI = fromPackageRoot('dist', 'builder', 'cli', 'main.js');
@@ -47,4 +50,33 @@ export async function failFastOnBrokenBoot(guests: readonly Guest[]): Promise<vo
     const broken = /You are in emergency mode|Kernel panic|Give root password for maintenance/.exec(await g.console());
     if (broken) throw new Error(`${g.spec.name} did not boot: "${broken[0]}" on its console`);
   }
+}
+
+/** Where a boot test's guests live: their images, built by build-image, and a private network with an NTP server double. */
+export interface Lab {
+  readonly work: string;
+  readonly network: PrivateNetwork;
+  readonly ntpServer: ChildProcess;
+  readonly imageBuildSeconds: number;
+}
+
+/** Builds every node image of `clusterFile` from `base` (catalog id `imageId`) into `work/out`, then the network. */
+export async function setUpLab(o: {
+  prefix: string; clusterFile: string; base: string; imageId: string; cacheDir: string; hostAddress: string; guests: number;
+}): Promise<Lab> {
+  const work = await tempDir(o.prefix);
+  await copyFile(o.clusterFile, join(work, 'cluster.yaml'));
+  const started = Date.now();
+  await execa(process.execPath, [CLI, '-c', join(work, 'cluster.yaml'), '--all', '--base-image', o.base, '--image', o.imageId,
+    '--out', join(work, 'out'), '--cache', o.cacheDir], { stderr: 'inherit' });
+  const imageBuildSeconds = (Date.now() - started) / 1000;
+  const network = await createPrivateNetwork(o.hostAddress, o.guests);
+  const [command, args] = network.exec(process.execPath, [fromPackageRoot('test', 'boot', 'doubles', 'ntp-server.mjs'), o.hostAddress.split('/')[0]!]);
+  return { work, network, ntpServer: spawn(command, args, { stdio: 'inherit' }), imageBuildSeconds };
+}
+
+export async function tearDownLab(lab: Lab | undefined, guests: readonly Guest[]): Promise<void> {
+  await Promise.all(guests.map((g) => g.kill()));
+  lab?.ntpServer.kill();
+  await lab?.network.destroy();
 }
