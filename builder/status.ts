@@ -20,7 +20,10 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   const table = lines.map((l) => l.map((cell, col) => (col === l.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd());
   const details = rows.flatMap((r) => {
     const more = (r.status?.lastError ?? '').split('\n').slice(1);
-    const warnings = r.status?.preflight?.warnings ?? [];
+    const host = r.status?.service?.hostname;
+    const warnings = [...(host && host !== r.node
+      ? [`it answers as host "${host}", not "${r.node}": cloud-init did not apply its seed (is this the right card?)`] : []),
+      ...r.status?.preflight?.warnings ?? []];
     if (!more.length && !warnings.length) return [];
     return ['', `${r.node}${r.status?.needsPerson ? ` stopped at ${r.status.step}; a person must act:` : ':'}`,
       ...more.map((l) => `  ${l}`), ...warnings.map((w) => `  warning: ${w}`)];

@@ -1,5 +1,6 @@
 // Entry point on the Pi (bundled to one file, run by the pinned node runtime under systemd).
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { NodeConfig } from '../builder/render/node-config.js';
 import { NODE_CONFIG_PATH } from '../builder/render/node-config.js';
 import { journalLogger, realClock, realFiles, realRunner } from './run/adapters.js';
@@ -19,7 +20,7 @@ try {
 const bootId = (await realFiles.read('/proc/sys/kernel/random/boot_id'))?.trim();
 const service: ServiceInfo = {
   runtime: process.execPath, nodeVersion: process.version, underSystemd: process.env.INVOCATION_ID !== undefined,
-  ...(bootId ? { bootId } : {}),
+  ...(bootId ? { bootId } : {}), hostname: hostname(),
 };
 const result = await firstBoot({
   config, run: realRunner(log), log, clock: realClock, files: realFiles, readPeer: readStatus,

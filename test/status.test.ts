@@ -56,4 +56,13 @@ describe('build-image status', () => {
     expect(table.slice(3)).toEqual(['', 'pi2 stopped at preflight; a person must act:', '  (1) The uplink NIC eth1 does not exist.',
       '  (2) snapd is 2.58.', '  warning: This node has 3.7 GiB of memory', '']);
   });
+
+  it('warns under the table when a node answers with another host name (its seed was not applied)', () => {
+    const service = { runtime: '/usr/lib/microcloud-pi/node', nodeVersion: 'v22', underSystemd: true };
+    const table = formatStatusTable([
+      { node: 'pi1', address: '10.0.0.11', status: { node: 'pi1', step: 'done', state: 'done', since: 't', service: { ...service, hostname: 'pi1' } } },
+      { node: 'pi2', address: '10.0.0.12', status: { node: 'pi2', step: 'wait-ready', state: 'running', since: 't', service: { ...service, hostname: 'ubuntu' } } },
+    ]).split('\n');
+    expect(table.slice(3)).toEqual(['', 'pi2:', '  warning: it answers as host "ubuntu", not "pi2": cloud-init did not apply its seed (is this the right card?)', '']);
+  });
 });

@@ -32,6 +32,8 @@ export interface ServiceInfo {
   readonly underSystemd: boolean;
   /** /proc/sys/kernel/random/boot_id: changes on every boot. */
   readonly bootId?: string;
+  /** The OS host name: cloud-init sets it to the node's name; anything else means the seed was not applied. */
+  readonly hostname?: string;
 }
 
 export type PeerStatusReader = (address: string, port: number) => Promise<NodeStatus | undefined>;

@@ -96,10 +96,13 @@ afterAll(async () => {
 
 describe('three stand-in Pis booted from build-image output', () => {
   it('each has its hostname, and its static address on eth0 answering from its own NIC', () => explained('hostname and address', async () => {
+    const rows = await status();
     for (const g of guests) {
       const node = NODES[g.spec.index]!;
+      // The host name as the node's own service reads it. (Not the console's login prompt: printk
+      // lines from the service can land in the middle of it on a slow run; CI saw exactly that.)
+      expect(rows[g.spec.index]!.status?.service?.hostname).toBe(node.name);
       const text = await g.console();
-      expect(text).toContain(`${node.name} login:`);
       expect(text).toMatch(new RegExp(`ci-info: \\| +eth0 +\\| +True +\\| +${node.address.replace(/\./g, '\\.')} +\\| +255\\.255\\.255\\.0 +\\|`));
       expect((await inNetns('ping', ['-c', '1', '-W', '2', node.address])).exitCode).toBe(0);
       const neighbour = (await inNetns('ip', ['neigh', 'show', node.address, 'dev', 'br-cluster'])).stdout;
@@ -161,9 +164,9 @@ describe('three stand-in Pis booted from build-image output', () => {
     timings.rebootToDoneSeconds = (Date.now() - started) / 1000;
     expect(row.status).toMatchObject({ step: 'done', state: 'done', detail: 'cluster formed' });
     // The service logs to the console: this boot it found the done marker and ran nothing.
-    const secondBoot = await waitFor('node2 login prompt and service log', 5 * MINUTE, async () => {
+    const secondBoot = await waitFor('node2 service log', 5 * MINUTE, async () => {
       const text = (await node2.console()).slice(consoleBefore);
-      return text.includes('node2 login:') && text.includes('first boot complete; serving status') ? text : undefined;
+      return text.includes('first boot complete; serving status') ? text : undefined;
     });
     expect(secondBoot).not.toMatch(/\$ (snap|microcloud|lxc) /);
     expect((await node2.console()).slice(0, consoleBefore)).toMatch(/\$ microcloud preseed -> exit 0/);
