@@ -28,6 +28,8 @@ export interface ImageBuildOptions {
   readonly clusterText: string;
   readonly secrets: ClusterSecrets;
   readonly nodes: readonly string[];
+  /** --replace: the node takes over a dead member's name. */
+  readonly replace?: boolean;
   readonly baseImage: string;
   /** The base image's SHA-256 when the caller already verified it (a catalog download). */
   readonly baseSha256?: string;
@@ -82,7 +84,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
     for (const node of o.nodes) {
       const image = await buildNodeImage({
         run: o.run, base: prepared, node,
-        seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase),
+        seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase, { replace: o.replace ?? false }),
         out: join(o.outDir, `${node}.img${extensionOf(o.compression ?? 'none')}`),
         compression: o.compression ?? 'none',
         ...(o.compressWhole ? {} : { chunkCacheDir: o.cacheDir }),

@@ -5,6 +5,7 @@ import type { NodeConfig } from '../builder/render/node-config.js';
 import { NODE_CONFIG_PATH } from '../builder/render/node-config.js';
 import { journalLogger, realClock, realFiles, realRunner } from './run/adapters.js';
 import { EXIT, firstBoot } from './run/first-boot.js';
+import { sendJoin } from './join/send-join.js';
 import { readStatus } from './status/read-status.js';
 import type { ServiceInfo } from './run/types.js';
 
@@ -23,7 +24,7 @@ const service: ServiceInfo = {
   ...(bootId ? { bootId } : {}), hostname: hostname(),
 };
 const result = await firstBoot({
-  config, run: realRunner(log), log, clock: realClock, files: realFiles, readPeer: readStatus,
+  config, run: realRunner(log), log, clock: realClock, files: realFiles, readPeer: readStatus, sendJoin,
   journalPath: '/var/lib/microcloud-pi/journal.json', listenHost: '0.0.0.0', service,
 });
 if (result.exitCode === EXIT.done) {

@@ -233,6 +233,7 @@ describe('three nodes forming a cluster over real HTTP on loopback', () => {
     const result = firstBoot({
       config: r.config, run: r.host.run, log: quietLog(), clock: fastClock(20_000), files: r.files, journalPath: r.journalPath,
       readPeer: async () => { seen.push(await readStatus(r.config.address, port)); return undefined; }, listenHost: r.config.address,
+      sendJoin: async () => undefined,
     });
     const done = await result;
     await done.server?.close();

@@ -8,6 +8,8 @@ export interface BuildOptions {
   readonly config: string;
   readonly nodes: readonly string[];
   readonly all: boolean;
+  /** The nodes built take over a dead member's name (one node only: it is always a deliberate act). */
+  readonly replace: boolean;
   readonly seedOnly: boolean;
   readonly check: boolean;
   readonly out?: string;
@@ -47,6 +49,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
         config: { type: 'string', short: 'c' },
         node: { type: 'string', short: 'n', multiple: true },
         all: { type: 'boolean', short: 'a' },
+        replace: { type: 'boolean' },
         'seed-only': { type: 'boolean' },
         check: { type: 'boolean' },
         out: { type: 'string', short: 'o' },
@@ -70,6 +73,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     config: values.config ?? 'cluster.yaml',
     nodes: values.node ?? [],
     all: values.all ?? false,
+    replace: values.replace ?? false,
     seedOnly: values['seed-only'] ?? false,
     check: values.check ?? false,
     ...(values.out !== undefined ? { out: values.out } : {}),
@@ -89,6 +93,8 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     throw new UsageError('Give either --node or --all, not both.');
   if (!options.all && !options.nodes.length)
     throw new UsageError('Say which node to build: --node NAME, or --all for every node.');
+  if (options.replace && options.nodes.length !== 1)
+    throw new UsageError('--replace takes over one dead member: give it with exactly one --node NAME (not --all).');
   return options;
 }
 

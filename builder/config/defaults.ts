@@ -13,4 +13,5 @@ export const DEFAULTS = {
   lookupTimeoutSeconds: 600,
   sessionTimeoutSeconds: 3600,
   statusPort: 9180,
+  grow: true,
 } as const;

@@ -86,6 +86,7 @@ export function normalizeCluster(raw: RawCluster): Cluster {
       discovery: mc.discovery ?? DEFAULTS.discovery,
       lookupTimeoutSeconds: mc.lookup_timeout ?? DEFAULTS.lookupTimeoutSeconds,
       sessionTimeoutSeconds: mc.session_timeout ?? DEFAULTS.sessionTimeoutSeconds,
+      grow: mc.grow ?? DEFAULTS.grow,
       ovn: {
         ...(ovn.ipv4_gateway !== undefined ? { ipv4Gateway: cidr(ovn.ipv4_gateway) } : {}),
         ...(ovn.ipv4_range !== undefined ? { ipv4Range: parseRange(ovn.ipv4_range)! } : {}),

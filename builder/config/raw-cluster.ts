@@ -31,6 +31,7 @@ export interface RawCluster {
     lookup_timeout?: number;
     session_timeout?: number;
     status_port?: number;
+    grow?: boolean;
     ovn?: { ipv4_gateway?: string; ipv4_range?: string; ipv6_gateway?: string; dns_servers?: string[]; underlay_subnet?: string };
     ceph?: { cephfs?: boolean; internal_network?: string; public_network?: string };
   };

@@ -170,6 +170,7 @@ export const clusterSchema = {
         lookup_timeout: timeout(60, 'Give seconds between 60 and 3600; Pis that boot minutes apart need several minutes.'),
         session_timeout: timeout(300, 'Give seconds between 300 and 3600 (MicroCloud\'s maximum).'),
         status_port: { type: 'integer', minimum: 1024, maximum: 65535, hint: 'Use an unprivileged TCP port, e.g. 9180.' },
+        grow: { type: 'boolean', hint: 'true (the default) lets a node added to this file later join by itself; false leaves adding nodes to a person.' },
         ovn: {
           type: 'object',
           additionalProperties: false,

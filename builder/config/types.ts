@@ -98,6 +98,8 @@ export interface MicroCloudSettings {
   readonly discovery: Discovery;
   readonly lookupTimeoutSeconds: number;
   readonly sessionTimeoutSeconds: number;
+  /** A node added to the file after formation (or replacing a dead one) joins by itself. */
+  readonly grow: boolean;
   readonly ovn: OvnSettings;
   readonly ceph: CephSettings;
 }

@@ -1,9 +1,10 @@
 // node.json: what the first-boot service on one Pi needs to know about its cluster. No secret
 // goes in here (it is world-readable); the passphrase stays in the root-only preseed.
 import { usesCeph } from '../config/topology.js';
-import type { Cluster, Discovery, SnapChannels } from '../config/types.js';
+import { formatCidr, type Cluster, type Discovery, type SnapChannels } from '../config/types.js';
 import { nodeNamed } from './node-named.js';
 import { planPreflightNeeds, type PreflightNeeds } from './preflight-needs.js';
+import { planPreseedFilters, planPreseedSystem, type Preseed, type PreseedSystem } from './preseed.js';
 
 export const NODE_CONFIG_PATH = '/var/lib/microcloud-pi/node.json';
 export const PRESEED_PATH = '/var/lib/microcloud-pi/preseed.yaml';
@@ -27,11 +28,32 @@ export interface NodeConfig {
   expect: { members: number; ceph: boolean; ovn: boolean };
   /** What this Pi must have before the preseed runs. */
   preflight: PreflightNeeds;
+  /** The intra-cluster network (CIDR): an add session's lookup subnet, and where join requests may come from. */
+  subnet: string;
+  /** Joining a formed cluster: allowed at all, this node's part of the add preseed, and whether it replaces a dead member of its name. */
+  join: { grow: boolean; replace: boolean; system: PreseedSystem; filters?: NonNullable<Preseed['storage']> };
 }
 
-export function planNodeConfig(cluster: Cluster, nodeName: string): NodeConfig {
+/**
+ * The disk filters for an add, where `systems` lists only the new machine. MicroCloud sums a Ceph
+ * filter's counts across the systems listed, so the formation's find_min (often 3: one disk on
+ * each of three Pis) cannot be met by one new Pi: it contributes at least one disk of its own.
+ */
+export function addFilters(filters: NonNullable<Preseed['storage']>): NonNullable<Preseed['storage']> {
+  return {
+    ...(filters.local ? { local: filters.local } : {}),
+    ...(filters.ceph ? { ceph: filters.ceph.map((f) => ({ ...f, find_min: 1 })) } : {}),
+  };
+}
+
+/** How one node's image is built: `--replace` marks a Pi that takes over a dead member's name. */
+export interface SeedOptions { readonly replace?: boolean }
+
+export function planNodeConfig(cluster: Cluster, nodeName: string, options: SeedOptions = {}): NodeConfig {
   const node = nodeNamed(cluster, nodeName);
   const initiator = cluster.nodes.find((n) => n.initiator)!;
+  const formationFilters = planPreseedFilters(cluster);
+  const filters = formationFilters && addFilters(formationFilters);
   return {
     version: 1,
     cluster: cluster.name,
@@ -53,8 +75,11 @@ export function planNodeConfig(cluster: Cluster, nodeName: string): NodeConfig {
       ovn: cluster.nodes.some((n) => n.uplink) || !!cluster.microcloud.ovn.ipv4Gateway || !!cluster.microcloud.ovn.ipv6Gateway,
     },
     preflight: planPreflightNeeds(cluster, node),
+    subnet: formatCidr(cluster.network.subnet),
+    join: { grow: cluster.microcloud.grow, replace: options.replace ?? false, system: planPreseedSystem(cluster, node),
+      ...(filters ? { filters } : {}) },
   };
 }
 
-export const renderNodeConfig = (cluster: Cluster, nodeName: string): string =>
-  `${JSON.stringify(planNodeConfig(cluster, nodeName), null, 2)}\n`;
+export const renderNodeConfig = (cluster: Cluster, nodeName: string, options: SeedOptions = {}): string =>
+  `${JSON.stringify(planNodeConfig(cluster, nodeName, options), null, 2)}\n`;

@@ -2,6 +2,7 @@
 // same bytes.
 import type { Cluster, Secret } from '../config/types.js';
 import { renderMetaData } from './meta-data.js';
+import type { SeedOptions } from './node-config.js';
 import { renderNetworkConfig } from './network-config.js';
 import { nodeNamed } from './node-named.js';
 import { renderPreseed } from './preseed.js';
@@ -15,10 +16,10 @@ export type Seed = Readonly<Record<SeedFileName, string>>;
 /** Files that carry the join passphrase and must be written root-only / 0600. */
 export const SECRET_SEED_FILES: ReadonlySet<SeedFileName> = new Set(['user-data', 'microcloud-preseed.yaml']);
 
-export function renderSeed(cluster: Cluster, nodeName: string, passphrase: Secret): Seed {
+export function renderSeed(cluster: Cluster, nodeName: string, passphrase: Secret, options: SeedOptions = {}): Seed {
   nodeNamed(cluster, nodeName);
   const preseed = renderPreseed(cluster, passphrase);
-  const userData = renderUserData(cluster, nodeName, preseed);
+  const userData = renderUserData(cluster, nodeName, preseed, options);
   const networkConfig = renderNetworkConfig(cluster, nodeName);
   return {
     'user-data': userData,

@@ -1,11 +1,11 @@
 // user-data: hostname, the admin user (keys only, no password), time, and the first-boot files.
 import type { Cluster } from '../config/types.js';
 import type { CloudConfig } from './cloud-config.js';
-import { NODE_CONFIG_PATH, PRESEED_PATH, renderNodeConfig } from './node-config.js';
+import { NODE_CONFIG_PATH, PRESEED_PATH, renderNodeConfig, type SeedOptions } from './node-config.js';
 import { nodeNamed } from './node-named.js';
 import { renderTemplate } from './templates.js';
 
-export function planUserData(cluster: Cluster, nodeName: string, preseed: string): CloudConfig {
+export function planUserData(cluster: Cluster, nodeName: string, preseed: string, options: SeedOptions = {}): CloudConfig {
   const node = nodeNamed(cluster, nodeName);
   return {
     hostname: node.name,
@@ -27,11 +27,11 @@ export function planUserData(cluster: Cluster, nodeName: string, preseed: string
     ...(cluster.network.ntp.length ? { ntp: { enabled: true, servers: [...cluster.network.ntp] } } : {}),
     write_files: [
       { path: PRESEED_PATH, owner: 'root:root', permissions: '0600', content: preseed },
-      { path: NODE_CONFIG_PATH, owner: 'root:root', permissions: '0644', content: renderNodeConfig(cluster, nodeName) },
+      { path: NODE_CONFIG_PATH, owner: 'root:root', permissions: '0644', content: renderNodeConfig(cluster, nodeName, options) },
     ],
     final_message: 'microcloud-pi seed applied; cloud-init finished after $UPTIME seconds',
   };
 }
 
-export const renderUserData = (cluster: Cluster, nodeName: string, preseed: string): string =>
-  renderTemplate('user-data', planUserData(cluster, nodeName, preseed));
+export const renderUserData = (cluster: Cluster, nodeName: string, preseed: string, options: SeedOptions = {}): string =>
+  renderTemplate('user-data', planUserData(cluster, nodeName, preseed, options));

@@ -22,6 +22,11 @@ export interface NodeStatus {
   needsPerson?: boolean;
   /** This boot's preflight verdict, once it ran (a node past wait-peers passed it earlier). */
   preflight?: PreflightOutcome;
+  /** A new node joining the formed cluster through a member, or taking over a dead member's name. */
+  joining?: { via: string; replacing: boolean };
+  /** A formed member's add session now, and the nodes it has added since it started. */
+  adding?: { node: string; replacing: boolean; since: string };
+  added?: string[];
 }
 
 export interface ServiceInfo {
@@ -38,17 +43,24 @@ export interface ServiceInfo {
 
 export type PeerStatusReader = (address: string, port: number) => Promise<NodeStatus | undefined>;
 
+/** A member's answer to a join request: 202 when its add session is open, otherwise why not. */
+export interface JoinAnswer { readonly status: number; readonly reason?: string }
+/** POSTs a signed join request to a member; undefined when it does not answer. */
+export type JoinSender = (address: string, port: number, headers: Readonly<Record<string, string>>, body: string)
+  => Promise<JoinAnswer | undefined>;
+
 export interface StepContext {
   readonly config: NodeConfig;
   readonly run: CommandRunner;
   readonly log: Logger;
   readonly clock: Clock;
   readonly readPeer: PeerStatusReader;
+  readonly sendJoin: JoinSender;
   readonly files: FileAccess;
   /** Tell peers and the operator what this step is doing or waiting for. */
   report(detail: string, state?: 'running' | 'waiting'): void;
   /** Publish a finding on the status endpoint beside the step. */
-  record(fields: Pick<NodeStatus, 'preflight'>): void;
+  record(fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>): void;
 }
 
 export interface FileAccess {

@@ -1,7 +1,9 @@
 // Step 7: done for good: the passphrase leaves the disk, the login message says where the node
 // stands, and a marker stops any later boot from running the steps again.
+import { deriveJoinKey } from '../join/join-auth.js';
+import { JOIN_KEY_PATH } from '../join/join-desk.js';
 import type { Step } from '../run/types.js';
-import { passphraseOf } from './preseed.js';
+import { passphraseOf } from './run-preseed.js';
 
 export const DONE_MARKER = '/var/lib/microcloud-pi/done';
 export const MOTD = '/etc/motd';
@@ -17,8 +19,10 @@ export const finish: Step = {
     const { config } = ctx;
     const preseedText = await ctx.files.read(config.preseedPath);
     const secret = preseedText === undefined ? undefined : passphraseOf(preseedText);
-    // The passphrase is only needed to join: scrub it everywhere it was copied, then drop the preseed.
+    // The passphrase is only needed to join: keep only the key derived from it (a member checks
+    // join requests with it), scrub it everywhere it was copied, then drop the preseed.
     if (secret) {
+      await ctx.files.write(JOIN_KEY_PATH, `${deriveJoinKey(secret, config.cluster).toString('hex')}\n`, 0o600);
       for (const path of USER_DATA_COPIES) {
         const text = await ctx.files.read(path);
         if (text?.includes(secret)) await ctx.files.write(path, text.split(secret).join(SCRUBBED), path.startsWith('/boot') ? 0o755 : 0o600);

@@ -8,7 +8,8 @@ import { planNodeConfig, type NodeConfig } from '../../builder/render/node-confi
 import { renderPreseed } from '../../builder/render/preseed.js';
 import { renderUserData } from '../../builder/render/user-data.js';
 import { firstBoot } from '../../firstboot/run/first-boot.js';
-import type { Clock, Logger, PeerStatusReader, ServiceInfo } from '../../firstboot/run/types.js';
+import { sendJoin } from '../../firstboot/join/send-join.js';
+import type { Clock, JoinSender, Logger, PeerStatusReader, ServiceInfo } from '../../firstboot/run/types.js';
 import { USER_DATA_COPIES } from '../../firstboot/steps/finish.js';
 import { FakeFiles, FakeHost, FakeMicroCloud } from '../doubles/fake-host.js';
 import { clusterFromText, TEST_PASSPHRASE } from './examples.js';
@@ -51,13 +52,13 @@ export async function rig(nodeName: string, c: Cluster = cluster(1), cloud?: Fak
 }
 
 export async function boot(r: NodeRig, options: {
-  run?: CommandRunner; readPeer?: PeerStatusReader; clock?: Clock; service?: ServiceInfo;
+  run?: CommandRunner; readPeer?: PeerStatusReader; sendJoin?: JoinSender; clock?: Clock; service?: ServiceInfo;
   /** Leave the status server up (a stopped node keeps serving why); the caller closes it. */
   keepServing?: boolean;
 } = {}) {
   const result = await firstBoot({
     config: r.config, run: options.run ?? r.host.run, log: quietLog(r.log), clock: options.clock ?? fastClock(),
-    files: r.files, readPeer: options.readPeer ?? (async () => undefined), journalPath: r.journalPath,
+    files: r.files, readPeer: options.readPeer ?? (async () => undefined), sendJoin: options.sendJoin ?? sendJoin, journalPath: r.journalPath,
     listenHost: r.config.address, ...(options.service ? { service: options.service } : {}),
   });
   if (!options.keepServing) await result.server?.close();

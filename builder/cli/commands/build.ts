@@ -79,7 +79,7 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
 async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
   options: BuildOptions, io: CliIo): Promise<number> {
   const builds = await writeSeeds(cluster, secrets, nodes, outDir, (b) =>
-    io.stderr(`${b.node}: seed written to ${b.dir}/ (${b.files.join(', ')})`));
+    io.stderr(`${b.node}: seed written to ${b.dir}/ (${b.files.join(', ')})`), { replace: options.replace });
   io.stdout(options.json
     ? `${JSON.stringify({ cluster: cluster.name, seeds: builds }, null, 2)}\n`
     : builds.map((b) => `${b.dir}\n`).join(''));
@@ -104,7 +104,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
     runtime: options.nodeRuntime ?? await nodeRuntime(await runtimePin(arch), cacheDir),
   };
   const built = await buildImages({
-    run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes,
+    run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, replace: options.replace,
     baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
     compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}),
   });

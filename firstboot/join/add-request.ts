@@ -1,0 +1,141 @@
+// What a new node asks a formed member for, and the add preseed both of them then run.
+// MicroCloud adds machines with a preseed that lists only the new machines in `systems` and
+// names an initialised member as the initiator, run on that member and on the new machines
+// (doc/how-to/member_add.md; cmd/microcloud/preseed.go: the initiator is not among the systems,
+// so it is an add, and the initiator must already be initialised). No `ovn` or `ceph` section:
+// the cluster has them already (an add picks up the existing UPLINK network and Ceph pools);
+// the top-level disk filters stay, since they pick the new machine's disks. Pure.
+import { stringify } from 'yaml';
+import type { NodeConfig } from '../../builder/render/node-config.js';
+import type { Preseed, PreseedFilter, PreseedSystem } from '../../builder/render/preseed.js';
+import { cidrContains, isIPv4, parseCidr } from '../../builder/config/ipv4.js';
+
+/** The signed body of a join request: this node's own part of the add preseed, nothing secret. */
+export interface AddRequest {
+  readonly node: string;
+  readonly address: string;
+  /** Built with `build-image --node NAME --replace`: a member may remove the offline NAME first. */
+  readonly replace: boolean;
+  readonly system: PreseedSystem;
+  readonly filters?: NonNullable<Preseed['storage']>;
+}
+
+export interface Member { readonly name: string; readonly address: string }
+
+export const addRequestOf = (config: NodeConfig): AddRequest => ({
+  node: config.node, address: config.address, replace: config.join.replace, system: config.join.system,
+  ...(config.join.filters ? { filters: config.join.filters } : {}),
+});
+
+/** The add preseed; the same document on the member (initiator) and the new node. */
+export function planAddPreseed(config: NodeConfig, initiator: Member, request: AddRequest, passphrase: string): Preseed {
+  return {
+    ...(config.discovery === 'unicast' ? { initiator_address: initiator.address }
+      : { initiator: initiator.name, lookup_subnet: config.subnet }),
+    lookup_timeout: config.lookupTimeoutSeconds,
+    session_timeout: config.sessionTimeoutSeconds,
+    session_passphrase: passphrase,
+    systems: [request.system],
+    ...(request.filters ? { storage: request.filters } : {}),
+  };
+}
+
+/** YAML with every string double-quoted: nothing from a request can change the document's shape. */
+export const renderAddPreseed = (preseed: Preseed): string =>
+  `# MicroCloud add preseed (microcloud-pi join): run on the member named initiator and on the new machine.\n${
+    stringify(preseed, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 })}`;
+
+// ---- the member's reading of a request body: everything checked, nothing assumed ----
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const NIC = /^[A-Za-z0-9._-]{1,15}$/;
+const DEVICE = /^\/dev\/[A-Za-z0-9._:+@/-]{1,200}$/;
+const MAX_FILTERS = 8;
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+const bad = (reason: string): { ok: false; reason: string } => ({ ok: false, reason: `the request body is invalid: ${reason}` });
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const onlyKeys = (v: Record<string, unknown>, keys: readonly string[]) => Object.keys(v).find((k) => !keys.includes(k));
+
+function disk(value: unknown, withEncrypt: boolean): string | undefined {
+  if (!isObject(value)) return 'a disk is not an object';
+  const extra = onlyKeys(value, withEncrypt ? ['path', 'wipe', 'encrypt'] : ['path', 'wipe']);
+  if (extra) return `unknown disk field ${extra}`;
+  if (typeof value.path !== 'string' || !DEVICE.test(value.path)) return 'a disk path is not a /dev path';
+  if (typeof value.wipe !== 'boolean' || (value.encrypt !== undefined && typeof value.encrypt !== 'boolean'))
+    return 'wipe and encrypt must be true or false';
+  return undefined;
+}
+
+function filter(value: unknown, withEncrypt: boolean): string | undefined {
+  if (!isObject(value)) return 'a disk filter is not an object';
+  const extra = onlyKeys(value, withEncrypt ? ['find', 'find_min', 'find_max', 'wipe', 'encrypt'] : ['find', 'find_min', 'find_max', 'wipe']);
+  if (extra) return `unknown filter field ${extra}`;
+  const f = value as Partial<PreseedFilter>;
+  if (typeof f.find !== 'string' || !f.find.length || f.find.length > 1000) return 'a filter has no find expression';
+  if (!Number.isInteger(f.find_min) || !Number.isInteger(f.find_max) || f.find_min! < 0 || f.find_max! < 0) return 'find_min and find_max must be whole numbers';
+  if (typeof f.wipe !== 'boolean' || (f.encrypt !== undefined && typeof f.encrypt !== 'boolean')) return 'wipe and encrypt must be true or false';
+  return undefined;
+}
+
+function system(value: unknown, node: string, address: string): string | undefined {
+  if (!isObject(value)) return 'system is not an object';
+  const extra = onlyKeys(value, ['name', 'address', 'ovn_uplink_interface', 'ovn_underlay_ip', 'storage']);
+  if (extra) return `unknown system field ${extra}`;
+  if (value.name !== node) return 'system.name is not the node';
+  if (value.address !== undefined && value.address !== address) return 'system.address is not the node\'s address';
+  if (value.ovn_uplink_interface !== undefined && (typeof value.ovn_uplink_interface !== 'string' || !NIC.test(value.ovn_uplink_interface)))
+    return 'ovn_uplink_interface is not an interface name';
+  if (value.ovn_underlay_ip !== undefined && (typeof value.ovn_underlay_ip !== 'string' || !isIPv4(value.ovn_underlay_ip)))
+    return 'ovn_underlay_ip is not an IPv4 address';
+  if (value.storage === undefined) return undefined;
+  if (!isObject(value.storage) || onlyKeys(value.storage, ['local', 'ceph'])) return 'storage has unknown fields';
+  const { local, ceph } = value.storage;
+  if (local !== undefined) {
+    const why = disk(local, false);
+    if (why) return why;
+  }
+  if (ceph !== undefined) {
+    if (!Array.isArray(ceph) || ceph.length > 16) return 'storage.ceph is not a list of disks';
+    for (const d of ceph) {
+      const why = disk(d, true);
+      if (why) return why;
+    }
+  }
+  return undefined;
+}
+
+/** The member's reading of a verified request: a well-formed add request from the node's own address. */
+export function parseAddRequest(body: string, source: string, subnet: string): Parsed<AddRequest> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return bad('not JSON');
+  }
+  if (!isObject(value)) return bad('not an object');
+  const extra = onlyKeys(value, ['node', 'address', 'replace', 'system', 'filters']);
+  if (extra) return bad(`unknown field ${extra}`);
+  const { node, address, replace } = value;
+  if (typeof node !== 'string' || !NAME.test(node)) return bad('node is not a host name');
+  if (typeof address !== 'string' || !isIPv4(address)) return bad('address is not an IPv4 address');
+  const cidr = parseCidr(subnet);
+  if (!cidr || !cidrContains(cidr, address)) return bad(`address ${address} is outside the cluster network ${subnet}`);
+  if (address !== source) return bad(`address ${address} is not the address the request came from (${source})`);
+  if (typeof replace !== 'boolean') return bad('replace must be true or false');
+  const why = system(value.system, node, address);
+  if (why) return bad(why);
+  if (value.filters !== undefined) {
+    if (!isObject(value.filters) || onlyKeys(value.filters, ['local', 'ceph'])) return bad('filters has unknown fields');
+    for (const kind of ['local', 'ceph'] as const) {
+      const list = value.filters[kind];
+      if (list === undefined) continue;
+      if (!Array.isArray(list) || list.length > MAX_FILTERS) return bad(`filters.${kind} is not a short list`);
+      for (const f of list) {
+        const whyNot = filter(f, kind === 'ceph');
+        if (whyNot) return bad(whyNot);
+      }
+    }
+  }
+  return { ok: true, value: value as unknown as AddRequest };
+}

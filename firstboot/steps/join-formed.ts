@@ -1,0 +1,62 @@
+// Joining a cluster that formed without this node (it was added to the cluster file later, or it
+// replaces a dead Pi): ask one formed member to open an add session for it, then run this side
+// of that session. Every new node asks the first member in the cluster file's order that
+// answers, so several new nodes queue on one member rather than open sessions on several.
+import { randomBytes } from 'node:crypto';
+import { addRequestOf, planAddPreseed, renderAddPreseed, type Member } from '../join/add-request.js';
+import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest } from '../join/join-auth.js';
+import { ConfigurationFailure, TemporaryFailure, type StepContext } from '../run/types.js';
+import { runPreseed } from './run-preseed.js';
+
+export const JOIN_TIMEOUT_MS = 60 * 60_000;
+/** Under the member's limit of six requests a minute. */
+export const JOIN_RETRY_MS = 15_000;
+
+/** Peers that report the cluster formed, in the cluster file's order. */
+export async function formedPeers(ctx: StepContext): Promise<Member[]> {
+  const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
+  return ctx.config.peers.filter((_, i) => statuses[i]?.step === 'done');
+}
+
+export async function joinFormedCluster(ctx: StepContext, formed: readonly Member[], passphrase: string): Promise<void> {
+  const { config } = ctx;
+  const replacing = config.join.replace;
+  if (!config.join.grow)
+    throw new ConfigurationFailure(`${formed.map((m) => m.name).join(', ')} formed the cluster without ${config.node}, and `
+      + `microcloud.grow is false: a person adds it (microcloud add on a member, microcloud join here)`);
+  const key = deriveJoinKey(passphrase, config.cluster);
+  const request = addRequestOf(config);
+  const body = JSON.stringify(request);
+  const deadline = ctx.clock.now() + JOIN_TIMEOUT_MS;
+  for (;;) {
+    let waitingOn = '';
+    for (const member of formed) {
+      const nonce = randomBytes(16).toString('hex');
+      const signed = signRequest(key, body, ctx.clock.now(), nonce);
+      ctx.record({ joining: { via: member.name, replacing } });
+      ctx.report(`asking ${member.name} to add this node${replacing ? ` in place of the dead ${config.node}` : ''}`);
+      const answer = await ctx.sendJoin(member.address, config.statusPort,
+        { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature }, body);
+      if (!answer) {
+        waitingOn = `${member.name} does not answer`;
+        continue; // the next member
+      }
+      if (answer.status === 202) {
+        const preseed = renderAddPreseed(planAddPreseed(config, member, request, sessionPassphrase(key, nonce)));
+        if (config.discovery === 'unicast') await ctx.clock.sleep(5000); // the member's session first
+        ctx.report(`joining the formed MicroCloud through ${member.name}${replacing ? ` (replacing the dead ${config.node})` : ''}`);
+        await runPreseed(ctx, preseed, sessionPassphrase(key, nonce), `joining through ${member.name}`);
+        return;
+      }
+      if (answer.status === 503 || answer.status === 429) {
+        waitingOn = answer.reason ?? `${member.name} is busy`;
+        break; // queue on this member: never a second session on another one at the same time
+      }
+      throw new ConfigurationFailure(`${member.name} refused to add this node: ${answer.reason ?? `HTTP ${answer.status}`}`);
+    }
+    if (ctx.clock.now() >= deadline)
+      throw new TemporaryFailure(`could not join the formed cluster in ${JOIN_TIMEOUT_MS / 60_000} min: ${waitingOn}`);
+    ctx.report(`waiting to join: ${waitingOn}`, 'waiting');
+    await ctx.clock.sleep(JOIN_RETRY_MS);
+  }
+}
