@@ -57,7 +57,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const finished = (exitCode: number) => ({ exitCode, server, status: () => status, desk });
   // A member: from now on it adds nodes that ask (growing the cluster, replacing a dead Pi).
   const member = async () => {
-    set({ step: 'done', state: 'done', detail: 'cluster formed' });
+    set({ step: 'done', state: 'done', detail: 'cluster formed', formedWith: [config.node, ...config.peers.map((p) => p.name)] });
     const key = (await deps.files.read(JOIN_KEY_PATH))?.trim();
     if (!config.join.grow) {
       log.info('join: microcloud.grow is false; this member adds no nodes by itself');

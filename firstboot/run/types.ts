@@ -27,6 +27,8 @@ export interface NodeStatus {
   /** A formed member's add session now, and the nodes it has added since it started. */
   adding?: { node: string; replacing: boolean; since: string };
   added?: string[];
+  /** A formed member: the nodes of the cluster file it was built from (a node not among them joins later). */
+  formedWith?: string[];
 }
 
 export interface ServiceInfo {
@@ -45,8 +47,8 @@ export type PeerStatusReader = (address: string, port: number) => Promise<NodeSt
 
 /** A member's answer to a join request: 202 when its add session is open, otherwise why not. */
 export interface JoinAnswer { readonly status: number; readonly reason?: string }
-/** POSTs a signed join request to a member; undefined when it does not answer. */
-export type JoinSender = (address: string, port: number, headers: Readonly<Record<string, string>>, body: string)
+/** POSTs a signed join request to a member (from this node's address); undefined when it does not answer. */
+export type JoinSender = (address: string, port: number, headers: Readonly<Record<string, string>>, body: string, from?: string)
   => Promise<JoinAnswer | undefined>;
 
 export interface StepContext {

@@ -5,17 +5,30 @@
 import { randomBytes } from 'node:crypto';
 import { addRequestOf, planAddPreseed, renderAddPreseed, type Member } from '../join/add-request.js';
 import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest } from '../join/join-auth.js';
-import { ConfigurationFailure, TemporaryFailure, type StepContext } from '../run/types.js';
+import type { NodeConfig } from '../../builder/render/node-config.js';
+import { ConfigurationFailure, TemporaryFailure, type NodeStatus, type StepContext } from '../run/types.js';
 import { runPreseed } from './run-preseed.js';
 
 export const JOIN_TIMEOUT_MS = 60 * 60_000;
 /** Under the member's limit of six requests a minute. */
 export const JOIN_RETRY_MS = 15_000;
 
-/** Peers that report the cluster formed, in the cluster file's order. */
+/**
+ * Peers that formed the cluster without this (uninitialised) node, in the cluster file's order.
+ * Done peers built from a cluster file without this node, or this node replaces a dead member
+ * of its name: it is new. Done peers that count it among their founders: it is new only when
+ * every peer that answers is done (a Pi put in place of a dead one without --replace; the member
+ * then says how to replace it); while some are still forming, it is a founder running late.
+ */
+export function formedWithout(config: NodeConfig, statuses: readonly (NodeStatus | undefined)[]): Member[] {
+  const formed = config.peers.filter((_, i) => statuses[i]?.step === 'done');
+  if (!formed.length) return [];
+  const newcomer = config.join.replace || statuses.some((s) => s?.step === 'done' && !(s.formedWith ?? []).includes(config.node));
+  return newcomer || statuses.every((s) => s === undefined || s.step === 'done') ? formed : [];
+}
+
 export async function formedPeers(ctx: StepContext): Promise<Member[]> {
-  const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
-  return ctx.config.peers.filter((_, i) => statuses[i]?.step === 'done');
+  return formedWithout(ctx.config, await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort))));
 }
 
 export async function joinFormedCluster(ctx: StepContext, formed: readonly Member[], passphrase: string): Promise<void> {
@@ -28,6 +41,7 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
   const request = addRequestOf(config);
   const body = JSON.stringify(request);
   const deadline = ctx.clock.now() + JOIN_TIMEOUT_MS;
+  let lastReason = '';
   for (;;) {
     let waitingOn = '';
     for (const member of formed) {
@@ -36,7 +50,7 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
       ctx.record({ joining: { via: member.name, replacing } });
       ctx.report(`asking ${member.name} to add this node${replacing ? ` in place of the dead ${config.node}` : ''}`);
       const answer = await ctx.sendJoin(member.address, config.statusPort,
-        { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature }, body);
+        { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature }, body, config.address);
       if (!answer) {
         waitingOn = `${member.name} does not answer`;
         continue; // the next member
@@ -56,6 +70,8 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
     }
     if (ctx.clock.now() >= deadline)
       throw new TemporaryFailure(`could not join the formed cluster in ${JOIN_TIMEOUT_MS / 60_000} min: ${waitingOn}`);
+    if (waitingOn !== lastReason) ctx.log.info(`join: ${waitingOn}; asking again every ${JOIN_RETRY_MS / 1000} s`);
+    lastReason = waitingOn;
     ctx.report(`waiting to join: ${waitingOn}`, 'waiting');
     await ctx.clock.sleep(JOIN_RETRY_MS);
   }

@@ -1,6 +1,7 @@
 // Step 4: every peer has passed its preflight, as its status endpoint says. Pis boot minutes
 // apart; the MicroCloud lookup window is short, so nobody starts the preseed before all are ready.
-// A peer that reports done means the cluster formed without this node: it joins (preseed step).
+// A peer that reports the cluster formed without this node: it joins instead (preseed step).
+import { formedWithout } from './join-formed.js';
 import { STEP_IDS, TemporaryFailure, type NodeStatus, type Step, type StepId } from '../run/types.js';
 
 export const PEER_TIMEOUT_MS = 60 * 60_000;
@@ -24,7 +25,7 @@ export const waitPeers: Step = {
     const deadline = ctx.clock.now() + PEER_TIMEOUT_MS;
     for (;;) {
       const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
-      if (statuses.some((s) => s?.step === 'done')) return;
+      if (formedWithout(ctx.config, statuses).length) return;
       const missing = ctx.config.peers.flatMap((p, i) => (peerIsReady(statuses[i]) ? [] : [waitingFor(p.name, statuses[i])]));
       if (!missing.length) return;
       const detail = `waiting for ${missing.join(', ')}`;

@@ -1,20 +1,41 @@
 // TEST DOUBLE of a Pi's command line: snap, microcloud, lxc, microceph, microovn, cloud-init, ip
 // and timedatectl, replaying the outputs the real tools give (formats from their docs and from
 // shared/reference), with state, so steps can be run, interrupted and run again.
+import { parse } from 'yaml';
 import type { CommandRunner, Ran } from '../../builder/command-runner.js';
 import type { FileAccess } from '../../firstboot/run/types.js';
 
 export interface Call { file: string; args: string[]; input?: string }
 
 /** TEST DOUBLE of MicroCloud's cluster formation, shared by the nodes of one test. */
+interface AddSession { initiator: string; names: string[]; arrived: Set<string>; state: 'open' | 'done' | 'failed' }
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
 export class FakeMicroCloud {
   readonly arrived = new Set<string>();
   formed = false;
   members: string[] = [];
+  /** Members that do not answer (a dead Pi): `cluster list` shows them OFFLINE. */
+  readonly offline = new Set<string>();
+  /** What changed the cluster after formation: each add session's new names, each forced removal. */
+  readonly adds: string[][] = [];
+  readonly removed: string[] = [];
+  /** Add sessions by their passphrase: initiator and joiners only meet with the same one. */
+  private readonly sessions = new Map<string, AddSession>();
+  /** The most add sessions that were open at one time. */
+  maxOpenSessions = 0;
   constructor(readonly expected: readonly string[], readonly initiator: string, readonly waitMs = 10_000) {}
 
-  /** The initiator waits for every listed joiner; a joiner waits for the initiator to form the cluster. */
-  async preseed(node: string): Promise<Ran> {
+  /**
+   * Formation when the initiator is among the systems, otherwise an add (MicroCloud's rules from
+   * cmd/microcloud/preseed.go): the initiator must already be a member, names already in the
+   * cluster are refused, and the initiator and the new machines meet by the session passphrase.
+   */
+  async preseed(node: string, input = '', initialised = false): Promise<Ran> {
+    const doc = (input ? parse(input) : {}) as { initiator?: string; systems?: { name: string }[]; session_passphrase?: string };
+    const names = (doc.systems ?? []).map((s) => s.name);
+    if (doc.initiator && names.length && !names.includes(doc.initiator)) return this.add(node, doc.initiator, names, doc.session_passphrase ?? '', initialised);
+    if (initialised) return { exitCode: 1, stdout: '', stderr: 'Error: MicroCloud is already initialized' };
     this.arrived.add(node);
     const deadline = Date.now() + this.waitMs;
     if (node === this.initiator) {
@@ -34,6 +55,55 @@ export class FakeMicroCloud {
       await new Promise((r) => setTimeout(r, 5));
     }
     return { exitCode: 0, stdout: 'Successfully joined the MicroCloud cluster and closing the session.\n', stderr: '' };
+  }
+
+  private async add(node: string, initiator: string, names: string[], passphrase: string, initialised: boolean): Promise<Ran> {
+    const fail = (stderr: string): Ran => ({ exitCode: 1, stdout: '', stderr });
+    const deadline = Date.now() + this.waitMs;
+    if (node === initiator) {
+      if (!this.members.includes(node)) return fail(`Error: ${node} must already be initialised to add systems`);
+      const taken = names.find((n) => this.members.includes(n));
+      if (taken) return fail(`Error: System "${taken}" is already a cluster member`);
+      const session: AddSession = { initiator, names, arrived: new Set(), state: 'open' };
+      this.sessions.set(passphrase, session);
+      this.maxOpenSessions = Math.max(this.maxOpenSessions, [...this.sessions.values()].filter((s) => s.state === 'open').length);
+      while (names.some((n) => !session.arrived.has(n))) {
+        if (session.state === 'failed') return fail('Error: the session ended');
+        if (Date.now() > deadline) {
+          session.state = 'failed';
+          return fail(`Error: System "${names.find((n) => !session.arrived.has(n))}" hasn't reached out`);
+        }
+        await tick();
+      }
+      this.members.push(...names);
+      this.adds.push(names);
+      session.state = 'done';
+      return { exitCode: 0, stdout: 'MicroCloud is ready\n', stderr: '' };
+    }
+    if (!names.includes(node)) return fail(`Error: this system (${node}) is not among the preseed's systems`);
+    if (initialised) return fail('Error: MicroCloud is already initialized');
+    for (;;) {
+      const session = this.sessions.get(passphrase);
+      if (session?.state === 'open') session.arrived.add(node);
+      if (session?.state === 'done' && session.arrived.has(node))
+        return { exitCode: 0, stdout: 'Successfully joined the MicroCloud cluster and closing the session.\n', stderr: '' };
+      if (session?.state === 'failed' && session.arrived.has(node)) return fail('Error: the initiator ended the session');
+      if (Date.now() > deadline) return fail('Error: Lookup timeout exceeded');
+      await tick();
+    }
+  }
+
+  /** The initiator's power goes: its open add sessions end without it. */
+  cutPower(node: string): void {
+    for (const s of this.sessions.values()) if (s.initiator === node && s.state === 'open') s.state = 'failed';
+  }
+
+  remove(name: string): boolean {
+    if (!this.members.includes(name)) return false;
+    this.members = this.members.filter((m) => m !== name);
+    this.offline.delete(name);
+    this.removed.push(name);
+    return true;
   }
 }
 
@@ -84,6 +154,12 @@ export class FakeHost {
 
   constructor(readonly node: string, readonly address: string, readonly cloud: FakeMicroCloud) {
     this.hardware = piHardware(address);
+  }
+
+  /** The test rigs number their nodes piN at 127.0.0.(10+N). */
+  private addressOf(name: string): string {
+    const n = /(\d+)$/.exec(name);
+    return n ? `127.0.0.${10 + Number(n[1])}` : '127.0.0.99';
   }
 
   readonly run: CommandRunner = async (file, args, options = {}) => {
@@ -137,16 +213,18 @@ export class FakeHost {
       return ok(`General refreshes of ${args.slice(2).map((s) => `"${s}"`).join(', ')} held indefinitely\n`);
     }
     if (cmd === 'microcloud cluster list --format json')
-      return this.initialised ? ok(JSON.stringify(this.cloud.members.map((name) => ({ name, status: 'ONLINE' }))))
+      return this.initialised ? ok(JSON.stringify(this.cloud.members.map((name) => ({
+        name, address: `${this.addressOf(name)}:9443`, role: 'voter', status: this.cloud.offline.has(name) ? 'OFFLINE' : 'ONLINE' }))))
         : fail('Error: Daemon not yet initialized');
     if (cmd === 'microcloud preseed') {
-      if (this.initialised) return fail('Error: MicroCloud is already initialized');
       if (this.preseedError) return fail(`Error: ${this.preseedError}`);
       if (!options.input?.includes('session_passphrase')) return fail('Error: No systems given');
-      const result = await this.cloud.preseed(this.node);
+      const result = await this.cloud.preseed(this.node, options.input, this.initialised);
       if (result.exitCode === 0) this.initialised = true;
       return result;
     }
+    const remove = /^microcloud remove (\S+) --force$/.exec(cmd);
+    if (remove) return this.initialised && this.cloud.remove(remove[1]!) ? ok() : fail(`Error: No cluster member found with name "${remove[1]}"`);
     if (cmd === 'lxc cluster list --format json')
       return this.cloud.formed ? ok(JSON.stringify(this.cloud.members.map((m) => ({ server_name: m, status: 'Online' }))))
         : fail('Error: LXD server isn\'t part of a cluster');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CommandRunner } from '../../builder/command-runner.js';
 import type { Cluster } from '../../builder/config/types.js';
-import { planNodeConfig, type NodeConfig } from '../../builder/render/node-config.js';
+import { planNodeConfig, type NodeConfig, type SeedOptions } from '../../builder/render/node-config.js';
 import { renderPreseed } from '../../builder/render/preseed.js';
 import { renderUserData } from '../../builder/render/user-data.js';
 import { firstBoot } from '../../firstboot/run/first-boot.js';
@@ -17,13 +17,14 @@ import { tempDir } from './temp-dir.js';
 
 export const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop';
 
-export function cluster(nodes: number, options: { discovery?: 'multicast' | 'unicast'; port?: number } = {}) {
+export function cluster(nodes: number, options: { discovery?: 'multicast' | 'unicast'; port?: number; grow?: boolean } = {}) {
   return clusterFromText(stringify({
     cluster: { name: 'loop', domain: 'loop.internal' },
     admin: { user: 'ops', ssh_keys: [KEY] },
     network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
     nodes: Array.from({ length: nodes }, (_, i) => ({ name: `pi${i + 1}`, address: `127.0.0.${11 + i}` })),
-    microcloud: { discovery: options.discovery ?? 'multicast', status_port: options.port ?? 9180 },
+    microcloud: { discovery: options.discovery ?? 'multicast', status_port: options.port ?? 9180,
+      ...(options.grow !== undefined ? { grow: options.grow } : {}) },
   }));
 }
 
@@ -39,12 +40,12 @@ export function quietLog(lines: string[] = []): Logger {
 
 export interface NodeRig { config: NodeConfig; host: FakeHost; files: FakeFiles; journalPath: string; log: string[] }
 
-export async function rig(nodeName: string, c: Cluster = cluster(1), cloud?: FakeMicroCloud): Promise<NodeRig> {
-  const config = planNodeConfig(c, nodeName);
+export async function rig(nodeName: string, c: Cluster = cluster(1), cloud?: FakeMicroCloud, seed: SeedOptions = {}): Promise<NodeRig> {
+  const config = planNodeConfig(c, nodeName, seed);
   const files = new FakeFiles();
   await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
   // The seed's user-data carries the preseed too (write_files), on the FAT and in cloud-init's copy.
-  const userData = renderUserData(c, nodeName, renderPreseed(c, TEST_PASSPHRASE));
+  const userData = renderUserData(c, nodeName, renderPreseed(c, TEST_PASSPHRASE), seed);
   for (const copy of USER_DATA_COPIES) await files.write(copy, userData, 0o600);
   const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
   const journalPath = join(await tempDir('mcpi-fb-'), 'journal.json');

@@ -1,0 +1,276 @@
+// Growing a formed cluster and replacing a dead Pi, over real HTTP on loopback, against the
+// TEST DOUBLE of MicroCloud (test/doubles/fake-host.ts), which knows the add preseed's rules:
+// the initiator must already be a member, names already in the cluster are refused, and the
+// member and the new node only meet when both derived the same session passphrase.
+import { randomBytes } from 'node:crypto';
+import { parse } from 'yaml';
+import type { CommandRunner } from '../builder/command-runner.js';
+import type { Cluster } from '../builder/config/types.js';
+import { deriveJoinKey, HEADERS, MAX_BODY_BYTES, signRequest } from '../firstboot/join/join-auth.js';
+import { JOIN_KEY_PATH, JoinDesk } from '../firstboot/join/join-desk.js';
+import { sendJoin } from '../firstboot/join/send-join.js';
+import { EXIT, type FirstBootRun } from '../firstboot/run/first-boot.js';
+import type { NodeStatus } from '../firstboot/run/types.js';
+import { readStatus } from '../firstboot/status/read-status.js';
+import { FakeMicroCloud } from './doubles/fake-host.js';
+import { TEST_PASSPHRASE } from './helpers/examples.js';
+import { boot, cluster, commands, quietLog, rig, type NodeRig } from './helpers/first-boot-rig.js';
+
+const port = () => 20000 + Math.floor(Math.random() * 20000);
+const preseedInputs = (r: NodeRig) => r.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').map((c) => c.input!);
+
+interface Shelf { c: Cluster; cloud: FakeMicroCloud; members: NodeRig[]; runs: FirstBootRun[]; close(): Promise<void> }
+
+/** Three Pis form the cluster the usual way and keep serving (status and joins), as they do after first boot. */
+async function formedShelf(p: number, options: { grow?: boolean } = {}): Promise<Shelf> {
+  const c = cluster(3, { port: p, ...options });
+  const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 2000);
+  const members = await Promise.all(['pi1', 'pi2', 'pi3'].map((n) => rig(n, c, cloud)));
+  const runs = await Promise.all(members.map((r) => boot(r, { readPeer: readStatus, keepServing: true })));
+  expect(runs.map((x) => x.exitCode)).toEqual([EXIT.done, EXIT.done, EXIT.done]);
+  return { c, cloud, members, runs, close: async () => { await Promise.all(runs.map((x) => x.server?.close())); } };
+}
+
+async function newNode(name: string, nodes: number, shelf: Shelf, options: { replace?: boolean; grow?: boolean } = {}) {
+  const c = cluster(nodes, { port: shelf.c.statusPort, ...(options.grow !== undefined ? { grow: options.grow } : {}) });
+  return rig(name, c, shelf.cloud, { replace: options.replace ?? false });
+}
+
+describe('a node added to the cluster file after formation', () => {
+  it('joins by itself: the member runs one add preseed with only it, and both report done', async () => {
+    const shelf = await formedShelf(port());
+    try {
+      const pi4 = await newNode('pi4', 4, shelf);
+      const result = await boot(pi4, { readPeer: readStatus });
+      expect([result.exitCode, result.status().lastError]).toEqual([EXIT.done, undefined]);
+      await shelf.runs[0]!.desk!.settled();
+      expect(shelf.cloud.adds).toEqual([['pi4']]);
+      expect(shelf.cloud.members).toEqual(['pi1', 'pi2', 'pi3', 'pi4']);
+      // pi1 (first in the file) ran the add; pi2 and pi3 were not asked.
+      const [formation, add] = preseedInputs(shelf.members[0]!);
+      expect(formation).toBeDefined();
+      expect(preseedInputs(shelf.members[1]!)).toHaveLength(1);
+      const doc = parse(add!);
+      expect(doc).toMatchObject({ initiator: 'pi1', lookup_subnet: '127.0.0.0/24', systems: [{ name: 'pi4' }] });
+      expect(doc.ovn).toBeUndefined();
+      expect(doc.ceph).toBeUndefined();
+      // Both sides ran the same document; the join passphrase itself never appears in it.
+      expect(preseedInputs(pi4)).toEqual([add]);
+      expect(add).not.toContain(TEST_PASSPHRASE);
+      expect((await readStatus('127.0.0.11', shelf.c.statusPort))).toMatchObject({ step: 'done', added: ['pi4'] });
+      expect((await readStatus('127.0.0.14', shelf.c.statusPort))?.step).toBeUndefined(); // pi4's own server was closed by the rig
+      expect(result.status()).toMatchObject({ step: 'done', joining: { via: 'pi1', replacing: false } });
+      // pi4 keeps only the derived key too, root-only; the passphrase is gone from its disk.
+      expect(pi4.files.files.get(JOIN_KEY_PATH)).toEqual({ content: `${deriveJoinKey(TEST_PASSPHRASE, 'loop').toString('hex')}\n`, mode: 0o600 });
+      for (const [path, { content }] of pi4.files.files) expect([path, content.includes(TEST_PASSPHRASE)]).toEqual([path, false]);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  it('two new nodes booting at once join one after the other through the same member', async () => {
+    const shelf = await formedShelf(port());
+    try {
+      const [pi4, pi5] = await Promise.all(['pi4', 'pi5'].map((n) => newNode(n, 5, shelf)));
+      const results = await Promise.all([pi4!, pi5!].map((r) => boot(r, { readPeer: readStatus })));
+      expect(results.map((x) => x.exitCode)).toEqual([EXIT.done, EXIT.done]);
+      expect(shelf.cloud.adds.map((a) => a.join()).sort()).toEqual(['pi4', 'pi5']);
+      expect(shelf.cloud.maxOpenSessions).toBe(1);
+      expect(preseedInputs(shelf.members[0]!)).toHaveLength(3); // formation, then one add each
+      expect([...preseedInputs(shelf.members[1]!), ...preseedInputs(shelf.members[2]!)]).toHaveLength(2);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  it('converges with one add after the new node loses power in the middle of it', async () => {
+    const shelf = await formedShelf(port());
+    try {
+      const pi4 = await newNode('pi4', 4, shelf);
+      class PowerCut extends Error {}
+      let cut = false;
+      const cutting: CommandRunner = async (file, args, options) => {
+        if (!cut && file === 'microcloud' && args[0] === 'preseed') {
+          cut = true; // the member's session is open and waits for a machine that never comes
+          throw new PowerCut('power cut while joining');
+        }
+        return pi4.host.run(file, args, options);
+      };
+      expect((await boot(pi4, { run: cutting, readPeer: readStatus })).exitCode).toBe(EXIT.internal);
+      const again = await boot(pi4, { readPeer: readStatus });
+      expect(again.exitCode).toBe(EXIT.done);
+      await shelf.runs[0]!.desk!.settled();
+      expect(shelf.cloud.adds).toEqual([['pi4']]);
+      expect(pi4.log.join('\n')).toMatch(/is adding pi4 now; ask again/); // it queued behind its own dead session
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  it('converges with one add after the member loses power in the middle of it', async () => {
+    const shelf = await formedShelf(port());
+    try {
+      const pi1 = shelf.members[0]!;
+      let cut = false;
+      const cutting: CommandRunner = async (file, args, options) => {
+        const ran = pi1.host.run(file, args, options); // opens the add session
+        if (!cut && file === 'microcloud' && args[0] === 'preseed') {
+          cut = true;
+          shelf.cloud.cutPower('pi1'); // ...which dies with pi1 before pi4 reaches it
+        }
+        return ran;
+      };
+      // pi1 boots again (done: it only serves) with the runner that loses power during its add.
+      await shelf.runs[0]!.server?.close();
+      shelf.runs[0] = await boot(pi1, { run: cutting, readPeer: readStatus, keepServing: true });
+      const pi4 = await newNode('pi4', 4, shelf);
+      const first = await boot(pi4, { readPeer: readStatus });
+      expect(first.exitCode).toBe(EXIT.tempfail);
+      expect(first.status().lastError).toMatch(/joining through pi1 failed .*it will be retried/);
+      // pi1 comes back after its power cut, and pi4's service is restarted by systemd.
+      await shelf.runs[0]!.server?.close();
+      shelf.runs[0] = await boot(pi1, { readPeer: readStatus, keepServing: true });
+      const again = await boot(pi4, { readPeer: readStatus });
+      expect(again.exitCode).toBe(EXIT.done);
+      expect(shelf.cloud.adds).toEqual([['pi4']]);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+});
+
+describe('replacing a dead Pi', () => {
+  it('with --replace: a member removes the offline name, then adds the new Pi under it', async () => {
+    const shelf = await formedShelf(port());
+    try {
+      await shelf.runs[2]!.server?.close(); // pi3 is dead
+      shelf.cloud.offline.add('pi3');
+      const fresh = await newNode('pi3', 3, shelf, { replace: true });
+      const result = await boot(fresh, { readPeer: readStatus });
+      expect(result.exitCode).toBe(EXIT.done);
+      expect(shelf.cloud.removed).toEqual(['pi3']);
+      expect(shelf.cloud.adds).toEqual([['pi3']]);
+      expect(commands(shelf.members[0]!.host)).toContain('microcloud remove pi3 --force');
+      expect(result.status()).toMatchObject({ joining: { via: 'pi1', replacing: true } });
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  it('without --replace: the new Pi stops (exit 78) and both status pages say how to replace it', async () => {
+    const shelf = await formedShelf(port());
+    try {
+      await shelf.runs[2]!.server?.close();
+      shelf.cloud.offline.add('pi3');
+      const fresh = await newNode('pi3', 3, shelf);
+      const result = await boot(fresh, { readPeer: readStatus });
+      expect(result.exitCode).toBe(EXIT.config);
+      expect(result.status()).toMatchObject({ needsPerson: true, step: 'preseed' });
+      expect(result.status().lastError).toMatch(/pi1 refused to add this node: pi3 is still a member of the cluster \(offline\)\. If that Pi is dead, rebuild this one with build-image --node pi3 --replace/);
+      expect(shelf.cloud.removed).toEqual([]);
+      expect(shelf.members[0]!.log.join('\n')).toMatch(/warning: join: refused a request from 127\.0\.0\.13: pi3 is still a member/);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+});
+
+describe('microcloud.grow: false', () => {
+  it('a new node stops with exit 78 saying a person adds it; members open no join desk', async () => {
+    const shelf = await formedShelf(port(), { grow: false });
+    try {
+      expect(shelf.runs.every((x) => x.desk === undefined)).toBe(true);
+      const pi4 = await newNode('pi4', 4, shelf, { grow: false });
+      const result = await boot(pi4, { readPeer: readStatus });
+      expect(result.exitCode).toBe(EXIT.config);
+      expect(result.status().lastError).toMatch(/formed the cluster without pi4, and microcloud\.grow is false: a person adds it/);
+      // Even a correctly signed request gets nowhere.
+      const body = '{}';
+      const s = signRequest(deriveJoinKey(TEST_PASSPHRASE, 'loop'), body, Date.now(), randomBytes(16).toString('hex'));
+      const answer = await sendJoin('127.0.0.11', shelf.c.statusPort,
+        { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature }, body);
+      expect(answer).toEqual({ status: 503, reason: 'pi1 is not a formed member that adds nodes (yet)' });
+      expect(shelf.cloud.adds).toEqual([]);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+});
+
+describe('the member refuses, with a reason and a log line', () => {
+  const KEY = deriveJoinKey(TEST_PASSPHRASE, 'loop');
+  const now = Date.UTC(2026, 10, 23, 12);
+
+  async function desk(options: { online?: string[]; offline?: string[]; grow?: boolean } = {}) {
+    const c = cluster(3, { ...(options.grow !== undefined ? { grow: options.grow } : {}) });
+    const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 300);
+    cloud.members = [...(options.online ?? ['pi1', 'pi2', 'pi3']), ...(options.offline ?? [])];
+    for (const n of options.offline ?? []) cloud.offline.add(n);
+    const member = await rig('pi1', c, cloud);
+    member.host.initialised = true;
+    const log: string[] = [];
+    const statuses: Partial<NodeStatus>[] = [];
+    const d = new JoinDesk({ config: member.config, key: KEY, run: member.host.run, log: quietLog(log),
+      clock: { now: () => now, sleep: async () => undefined }, record: (f) => statuses.push(f) });
+    return { d, log, member, cloud, statuses };
+  }
+  const body = (over: Record<string, unknown> = {}) => JSON.stringify({
+    node: 'pi4', address: '127.0.0.14', replace: false, system: { name: 'pi4' }, ...over });
+  const signed = (text: string, options: { key?: Buffer; at?: number; nonce?: string; source?: string } = {}) => {
+    const s = signRequest(options.key ?? KEY, text, options.at ?? now, options.nonce ?? randomBytes(16).toString('hex'));
+    return { source: options.source ?? '127.0.0.14', body: text,
+      headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature } };
+  };
+
+  it.each([
+    ['an image of another cluster (another passphrase)', () => signed(body(), { key: deriveJoinKey('other', 'loop') }), 401, /signature does not match/],
+    ['an unsigned request', () => ({ ...signed(body()), headers: {} }), 401, /not signed/],
+    ['a stale timestamp', () => signed(body(), { at: now - 10 * 60_000 }), 401, /timestamp is more than 5 minutes/],
+    ['a body over the limit', () => signed(' '.repeat(MAX_BODY_BYTES + 1)), 413, /over 16384 bytes/],
+    ['a request from outside the cluster network', () => signed(body(), { source: '192.168.1.50' }), 403, /outside the cluster network/],
+    ['an address that is not where the request came from', () => signed(body({ address: '127.0.0.15' })), 400, /not the address the request came from/],
+    ['a body that adds fields of its own', () => signed(body({ ovn: { ipv4_gateway: '1.2.3.4/24' } })), 400, /unknown field ovn/],
+    ['a disk that is not a device', () => signed(body({ system: { name: 'pi4', storage: { local: { path: '/etc/passwd', wipe: true } } } })), 400, /not a \/dev path/],
+    ['the name of an online member', () => signed(body({ node: 'pi2', address: '127.0.0.14', system: { name: 'pi2' } })), 409, /pi2 is already an online member/],
+  ])('%s', async (_what, make, status, reason) => {
+    const { d, log, cloud } = await desk();
+    const answer = await d.handle(make());
+    expect(answer.status).toBe(status);
+    expect(answer.reason).toMatch(reason);
+    expect(log.join('\n')).toMatch(new RegExp(`warning: join: refused a request from .*${reason.source}`));
+    expect(cloud.adds).toEqual([]);
+  });
+
+  it('a replayed request, then more than six a minute', async () => {
+    const { d } = await desk({ online: ['pi1', 'pi2', 'pi3', 'pi4'] }); // pi4 online: each request is refused after its checks
+    const once = signed(body());
+    expect((await d.handle(once)).status).toBe(409);
+    expect(await d.handle(once)).toEqual({ status: 409, reason: 'the nonce was used before (a replayed request)' });
+    for (let i = 0; i < 4; i++) await d.handle(signed(body()));
+    expect(await d.handle(signed(body()))).toMatchObject({ status: 429, reason: expect.stringMatching(/more than 6 requests a minute/) });
+  });
+
+  it('a second add while one is open: busy, ask again', async () => {
+    const { d, statuses } = await desk();
+    expect(await d.handle(signed(body()))).toEqual({ status: 202 });
+    expect(statuses[0]).toMatchObject({ adding: { node: 'pi4', replacing: false } });
+    const other = JSON.stringify({ node: 'pi5', address: '127.0.0.15', replace: false, system: { name: 'pi5' } });
+    expect(await d.handle(signed(other, { source: '127.0.0.15' }))).toEqual({ status: 503, reason: 'pi1 is adding pi4 now; ask again in a minute' });
+    await d.settled(); // nobody comes: the session ends, and the next request would be taken
+    expect(statuses.at(-1)).toMatchObject({ added: [] });
+    expect(statuses.at(-1)!.adding).toBeUndefined();
+  });
+
+  it('an offline member of the same name without --replace, and with it', async () => {
+    const without = await desk({ online: ['pi1', 'pi2'], offline: ['pi3'] });
+    const same = JSON.stringify({ node: 'pi3', address: '127.0.0.13', replace: false, system: { name: 'pi3' } });
+    expect((await without.d.handle(signed(same, { source: '127.0.0.13' }))).reason)
+      .toBe('pi3 is still a member of the cluster (offline). If that Pi is dead, rebuild this one with build-image --node pi3 --replace and flash it again');
+    const withIt = await desk({ online: ['pi1', 'pi2'], offline: ['pi3'] });
+    const replacing = JSON.stringify({ node: 'pi3', address: '127.0.0.13', replace: true, system: { name: 'pi3' } });
+    expect(await withIt.d.handle(signed(replacing, { source: '127.0.0.13' }))).toEqual({ status: 202 });
+    expect(withIt.cloud.removed).toEqual(['pi3']);
+    expect(withIt.statuses[0]).toMatchObject({ adding: { node: 'pi3', replacing: true } });
+    await withIt.d.settled();
+  });
+});
