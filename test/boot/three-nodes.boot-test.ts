@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { bootFilesOf, Guest, kvmWorks, type Accel } from './helpers/guest.js';
 import type { PrivateNetwork } from './helpers/private-network.js';
 import {
-  clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, setUpLab, tearDownLab, waitFor, type Lab,
+  CLI, clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, setUpLab, tearDownLab, waitFor, type Lab,
 } from './helpers/watch.js';
 
 const NODES = [
@@ -20,6 +20,7 @@ const NODES = [
   { name: 'node3', address: '10.99.0.13' },
 ];
 const HOST_ADDRESS = '10.99.0.1/24';
+const GROW_WITHIN = 20 * MINUTE; // one guest under TCG
 const ALL_DONE_WITHIN = 25 * MINUTE; // TCG, three guests on 2 cores, node3 booting twice: 10-12 min measured (#5 note)
 const runtimePin = async () => JSON.parse(await readFile(fromPackageRoot('images', 'node-runtime.json'), 'utf8')).amd64 as { version: string };
 
@@ -30,7 +31,7 @@ let work: string;
 let network: PrivateNetwork | undefined;
 let lab: Lab | undefined;
 let guests: Guest[] = [];
-let accel: Accel;
+let accel: Accel | undefined;
 let powerCut: { bootId: string } | undefined; // node3's boot that lost power
 const timings: Record<string, number> = {};
 
@@ -42,35 +43,36 @@ const inNetns = (command: string, args: readonly string[]) => {
   return execa(c, a, { reject: false });
 };
 
+/** A guest for the node image `work/out/NAME.img`, on a card bigger than the image, with a Ceph disk. */
+async function guestFor(name: string, index: number, timeoutMs: number): Promise<Guest> {
+  const image = join(work, 'out', `${name}.img`);
+  const cephDisk = join(work, `${name}-ceph.img`);
+  await writeFile(cephDisk, '');
+  await truncate(cephDisk, 64 * 1024 * 1024);
+  // A card bigger than the image, as in real life: cloud-init grows the root partition.
+  const { size } = await stat(image);
+  await truncate(image, size + 512 * 1024 * 1024);
+  const files = await bootFilesOf(image, await tempDir(`mcpi-boot-${name}-`));
+  if (!accel) {
+    const started = Date.now();
+    accel = (await kvmWorks(files)) ? 'kvm' : 'tcg';
+    process.stderr.write(`boot test: guests run under ${accel.toUpperCase()} (KVM probe ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  }
+  return new Guest({
+    name, image, cephDisk, cephSerial: 'ceph0', index, workDir: work,
+    macs: { cluster: `52:54:00:99:00:1${index + 1}`, uplink: `52:54:00:99:01:1${index + 1}` },
+  }, network!, files, accel, timeoutMs);
+}
+
 beforeAll(async () => {
   if (!base || !cacheDir) throw new Error('Run the boot test with npm run test:boot (it builds the stand-in base first).');
   await explained('setting up', async () => {
     lab = await setUpLab({ prefix: 'mcpi-boot-', clusterFile: fromPackageRoot('test', 'boot', 'cluster.yaml'), base, cacheDir,
-      imageId: 'debian-13-standin-amd64', hostAddress: HOST_ADDRESS, guests: NODES.length });
+      imageId: 'debian-13-standin-amd64', hostAddress: HOST_ADDRESS, guests: NODES.length + 1 }); // one tap pair spare for the node added later
     ({ work, network } = lab);
     timings.imageBuildSeconds = lab.imageBuildSeconds;
-    let started = Date.now();
-
-    for (const [index, node] of NODES.entries()) {
-      const image = join(work, 'out', `${node.name}.img`);
-      const cephDisk = join(work, `${node.name}-ceph.img`);
-      await writeFile(cephDisk, '');
-      await truncate(cephDisk, 64 * 1024 * 1024);
-      // A card bigger than the image, as in real life: cloud-init grows the root partition.
-      const { size } = await stat(image);
-      await truncate(image, size + 512 * 1024 * 1024);
-      const files = await bootFilesOf(image, await tempDir(`mcpi-boot-${node.name}-`));
-      if (index === 0) {
-        started = Date.now();
-        accel = (await kvmWorks(files)) ? 'kvm' : 'tcg';
-        process.stderr.write(`boot test: guests run under ${accel.toUpperCase()} (KVM probe ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-      }
-      guests.push(new Guest({
-        name: node.name, image, cephDisk, cephSerial: 'ceph0', index, workDir: work,
-        macs: { cluster: `52:54:00:99:00:1${index + 1}`, uplink: `52:54:00:99:01:1${index + 1}` },
-      }, lab.network, files, accel, ALL_DONE_WITHIN + 10 * MINUTE));
-    }
-    started = Date.now();
+    for (const [index, node] of NODES.entries()) guests.push(await guestFor(node.name, index, ALL_DONE_WITHIN + 10 * MINUTE));
+    const started = Date.now();
     for (const g of guests) g.start();
     await waitFor('every node done', ALL_DONE_WITHIN, async () => {
       await failFastOnBrokenBoot(guests);
@@ -171,4 +173,43 @@ describe('three stand-in Pis booted from build-image output', () => {
     expect(secondBoot).not.toMatch(/\$ (snap|microcloud|lxc) /);
     expect((await node2.console()).slice(0, consoleBefore)).toMatch(/\$ microcloud preseed -> exit 0/);
   }), 20 * MINUTE);
+
+  it('grows: a fourth node appended to the cluster file is built, boots and joins through node1 by itself', () => explained('grow', async () => {
+    // What an operator does: add the node to the same cluster file (same secrets file beside it), build its image, boot it.
+    const file = join(work, 'cluster.yaml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace(/\nmicrocloud:/,
+      '\n  - name: node4\n    address: 10.99.0.14\n    uplink: { interface: eth1 }\n    disks: { ceph: [/dev/disk/by-id/virtio-ceph0] }\nmicrocloud:'));
+    let started = Date.now();
+    await execa(process.execPath, [CLI, '-c', file, '--node', 'node4', '--base-image', base!, '--image', 'debian-13-standin-amd64',
+      '--out', join(work, 'out'), '--cache', cacheDir!], { stderr: 'inherit' });
+    timings.node4ImageBuildSeconds = (Date.now() - started) / 1000;
+    const node4 = await guestFor('node4', 3, GROW_WITHIN + 5 * MINUTE);
+    guests.push(node4);
+    started = Date.now();
+    node4.start();
+    const rows = await waitFor('node4 joined', GROW_WITHIN, async () => {
+      await failFastOnBrokenBoot([node4]);
+      const r = await status();
+      process.stderr.write(`boot test grow ${((Date.now() - started) / 1000).toFixed(0)} s: ${r.map((x) => `${x.node} ${x.status ? `${x.status.step}/${x.status.state}${x.status.detail ? ` (${x.status.detail})` : ''}` : '-'}`).join('; ')}\n`);
+      return r.length === 4 && r.every((x) => x.status?.step === 'done') ? r : undefined;
+    }, 5000);
+    timings.node4BootToDoneSeconds = (Date.now() - started) / 1000;
+    expect(rows[3]!.status).toMatchObject({ node: 'node4', step: 'done', state: 'done', joining: { via: 'node1', replacing: false },
+      service: { hostname: 'node4', underSystemd: true } });
+    expect(rows[0]!.status).toMatchObject({ added: ['node4'] });
+    expect(rows[0]!.status!.adding).toBeUndefined();
+    // node1 (the first formed member) ran exactly one add preseed, which the MicroCloud double took as an add
+    // (it refuses one that lists a name already in the cluster); node2 and node3 were not asked.
+    const node1 = await guests[0]!.console();
+    expect(node1.match(/\$ microcloud preseed -> exit 0/g)).toHaveLength(2); // formation, then the add
+    expect(node1).toMatch(/join: adding node4 \(10\.99\.0\.14\)/);
+    expect(node1).toMatch(/join: node4 added to the cluster/);
+    for (const g of guests.slice(1, 3)) expect((await g.console()).match(/\$ microcloud preseed -> exit 0/g)).toHaveLength(1);
+    const joined = await node4.console();
+    expect(joined.match(/\$ microcloud preseed -> exit 0/g)).toHaveLength(1);
+    expect(joined).toMatch(/step preflight: done[\s\S]*step preseed: done[\s\S]*step verify: done/);
+    const secret = (await readFile(join(work, 'cluster.secrets.yaml'), 'utf8')).match(/session_passphrase: "?([^"\n]+)/)![1]!;
+    for (const g of guests) expect(await g.console()).not.toContain(secret);
+  }), GROW_WITHIN + 10 * MINUTE);
 });
