@@ -11,10 +11,19 @@ export async function collectStatus(cluster: Cluster, read: PeerStatusReader): P
   }));
 }
 
+/** What a node is doing, in one line: its error, a member's add session, or its own detail. */
+function detailOf(s: NodeStatus): string {
+  if (s.lastError) return s.lastError.split('\n')[0]!;
+  if (s.adding) return `${s.detail ?? ''}; adding ${s.adding.node}${s.adding.replacing ? ' in place of the removed member of that name' : ''}`;
+  const added = s.added?.length ? `; added ${s.added.join(', ')}` : '';
+  const via = s.step === 'done' && s.joining ? `; joined through ${s.joining.via}${s.joining.replacing ? ', replacing the dead member' : ''}` : '';
+  return `${s.detail ?? ''}${via}${added}`;
+}
+
 /** A fixed-width table, one line per node, then what a stopped node needs from a person. Pure. */
 export function formatStatusTable(rows: readonly StatusRow[]): string {
   const lines = [['NODE', 'ADDRESS', 'STEP', 'STATE', 'SINCE', 'DETAIL'], ...rows.map((r) => r.status
-    ? [r.node, r.address, r.status.step, r.status.state, r.status.since, (r.status.lastError ?? r.status.detail ?? '').split('\n')[0]!]
+    ? [r.node, r.address, r.status.step, r.status.state, r.status.since, detailOf(r.status)]
     : [r.node, r.address, '-', 'no answer', '-', 'not booted yet, or not reachable from here'])];
   const widths = lines[0]!.map((_, col) => Math.max(...lines.map((l) => l[col]!.length)));
   const table = lines.map((l) => l.map((cell, col) => (col === l.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd());

@@ -65,4 +65,20 @@ describe('build-image status', () => {
     ]).split('\n');
     expect(table.slice(3)).toEqual(['', 'pi2:', '  warning: it answers as host "ubuntu", not "pi2": cloud-init did not apply its seed (is this the right card?)', '']);
   });
+
+  it('shows a member adding a node, what it added, and the node that joined through it', () => {
+    const table = formatStatusTable([
+      { node: 'pi1', address: '10.0.0.11', status: { node: 'pi1', step: 'done', state: 'done', since: 't', detail: 'cluster formed',
+        adding: { node: 'pi5', replacing: false, since: 't' }, added: ['pi4'] } },
+      { node: 'pi2', address: '10.0.0.12', status: { node: 'pi2', step: 'done', state: 'done', since: 't', detail: 'cluster formed', added: ['pi3'] } },
+      { node: 'pi3', address: '10.0.0.13', status: { node: 'pi3', step: 'done', state: 'done', since: 't', detail: 'cluster formed',
+        joining: { via: 'pi2', replacing: true } } },
+      { node: 'pi5', address: '10.0.0.15', status: { node: 'pi5', step: 'preseed', state: 'running', since: 't',
+        detail: 'joining the formed MicroCloud through pi1', joining: { via: 'pi1', replacing: false } } },
+    ]).split('\n');
+    expect(table[1]).toMatch(/^pi1 .* cluster formed; adding pi5$/);
+    expect(table[2]).toMatch(/^pi2 .* cluster formed; added pi3$/);
+    expect(table[3]).toMatch(/^pi3 .* cluster formed; joined through pi2, replacing the dead member$/);
+    expect(table[4]).toMatch(/^pi5 .*preseed .*running .* joining the formed MicroCloud through pi1$/);
+  });
 });
