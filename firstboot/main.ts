@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { NodeConfig } from '../builder/render/node-config.js';
 import { NODE_CONFIG_PATH } from '../builder/render/node-config.js';
 import { journalLogger, realClock, realFiles, realRunner } from './run/adapters.js';
-import { EXIT, firstBoot } from './run/first-boot.js';
+import { EXIT, firstBoot } from './first-boot.js';
 import { sendJoin } from './join/send-join.js';
 import { readStatus } from './status/read-status.js';
 import type { ServiceInfo } from './run/types.js';

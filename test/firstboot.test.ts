@@ -3,7 +3,7 @@
 // that never comes, a failed preseed, and three nodes forming a cluster over real HTTP.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXIT, firstBoot } from '../firstboot/run/first-boot.js';
+import { EXIT, firstBoot } from '../firstboot/first-boot.js';
 import type { CommandRunner } from '../builder/command-runner.js';
 import type { NodeStatus, ServiceInfo } from '../firstboot/run/types.js';
 import { DONE_MARKER, MOTD, USER_DATA_COPIES } from '../firstboot/steps/finish.js';

@@ -9,7 +9,7 @@ import type { Cluster } from '../builder/config/types.js';
 import { deriveJoinKey, HEADERS, MAX_BODY_BYTES, signRequest } from '../firstboot/join/join-auth.js';
 import { JOIN_KEY_PATH, JoinDesk } from '../firstboot/join/join-desk.js';
 import { sendJoin } from '../firstboot/join/send-join.js';
-import { EXIT, type FirstBootRun } from '../firstboot/run/first-boot.js';
+import { EXIT, type FirstBootRun } from '../firstboot/first-boot.js';
 import type { NodeStatus } from '../firstboot/run/types.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { FakeMicroCloud } from './doubles/fake-host.js';

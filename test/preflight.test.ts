@@ -3,7 +3,7 @@
 // and no node forms the cluster until every node has passed.
 import { stringify } from 'yaml';
 import type { Cluster } from '../builder/config/types.js';
-import { EXIT } from '../firstboot/run/first-boot.js';
+import { EXIT } from '../firstboot/first-boot.js';
 import { MOTD } from '../firstboot/steps/finish.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { moduleNames, parseLsblk, versionAtLeast } from '../firstboot/preflight/node-facts.js';

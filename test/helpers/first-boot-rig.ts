@@ -7,7 +7,7 @@ import type { Cluster } from '../../builder/config/types.js';
 import { planNodeConfig, type NodeConfig, type SeedOptions } from '../../builder/render/node-config.js';
 import { renderPreseed } from '../../builder/render/preseed.js';
 import { renderUserData } from '../../builder/render/user-data.js';
-import { firstBoot } from '../../firstboot/run/first-boot.js';
+import { firstBoot } from '../../firstboot/first-boot.js';
 import { sendJoin } from '../../firstboot/join/send-join.js';
 import type { Clock, JoinSender, Logger, PeerStatusReader, ServiceInfo } from '../../firstboot/run/types.js';
 import { USER_DATA_COPIES } from '../../firstboot/steps/finish.js';

@@ -1,17 +1,17 @@
 // The service's whole life as one function of its adapters: serve status, walk the steps (or
 // report done), and return the exit code systemd acts on.
-import type { NodeConfig } from '../../builder/render/node-config.js';
-import type { CommandRunner } from '../../builder/command-runner.js';
-import { STEPS } from '../steps/index.js';
-import { DONE_MARKER, MOTD } from '../steps/finish.js';
-import { JOIN_KEY_PATH, JoinDesk } from '../join/join-desk.js';
-import { startStatusServer, type StatusServer } from '../status/status-server.js';
-import { JournalStore } from './state.js';
-import { walkSteps } from './walk-steps.js';
+import type { NodeConfig } from '../builder/render/node-config.js';
+import type { CommandRunner } from '../builder/command-runner.js';
+import { STEPS } from './steps/index.js';
+import { DONE_MARKER, MOTD } from './steps/finish.js';
+import { JOIN_KEY_PATH, JoinDesk } from './join/join-desk.js';
+import { startStatusServer, type StatusServer } from './status/status-server.js';
+import { JournalStore } from './run/state.js';
+import { walkSteps } from './run/walk-steps.js';
 import {
   ConfigurationFailure, TemporaryFailure, type Clock, type FileAccess, type Logger,
   type JoinSender, type NodeStatus, type PeerStatusReader, type ServiceInfo, type Step,
-} from './types.js';
+} from './run/types.js';
 
 export const EXIT = { done: 0, internal: 1, tempfail: 75, config: 78 } as const;
 
