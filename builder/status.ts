@@ -30,7 +30,9 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   const details = rows.flatMap((r) => {
     const more = (r.status?.lastError ?? '').split('\n').slice(1);
     const host = r.status?.service?.hostname;
-    const warnings = [...(host && host !== r.node
+    const refused = r.status?.refused;
+    const warnings = [...(refused ? [`turned away ${refused.node} at ${refused.at}: ${refused.reason}`] : []),
+      ...(host && host !== r.node
       ? [`it answers as host "${host}", not "${r.node}": cloud-init did not apply its seed (is this the right card?)`] : []),
       ...r.status?.preflight?.warnings ?? []];
     if (!more.length && !warnings.length) return [];

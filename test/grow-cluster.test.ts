@@ -169,6 +169,9 @@ describe('replacing a dead Pi', () => {
       expect(result.status().lastError).toMatch(/pi1 refused to add this node: pi3 is still a member of the cluster \(offline\)\. If that Pi is dead, rebuild this one with build-image --node pi3 --replace/);
       expect(shelf.cloud.removed).toEqual([]);
       expect(shelf.members[0]!.log.join('\n')).toMatch(/warning: join: refused a request from 127\.0\.0\.13: pi3 is still a member/);
+      // The member's own status page says it too (build-image status lists it under the table).
+      expect(await readStatus('127.0.0.11', shelf.c.statusPort)).toMatchObject({
+        refused: { node: 'pi3', reason: expect.stringMatching(/^pi3 is still a member .*--node pi3 --replace/) } });
     } finally {
       await shelf.close();
     }

@@ -80,5 +80,8 @@ describe('build-image status', () => {
     expect(table[2]).toMatch(/^pi2 .* cluster formed; added pi3$/);
     expect(table[3]).toMatch(/^pi3 .* cluster formed; joined through pi2, replacing the dead member$/);
     expect(table[4]).toMatch(/^pi5 .*preseed .*running .* joining the formed MicroCloud through pi1$/);
+    const refused = formatStatusTable([{ node: 'pi1', address: '10.0.0.11', status: { node: 'pi1', step: 'done', state: 'done', since: 't',
+      refused: { node: 'pi3', reason: 'pi3 is still a member of the cluster (offline). If that Pi is dead, rebuild ...', at: 'T' } } }]);
+    expect(refused).toContain('\npi1:\n  warning: turned away pi3 at T: pi3 is still a member of the cluster (offline). If that Pi is dead, rebuild ...\n');
   });
 });

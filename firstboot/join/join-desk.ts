@@ -38,7 +38,7 @@ export interface JoinDeskDeps {
   readonly log: Logger;
   readonly clock: Clock;
   /** Publish the session on this member's status. */
-  readonly record: (fields: Pick<NodeStatus, 'adding' | 'added'>) => void;
+  readonly record: (fields: Partial<Pick<NodeStatus, 'adding' | 'added' | 'refused'>>) => void;
 }
 
 export class JoinDesk {
@@ -56,11 +56,15 @@ export class JoinDesk {
 
   async handle(request: JoinRequestIn): Promise<JoinAnswer> {
     const answer = await this.decide(request);
-    if (answer.status !== 202) this.deps.log.warn(`join: refused a request from ${request.source}: ${answer.reason}`);
-    return answer;
+    if (answer.status === 202) return answer;
+    this.deps.log.warn(`join: refused a request from ${request.source}: ${answer.reason}`);
+    // An authentic node turned away for a reason a person can act on: shown on this member's status too.
+    if (answer.node && (answer.status === 403 || answer.status === 409))
+      this.deps.record({ refused: { node: answer.node, reason: answer.reason!, at: new Date(this.deps.clock.now()).toISOString() } });
+    return { status: answer.status, ...(answer.reason ? { reason: answer.reason } : {}) };
   }
 
-  private async decide(request: JoinRequestIn): Promise<JoinAnswer> {
+  private async decide(request: JoinRequestIn): Promise<JoinAnswer & { node?: string }> {
     const { config, key, clock } = this.deps;
     const subnet = parseCidr(config.subnet)!;
     const verdict = verifyRequest(key, request, clock.now(), this.guard, (a) => cidrContains(subnet, a));
@@ -69,20 +73,20 @@ export class JoinDesk {
     if (!parsed.ok) return { status: 400, reason: parsed.reason };
     const add = parsed.value;
     if (!config.join.grow)
-      return { status: 403, reason: `microcloud.grow is false for this cluster: a person adds ${add.node} (microcloud add on a member)` };
+      return { node: add.node, status: 403, reason: `microcloud.grow is false for this cluster: a person adds ${add.node} (microcloud add on a member)` };
     if (this.session) return { status: 503, reason: `${config.node} is adding ${this.sessionFor} now; ask again in a minute` };
-    if (add.node === config.node) return { status: 409, reason: `${add.node} is this member's own name` };
+    if (add.node === config.node) return { node: add.node, status: 409, reason: `${add.node} is this member's own name` };
 
     const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json']);
     const members = listed.exitCode === 0 ? parseMembers(listed.stdout) : undefined;
     if (!members) return { status: 503, reason: `${config.node} cannot list the cluster's members right now` };
     const sameName = members.find((m) => m.name === add.node);
     const sameAddress = members.find((m) => m.address === add.address && m.name !== add.node);
-    if (sameAddress) return { status: 409, reason: `${add.address} is the address of the member ${sameAddress.name}` };
+    if (sameAddress) return { node: add.node, status: 409, reason: `${add.address} is the address of the member ${sameAddress.name}` };
     if (sameName && sameName.status.toUpperCase() === 'ONLINE')
-      return { status: 409, reason: `${add.node} is already an online member of the cluster; two machines cannot share a name` };
+      return { node: add.node, status: 409, reason: `${add.node} is already an online member of the cluster; two machines cannot share a name` };
     if (sameName && !add.replace)
-      return { status: 409, reason: `${add.node} is still a member of the cluster (${sameName.status.toLowerCase() || 'offline'}). If that Pi is `
+      return { node: add.node, status: 409, reason: `${add.node} is still a member of the cluster (${sameName.status.toLowerCase() || 'offline'}). If that Pi is `
         + `dead, rebuild this one with build-image --node ${add.node} --replace and flash it again` };
 
     if (sameName) {

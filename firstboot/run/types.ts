@@ -27,6 +27,8 @@ export interface NodeStatus {
   /** A formed member's add session now, and the nodes it has added since it started. */
   adding?: { node: string; replacing: boolean; since: string };
   added?: string[];
+  /** The last authentic join request this member turned down, and why (a name still taken, say). */
+  refused?: { node: string; reason: string; at: string };
   /** A formed member: the nodes of the cluster file it was built from (a node not among them joins later). */
   formedWith?: string[];
 }
