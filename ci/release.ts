@@ -30,6 +30,10 @@ export async function release(argv: readonly string[], env: Readonly<Record<stri
     io.stderr('release: set MICROCLOUD_PI_PASSPHRASE (the cluster\'s join passphrase) in the environment');
     return 2;
   }
+  // Published images carry the join passphrase until first boot: with grow on, holding one is enough to add a machine.
+  if (values['url-base'] && parseDocument(await readFile(values.config, 'utf8')).getIn(['microcloud', 'grow']) !== false)
+    io.stderr('release: warning: these images are to be published, and microcloud.grow is on: anyone holding one can add a '
+      + 'machine on the cluster network to the cluster. Set microcloud.grow: false in the cluster file for published releases.');
   // Keys from the environment go into a private copy of the cluster file, validated as usual.
   const work = await mkdtemp(tempPrefix('release')); // holds the keys: removed on a signal too
   try {

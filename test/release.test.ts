@@ -58,6 +58,8 @@ describe('npm run release', () => {
       expect(await readFile(join(out, name), 'utf8')).not.toContain(PASSPHRASE);
     expect(lines.join('\n')).not.toContain(PASSPHRASE);
     expect(await readdir(dir)).not.toContain('cluster.secrets.yaml');
+    // Published with grow on (the example's default): the release says what holding an image allows.
+    expect(lines.join('\n')).toMatch(/warning: these images are to be published, and microcloud\.grow is on: anyone holding one can add a machine/);
   });
 
   it('refuses to run without the passphrase in the environment', async () => {
