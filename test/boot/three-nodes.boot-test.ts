@@ -190,9 +190,13 @@ describe('three stand-in Pis booted from build-image output', () => {
     node4.start();
     const rows = await waitFor('node4 joined', GROW_WITHIN, async () => {
       await failFastOnBrokenBoot([node4]);
+      const failed = /join: adding node4 failed[^\n]*/.exec(await guests[0]!.console());
+      if (failed) throw new Error(`node1: ${failed[0]}`);
       const r = await status();
       process.stderr.write(`boot test grow ${((Date.now() - started) / 1000).toFixed(0)} s: ${r.map((x) => `${x.node} ${x.status ? `${x.status.step}/${x.status.state}${x.status.detail ? ` (${x.status.detail})` : ''}` : '-'}`).join('; ')}\n`);
-      return r.length === 4 && r.every((x) => x.status?.step === 'done') ? r : undefined;
+      // The member's add is over too (the joiner double does not wait for it, as MicroCloud's joiner would).
+      return r.length === 4 && r.every((x) => x.status?.step === 'done') && !r[0]!.status!.adding
+        && r[0]!.status!.added?.length ? r : undefined;
     }, 5000);
     timings.node4BootToDoneSeconds = (Date.now() - started) / 1000;
     expect(rows[3]!.status).toMatchObject({ node: 'node4', step: 'done', state: 'done', joining: { via: 'node1', replacing: false },
