@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tempDir } from '../../test/helpers/temp-dir.js';
 import { BufferPool, readSegments, recycling, splicedImage } from './read-segments.js';
 
 const collect = async (pieces: AsyncIterable<Buffer>) => {
@@ -12,7 +12,7 @@ const collect = async (pieces: AsyncIterable<Buffer>) => {
 
 describe('readSegments', () => {
   it('reads a base with one range replaced, in pieces of the size asked, whatever the boundaries', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mcpi-segments-'));
+    const dir = await tempDir('mcpi-segments-');
     const base = randomBytes(10_000);
     const boot = randomBytes(3_000);
     await writeFile(join(dir, 'base'), base);
@@ -32,13 +32,13 @@ describe('readSegments', () => {
   });
 
   it('says which file ended early instead of yielding short data', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mcpi-segments-'));
+    const dir = await tempDir('mcpi-segments-');
     await writeFile(join(dir, 'short'), randomBytes(100));
     await expect(collect(readSegments([{ path: join(dir, 'short'), from: 0, bytes: 200 }], 64))).rejects.toThrow(`${join(dir, 'short')} ends before byte 200`);
   });
 
   it('takes pieces from a pool and, recycled, reuses two buffers for the whole stream', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'mcpi-segments-'));
+    const dir = await tempDir('mcpi-segments-');
     const data = randomBytes(10_000);
     await writeFile(join(dir, 'image'), data);
     const pool = new BufferPool(1_024);
