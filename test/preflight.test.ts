@@ -51,6 +51,10 @@ describe('preflight on one node', () => {
       /Set the node's uplink\.mac in the cluster file/]],
     ['an uplink by MAC that no NIC has', (i) => ({ ...CEPH_NODE, uplink: { mac: `00:11:22:33:44:5${i}` } }), () => {}, [
       /does not exist, and no NIC has MAC 00:11:22:33:44:50/]],
+    ['an uplink by MAC whose NIC kept another name', (i) => ({ ...CEPH_NODE, uplink: { mac: `00:e0:4c:68:00:0${i + 1}` } }),
+      (r) => { r.host.hardware.nics[1]!.name = 'enx00e04c680001'; }, [
+        /The uplink NIC with MAC 00:e0:4c:68:00:01 is named enx00e04c680001, not uplink0: the rename in this node's network-config did not apply/,
+        /set the node's uplink\.interface to enx00e04c680001 instead of uplink\.mac/]],
     ['an uplink that DHCP gave an address', CEPH_NODE, (r) => { r.host.hardware.nics[1]!.addresses = ['192.168.1.50']; }, [
       /The uplink eth1 has the address 192\.168\.1\.50; MicroCloud gives OVN only a NIC without one/]],
     ['an uplink that is down', CEPH_NODE, (r) => { r.host.hardware.nics[1]!.up = false; }, [/The uplink eth1 is down/]],

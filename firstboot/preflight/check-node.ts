@@ -36,7 +36,13 @@ function checkNics(needs: PreflightNeeds, nics: readonly Nic[]): string[] {
     const name = needs.uplink.bridge ?? needs.uplink.interface;
     const uplink = nics.find((n) => n.name === name);
     const byMac = needs.uplink.mac ? nics.find((n) => n.mac === needs.uplink!.mac!.toLowerCase()) : undefined;
-    if (!uplink) {
+    if (!uplink && byMac && !needs.uplink.bridge) {
+      // The seed names the NIC by its MAC and renames it; the rename did not take (an interface
+      // that is already up when the rename is tried keeps its old name).
+      problems.push(`The uplink NIC with MAC ${needs.uplink.mac} is named ${byMac.name}, not ${name}: the rename in this node's `
+        + `network-config did not apply. Reboot this node once (the rename happens while the NIC comes up); if it is still `
+        + `${byMac.name}, set the node's uplink.interface to ${byMac.name} instead of uplink.mac, rebuild and reflash it.`);
+    } else if (!uplink) {
       problems.push(`The uplink ${needs.uplink.bridge ? `bridge ${name}` : `NIC ${name}`} does not exist`
         + `${needs.uplink.mac && !byMac ? `, and no NIC has MAC ${needs.uplink.mac}` : ''}. This node has: ${list}. `
         + 'Set the node\'s uplink.mac in the cluster file to the MAC of the NIC for OVN (a USB adapter is often enx<MAC>, not eth1), rebuild and reflash this node.');
