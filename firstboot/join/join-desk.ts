@@ -5,15 +5,14 @@
 import { cidrContains, parseCidr } from '../../builder/config/ipv4.js';
 import type { CommandRunner } from '../../builder/command-runner.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
-import { redact } from '../run/redact.js';
+import { lastLine, redact } from '../run/redact.js';
+import { PRESEED_GRACE_SECONDS } from '../run/run-preseed.js';
 import type { Clock, JoinAnswer, Logger, NodeStatus } from '../run/types.js';
 import { parseAddRequest, planAddPreseed, renderAddPreseed, type AddRequest } from './add-request.js';
 import { HEADERS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn } from './join-auth.js';
 
 /** Root-only: the key derived from the join passphrase, kept by a member once the passphrase is gone. */
 export const JOIN_KEY_PATH = '/var/lib/microcloud-pi/join.key';
-/** Longer than a session: MicroCloud's own timeout ends it first. */
-const GRACE_SECONDS = 300;
 
 export interface MemberRow { readonly name: string; readonly status: string; readonly address?: string }
 
@@ -109,13 +108,13 @@ export class JoinDesk {
     log.info(`join: adding ${add.node} (${add.address})${replacing ? ', in place of the removed member of that name' : ''}`);
     this.session = (async () => {
       const ran = await run('microcloud', ['preseed'], {
-        input: preseed, secret: [passphrase], timeoutMs: (config.sessionTimeoutSeconds + GRACE_SECONDS) * 1000,
+        input: preseed, secret: [passphrase], timeoutMs: (config.sessionTimeoutSeconds + PRESEED_GRACE_SECONDS) * 1000,
       });
       if (ran.exitCode === 0) {
         this.added.push(add.node);
         log.info(`join: ${add.node} added to the cluster`);
       } else {
-        log.warn(`join: adding ${add.node} failed (${ran.timedOut ? 'timed out' : redact(ran.stderr.trim().split('\n').pop() ?? '', [passphrase])}); `
+        log.warn(`join: adding ${add.node} failed (${ran.timedOut ? 'timed out' : redact(lastLine(ran.stderr), [passphrase])}); `
           + 'it asks again by itself');
       }
     })().catch((error: Error) => log.warn(`join: adding ${add.node} failed: ${error.message}`)).finally(() => {

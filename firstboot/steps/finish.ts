@@ -3,7 +3,7 @@
 import { deriveJoinKey } from '../join/join-auth.js';
 import { JOIN_KEY_PATH } from '../join/join-desk.js';
 import type { Step } from '../run/types.js';
-import { passphraseOf } from './run-preseed.js';
+import { passphraseOf } from '../run/run-preseed.js';
 
 export const DONE_MARKER = '/var/lib/microcloud-pi/done';
 export const MOTD = '/etc/motd';

@@ -1,6 +1,7 @@
 // Step 2: the four snaps at the cluster's channels (install, or refresh to the channel), from
 // one cohort so every member gets the same revisions, then held against automatic refreshes.
 import { TemporaryFailure, type Step, type StepContext } from '../run/types.js';
+import { lastLine } from '../run/redact.js';
 
 export const SNAP_ORDER = ['lxd', 'microceph', 'microovn', 'microcloud'] as const;
 const ATTEMPTS = 5;
@@ -44,5 +45,3 @@ export const installSnaps: Step = {
     if (hold.exitCode !== 0) throw new TemporaryFailure(`snap refresh --hold failed: ${lastLine(hold.stderr)}`);
   },
 };
-
-export const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';

@@ -7,7 +7,7 @@ import { addRequestOf, planAddPreseed, renderAddPreseed, type Member } from '../
 import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest } from '../join/join-auth.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { ConfigurationFailure, TemporaryFailure, type NodeStatus, type StepContext } from '../run/types.js';
-import { runPreseed } from './run-preseed.js';
+import { runPreseed } from '../run/run-preseed.js';
 
 export const JOIN_TIMEOUT_MS = 60 * 60_000;
 /** Under the member's limit of six requests a minute. */
@@ -56,10 +56,11 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
         continue; // the next member
       }
       if (answer.status === 202) {
-        const preseed = renderAddPreseed(planAddPreseed(config, member, request, sessionPassphrase(key, nonce)));
+        const passphrase = sessionPassphrase(key, nonce);
+        const preseed = renderAddPreseed(planAddPreseed(config, member, request, passphrase));
         if (config.discovery === 'unicast') await ctx.clock.sleep(5000); // the member's session first
         ctx.report(`joining the formed MicroCloud through ${member.name}${replacing ? ` (replacing the dead ${config.node})` : ''}`);
-        await runPreseed(ctx, preseed, sessionPassphrase(key, nonce), `joining through ${member.name}`);
+        await runPreseed(ctx, preseed, passphrase, `joining through ${member.name}`);
         return;
       }
       if (answer.status === 503 || answer.status === 429) {

@@ -7,7 +7,7 @@ import {
   LSBLK_COLUMNS, moduleNames, parseIpAddr, parseLsblk, parseMemTotalMiB, parseSnapdVersion, type Nic, type NodeFacts,
 } from '../preflight/node-facts.js';
 import { ConfigurationFailure, TemporaryFailure, type Step, type StepContext } from '../run/types.js';
-import { microcloudInitialised } from './run-preseed.js';
+import { microcloudInitialised } from '../run/run-preseed.js';
 
 async function nics(ctx: StepContext): Promise<Nic[]> {
   const ran = await ctx.run('ip', ['-j', 'addr', 'show']);

@@ -6,7 +6,7 @@
 import { ConfigurationFailure, STEP_IDS, TemporaryFailure, type Step, type StepContext } from '../run/types.js';
 import { formedPeers, joinFormedCluster } from './join-formed.js';
 import { pollUntil } from './poll.js';
-import { microcloudInitialised, passphraseOf, runPreseed } from './run-preseed.js';
+import { microcloudInitialised, passphraseOf, runPreseed } from '../run/run-preseed.js';
 
 const PREPARE_TIMEOUT_MS = 30 * 60_000;
 
