@@ -4,8 +4,10 @@ import type { NodeConfig } from '../builder/render/node-config.js';
 import type { CommandRunner } from '../builder/command-runner.js';
 import { STEPS } from './steps/index.js';
 import { DONE_MARKER, MOTD } from './steps/finish.js';
-import { JOIN_KEY_PATH, JoinDesk } from './join/join-desk.js';
-import { startStatusServer, type StatusServer } from './status/status-server.js';
+import { JoinDesk } from './join/join-desk.js';
+import { loadJoinKey } from './join/join-key.js';
+import { clockSynchronised } from './steps/wait-ready.js';
+import { startStatusServer, type StatusServer, type StatusServerOptions } from './status/status-server.js';
 import { JournalStore } from './run/state.js';
 import { walkSteps } from './run/walk-steps.js';
 import {
@@ -25,7 +27,7 @@ export interface FirstBootDeps {
   readonly sendJoin: JoinSender;
   readonly journalPath: string;
   readonly steps?: readonly Step[];
-  /** Where the status endpoint listens; defaults to the node's intra-cluster address. */
+  /** Where the status endpoint listens; defaults to the node's intra-cluster address (never every interface). */
   readonly listenHost?: string;
   /** Reported on the status endpoint as is. */
   readonly service?: ServiceInfo;
@@ -35,8 +37,29 @@ export interface FirstBootRun {
   readonly exitCode: number;
   readonly server: StatusServer | undefined;
   status(): NodeStatus;
-  /** A formed member's join desk (POST /join), when it keeps a join key and the cluster may grow. */
+  /** A formed member's join desk (POST /join), when it keeps a join key and the cluster may grow (opened once the clock is synchronised). */
   readonly desk: JoinDesk | undefined;
+}
+
+/** How long the service tries to listen on its address (it may come up a moment after the service starts). */
+const LISTEN_TRIES = 30;
+const LISTEN_RETRY_MS = 2000;
+/** A member opens its join desk only with a synchronised clock: request timestamps are checked against it. */
+const CLOCK_POLL_MS = 5000;
+
+async function listenWhenPossible(options: StatusServerOptions, clock: Clock, log: Logger): Promise<StatusServer | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStatusServer(options);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRNOTAVAIL' || attempt >= LISTEN_TRIES) {
+        log.warn(`status endpoint not started on ${options.host}:${options.port}: ${(error as Error).message}`);
+        return undefined;
+      }
+      await clock.sleep(LISTEN_RETRY_MS);
+    }
+  }
 }
 
 export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
@@ -48,23 +71,37 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
     status = { ...status, ...next, ...(changedStep ? { since: new Date(clock.now()).toISOString() } : {}) };
   };
   let desk: JoinDesk | undefined;
-  const server = await startStatusServer(deps.listenHost ?? config.address, config.statusPort, () => status,
-    () => (desk ? (request) => desk!.handle(request) : undefined))
-    .catch((error: Error) => {
-      log.warn(`status endpoint not started: ${error.message}`);
-      return undefined;
-    });
-  const finished = (exitCode: number) => ({ exitCode, server, status: () => status, desk });
-  // A member: from now on it adds nodes that ask (growing the cluster, replacing a dead Pi).
+  let key = await loadJoinKey(deps.files, config);
+  const listenHost = deps.listenHost ?? config.address;
+  const server = await listenWhenPossible({
+    host: listenHost, port: config.statusPort, current: () => status, key: () => key,
+    names: [...new Set([listenHost, config.address, config.node])],
+    joinDesk: () => (desk ? (request) => desk!.handle(request) : undefined),
+  }, clock, log);
+  const finished = (exitCode: number): FirstBootRun => ({ exitCode, server, status: () => status, get desk() { return desk; } });
+  // A member: from now on it adds nodes that ask (growing the cluster, replacing a dead Pi), once its clock is right.
   const member = async () => {
     set({ step: 'done', state: 'done', detail: 'cluster formed', formedWith: [config.node, ...config.peers.map((p) => p.name)] });
-    const key = (await deps.files.read(JOIN_KEY_PATH))?.trim();
+    key = await loadJoinKey(deps.files, config); // finish kept it; the preseed is gone
     if (!config.join.grow) {
       log.info('join: microcloud.grow is false; this member adds no nodes by itself');
-    } else if (key && /^[0-9a-f]{64}$/.test(key)) {
-      desk = new JoinDesk({ config, key: Buffer.from(key, 'hex'), run: deps.run, log, clock, record: (fields) => set(fields) });
+    } else if (key) {
+      const joinKey = key;
+      const open = async () => {
+        desk = await JoinDesk.open({ config, key: joinKey, run: deps.run, log, clock, files: deps.files, record: (fields) => set(fields) });
+      };
+      if (await clockSynchronised(deps.run)) {
+        await open();
+      } else {
+        log.info('join: the join desk opens once the clock is synchronised (request times are checked against it)');
+        void (async () => {
+          while (!(await clockSynchronised(deps.run))) await clock.sleep(CLOCK_POLL_MS);
+          await open();
+          log.info('join: the clock is synchronised; the join desk is open');
+        })().catch((error: Error) => log.warn(`join: the join desk did not open: ${error.message}`));
+      }
     } else {
-      log.warn(`join: ${JOIN_KEY_PATH} is missing or unreadable; this member cannot add nodes`);
+      log.warn('join: no join key (the key file is missing or unreadable); this member cannot add nodes');
     }
     return finished(EXIT.done);
   };
@@ -74,7 +111,9 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const { journal, corrupt } = await store.load();
   if (corrupt) log.warn(`${deps.journalPath} was unreadable; kept as .corrupt, each step probes its own state instead`);
   const ctx = {
-    config, run: deps.run, log, clock, readPeer: deps.readPeer, sendJoin: deps.sendJoin, files: deps.files,
+    config, run: deps.run, log, clock, sendJoin: deps.sendJoin, files: deps.files, ...(key ? { joinKey: key } : {}),
+    // Peers' statuses decide whether this node forms or joins: only statuses signed with the cluster's key count.
+    readPeer: (address: string, port: number) => deps.readPeer(address, port, key),
     report: (detail: string, state: 'running' | 'waiting' = 'running') => set({ detail, state }),
     record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>) => set(fields),
   };

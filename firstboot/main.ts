@@ -25,7 +25,7 @@ const service: ServiceInfo = {
 };
 const result = await firstBoot({
   config, run: realRunner(log), log, clock: realClock, files: realFiles, readPeer: readStatus, sendJoin,
-  journalPath: '/var/lib/microcloud-pi/journal.json', listenHost: '0.0.0.0', service,
+  journalPath: '/var/lib/microcloud-pi/journal.json', service,
 });
 if (result.exitCode === EXIT.done) {
   log.info('first boot complete; serving status for peers and the operator');

@@ -7,7 +7,9 @@ import { parse } from 'yaml';
 import type { CommandRunner } from '../builder/command-runner.js';
 import type { Cluster } from '../builder/config/types.js';
 import { deriveJoinKey, HEADERS, MAX_BODY_BYTES, signRequest } from '../firstboot/join/join-auth.js';
-import { JOIN_KEY_PATH, JoinDesk } from '../firstboot/join/join-desk.js';
+import { JoinDesk, REPLACE_AFTER_MS } from '../firstboot/join/join-desk.js';
+import { JOIN_KEY_PATH } from '../firstboot/join/join-key.js';
+import { readJoinAnswer } from '../firstboot/join/join-answer.js';
 import { sendJoin } from '../firstboot/join/send-join.js';
 import { EXIT, type FirstBootRun } from '../firstboot/first-boot.js';
 import type { NodeStatus } from '../firstboot/run/types.js';
@@ -61,7 +63,7 @@ describe('a node added to the cluster file after formation', () => {
       expect((await readStatus('127.0.0.14', shelf.c.statusPort))?.step).toBeUndefined(); // pi4's own server was closed by the rig
       expect(result.status()).toMatchObject({ step: 'done', joining: { via: 'pi1', replacing: false } });
       // pi4 keeps only the derived key too, root-only; the passphrase is gone from its disk.
-      expect(pi4.files.files.get(JOIN_KEY_PATH)).toEqual({ content: `${deriveJoinKey(TEST_PASSPHRASE, 'loop').toString('hex')}\n`, mode: 0o600 });
+      expect(pi4.files.files.get(JOIN_KEY_PATH)).toEqual({ content: `${(await deriveJoinKey(TEST_PASSPHRASE, 'loop')).toString('hex')}\n`, mode: 0o600 });
       for (const [path, { content }] of pi4.files.files) expect([path, content.includes(TEST_PASSPHRASE)]).toEqual([path, false]);
     } finally {
       await shelf.close();
@@ -166,7 +168,7 @@ describe('replacing a dead Pi', () => {
       const result = await boot(fresh, { readPeer: readStatus });
       expect(result.exitCode).toBe(EXIT.config);
       expect(result.status()).toMatchObject({ needsPerson: true, step: 'preseed' });
-      expect(result.status().lastError).toMatch(/pi1 refused to add this node: pi3 is still a member of the cluster \(offline\)\. If that Pi is dead, rebuild this one with build-image --node pi3 --replace/);
+      expect(result.status().lastError).toMatch(/pi1 refused to add this node: pi3 is still a member of the cluster \(unreachable\)\. If that Pi is dead, rebuild this one with build-image --node pi3 --replace/);
       expect(shelf.cloud.removed).toEqual([]);
       expect(shelf.members[0]!.log.join('\n')).toMatch(/warning: join: refused a request from 127\.0\.0\.13: pi3 is still a member/);
       // The member's own status page says it too (build-image status lists it under the table).
@@ -187,12 +189,13 @@ describe('microcloud.grow: false', () => {
       const result = await boot(pi4, { readPeer: readStatus });
       expect(result.exitCode).toBe(EXIT.config);
       expect(result.status().lastError).toMatch(/formed the cluster without pi4, and microcloud\.grow is false: a person adds it/);
-      // Even a correctly signed request gets nowhere.
+      // Even a correctly signed request gets nowhere; the answer is signed for its nonce.
       const body = '{}';
-      const s = signRequest(deriveJoinKey(TEST_PASSPHRASE, 'loop'), body, Date.now(), randomBytes(16).toString('hex'));
-      const answer = await sendJoin('127.0.0.11', shelf.c.statusPort,
+      const key = await deriveJoinKey(TEST_PASSPHRASE, 'loop');
+      const s = signRequest(key, { method: 'POST', path: '/join', member: '127.0.0.11', sender: '127.0.0.1' }, body, Date.now(), randomBytes(16).toString('hex'));
+      const reply = await sendJoin('127.0.0.11', shelf.c.statusPort,
         { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature }, body);
-      expect(answer).toEqual({ status: 503, reason: 'pi1 is not a formed member that adds nodes (yet)' });
+      expect(readJoinAnswer(key, s.nonce, reply!)).toEqual({ status: 503, reason: 'pi1 is not a formed member that adds nodes (yet)' });
       expect(shelf.cloud.adds).toEqual([]);
     } finally {
       await shelf.close();
@@ -201,8 +204,9 @@ describe('microcloud.grow: false', () => {
 });
 
 describe('the member refuses, with a reason and a log line', () => {
-  const KEY = deriveJoinKey(TEST_PASSPHRASE, 'loop');
-  const now = Date.UTC(2026, 10, 23, 12);
+  let KEY: Buffer;
+  beforeAll(async () => { KEY = await deriveJoinKey(TEST_PASSPHRASE, 'loop'); });
+  const start = Date.UTC(2026, 10, 23, 12);
 
   async function desk(options: { online?: string[]; offline?: string[]; grow?: boolean } = {}) {
     const c = cluster(3, { ...(options.grow !== undefined ? { grow: options.grow } : {}) });
@@ -213,43 +217,47 @@ describe('the member refuses, with a reason and a log line', () => {
     member.host.initialised = true;
     const log: string[] = [];
     const statuses: Partial<NodeStatus>[] = [];
-    const d = new JoinDesk({ config: member.config, key: KEY, run: member.host.run, log: quietLog(log),
-      clock: { now: () => now, sleep: async () => undefined }, record: (f) => statuses.push(f) });
-    return { d, log, member, cloud, statuses };
+    const clock = { at: start, now: () => clock.at, sleep: async () => undefined };
+    const d = await JoinDesk.open({ config: member.config, key: KEY, run: member.host.run, log: quietLog(log), clock, files: member.files,
+      record: (f) => statuses.push(f) });
+    return { d, log, member, cloud, statuses, clock };
   }
   const body = (over: Record<string, unknown> = {}) => JSON.stringify({
     node: 'pi4', address: '127.0.0.14', replace: false, system: { name: 'pi4' }, ...over });
   const signed = (text: string, options: { key?: Buffer; at?: number; nonce?: string; source?: string } = {}) => {
-    const s = signRequest(options.key ?? KEY, text, options.at ?? now, options.nonce ?? randomBytes(16).toString('hex'));
-    return { source: options.source ?? '127.0.0.14', body: text,
+    const source = options.source ?? '127.0.0.14';
+    const s = signRequest(options.key ?? KEY, { method: 'POST', path: '/join', member: '127.0.0.11', sender: source }, text,
+      options.at ?? start, options.nonce ?? randomBytes(16).toString('hex'));
+    return { source, method: 'POST', path: '/join', body: text,
       headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature } };
   };
 
   it.each([
-    ['an image of another cluster (another passphrase)', () => signed(body(), { key: deriveJoinKey('other', 'loop') }), 401, /signature does not match/],
+    ['an image of another cluster (another passphrase)', async () => signed(body(), { key: await deriveJoinKey('other', 'loop') }), 401, /signature does not match/],
     ['an unsigned request', () => ({ ...signed(body()), headers: {} }), 401, /not signed/],
-    ['a stale timestamp', () => signed(body(), { at: now - 10 * 60_000 }), 401, /timestamp is more than 5 minutes/],
+    ['a stale timestamp', () => signed(body(), { at: start - 10 * 60_000 }), 401, /timestamp is more than 5 minutes/],
     ['a body over the limit', () => signed(' '.repeat(MAX_BODY_BYTES + 1)), 413, /over 16384 bytes/],
     ['a request from outside the cluster network', () => signed(body(), { source: '192.168.1.50' }), 403, /outside the cluster network/],
     ['an address that is not where the request came from', () => signed(body({ address: '127.0.0.15' })), 400, /not the address the request came from/],
-    ['a body that adds fields of its own', () => signed(body({ ovn: { ipv4_gateway: '1.2.3.4/24' } })), 400, /unknown field ovn/],
+    ['a body that adds fields of its own', () => signed(body({ ovn: { ipv4_gateway: '1.2.3.4/24' } })), 400, /unknown field "ovn"/],
     ['a disk that is not a device', () => signed(body({ system: { name: 'pi4', storage: { local: { path: '/etc/passwd', wipe: true } } } })), 400, /not a \/dev path/],
     ['the name of an online member', () => signed(body({ node: 'pi2', address: '127.0.0.14', system: { name: 'pi2' } })), 409, /pi2 is already an online member/],
   ])('%s', async (_what, make, status, reason) => {
     const { d, log, cloud } = await desk();
-    const answer = await d.handle(make());
+    const answer = await d.handle(await make());
     expect(answer.status).toBe(status);
     expect(answer.reason).toMatch(reason);
     expect(log.join('\n')).toMatch(new RegExp(`warning: join: refused a request from .*${reason.source}`));
     expect(cloud.adds).toEqual([]);
   });
 
-  it('a replayed request, then more than six a minute', async () => {
-    const { d } = await desk({ online: ['pi1', 'pi2', 'pi3', 'pi4'] }); // pi4 online: each request is refused after its checks
+  it('a replayed request after its session, then more than six a minute', async () => {
+    const { d } = await desk();
     const once = signed(body());
-    expect((await d.handle(once)).status).toBe(409);
+    expect(await d.handle(once)).toEqual({ status: 202 });
+    await d.settled(); // nobody came: the session ended
     expect(await d.handle(once)).toEqual({ status: 409, reason: 'the nonce was used before (a replayed request)' });
-    for (let i = 0; i < 4; i++) await d.handle(signed(body()));
+    for (let i = 0; i < 4; i++) await d.handle(signed(body({ node: 'pi2', system: { name: 'pi2' } })));
     expect(await d.handle(signed(body()))).toMatchObject({ status: 429, reason: expect.stringMatching(/more than 6 requests a minute/) });
   });
 
@@ -264,16 +272,21 @@ describe('the member refuses, with a reason and a log line', () => {
     expect(statuses.at(-1)!.adding).toBeUndefined();
   });
 
-  it('an offline member of the same name without --replace, and with it', async () => {
+  it('an unreachable member of the same name without --replace, and with it once it has been unreachable for a while', async () => {
     const without = await desk({ online: ['pi1', 'pi2'], offline: ['pi3'] });
     const same = JSON.stringify({ node: 'pi3', address: '127.0.0.13', replace: false, system: { name: 'pi3' } });
-    expect((await without.d.handle(signed(same, { source: '127.0.0.13' }))).reason)
-      .toBe('pi3 is still a member of the cluster (offline). If that Pi is dead, rebuild this one with build-image --node pi3 --replace and flash it again');
+    expect(await without.d.handle(signed(same, { source: '127.0.0.13' }))).toEqual({ status: 409, final: true,
+      reason: 'pi3 is still a member of the cluster (unreachable). If that Pi is dead, rebuild this one with build-image --node pi3 --replace and flash it again' });
     const withIt = await desk({ online: ['pi1', 'pi2'], offline: ['pi3'] });
     const replacing = JSON.stringify({ node: 'pi3', address: '127.0.0.13', replace: true, system: { name: 'pi3' } });
-    expect(await withIt.d.handle(signed(replacing, { source: '127.0.0.13' }))).toEqual({ status: 202 });
+    // Just seen unreachable: not removed yet.
+    expect(await withIt.d.handle(signed(replacing, { source: '127.0.0.13' })))
+      .toEqual({ status: 503, reason: expect.stringMatching(/^pi3 has been unreachable for 0 s; pi1 removes it once it has been unreachable for 3 min/) });
+    expect(withIt.cloud.removed).toEqual([]);
+    withIt.clock.at += REPLACE_AFTER_MS;
+    expect(await withIt.d.handle(signed(replacing, { source: '127.0.0.13', at: withIt.clock.at }))).toEqual({ status: 202 });
     expect(withIt.cloud.removed).toEqual(['pi3']);
-    expect(withIt.statuses[0]).toMatchObject({ adding: { node: 'pi3', replacing: true } });
+    expect(withIt.statuses.find((s) => s.adding)).toMatchObject({ adding: { node: 'pi3', replacing: true } });
     await withIt.d.settled();
   });
 });

@@ -20,8 +20,8 @@ describe('build-image status', () => {
       nodes: [{ name: 'pi1', address: '127.0.0.21' }, { name: 'pi2', address: '127.0.0.22' }],
       microcloud: { status_port: port },
     }));
-    const server = await startStatusServer('127.0.0.21', port, () =>
-      ({ node: 'pi1', step: 'wait-peers', state: 'waiting', since: '2026-11-22T10:00:00.000Z', detail: 'waiting for pi2' }));
+    const server = await startStatusServer({ host: '127.0.0.21', port, names: ['127.0.0.21'], key: () => undefined, current: () =>
+      ({ node: 'pi1', step: 'wait-peers', state: 'waiting', since: '2026-11-22T10:00:00.000Z', detail: 'waiting for pi2' }) });
     try {
       const out: string[] = [];
       const code = await run(['status', '-c', config], { stdout: (t) => out.push(t), stderr: () => {}, env: {} });

@@ -31,7 +31,9 @@ export interface NodeConfig {
   /** The intra-cluster network (CIDR): an add session's lookup subnet, and where join requests may come from. */
   subnet: string;
   /** Joining a formed cluster: allowed at all, this node's part of the add preseed, and whether it replaces a dead member of its name. */
-  join: { grow: boolean; replace: boolean; system: PreseedSystem; filters?: NonNullable<Preseed['storage']> };
+  join: { grow: boolean; replace: boolean; system: PreseedSystem; filters?: NonNullable<Preseed['storage']>;
+    /** `microcloud.ovn.underlay_subnet`: a joining node's underlay address must lie in it. */
+    underlaySubnet?: string };
 }
 
 /**
@@ -77,7 +79,8 @@ export function planNodeConfig(cluster: Cluster, nodeName: string, options: Seed
     preflight: planPreflightNeeds(cluster, node),
     subnet: formatCidr(cluster.network.subnet),
     join: { grow: cluster.microcloud.grow, replace: options.replace ?? false, system: planPreseedSystem(cluster, node),
-      ...(filters ? { filters } : {}) },
+      ...(filters ? { filters } : {}),
+      ...(cluster.microcloud.ovn.underlaySubnet ? { underlaySubnet: formatCidr(cluster.microcloud.ovn.underlaySubnet) } : {}) },
   };
 }
 

@@ -51,17 +51,28 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const NIC = /^[A-Za-z0-9._-]{1,15}$/;
 const DEVICE = /^\/dev\/[A-Za-z0-9._:+@/-]{1,200}$/;
 const MAX_FILTERS = 8;
+/** More disks than any Pi can hold; a filter's counts above it are a mistake or an attack. */
+const MAX_DISK_COUNT = 64;
+
+/** A device path under /dev that stays there: no empty, `.` or `..` segments. */
+const isDevicePath = (path: string) => DEVICE.test(path) && path.split('/').slice(2).every((s) => s !== '' && s !== '.' && s !== '..');
+const isNicName = (name: string) => NIC.test(name) && name !== '.' && name !== '..';
+/** A key a sender chose, fit to be named in a reason: quoted, escaped, short. */
+const quoted = (key: string) => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}...` : key);
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 const bad = (reason: string): { ok: false; reason: string } => ({ ok: false, reason: `the request body is invalid: ${reason}` });
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const onlyKeys = (v: Record<string, unknown>, keys: readonly string[]) => Object.keys(v).find((k) => !keys.includes(k));
+const onlyKeys = (v: Record<string, unknown>, keys: readonly string[]) => {
+  const extra = Object.keys(v).find((k) => !keys.includes(k));
+  return extra === undefined ? undefined : quoted(extra);
+};
 
 function disk(value: unknown, withEncrypt: boolean): string | undefined {
   if (!isObject(value)) return 'a disk is not an object';
   const extra = onlyKeys(value, withEncrypt ? ['path', 'wipe', 'encrypt'] : ['path', 'wipe']);
   if (extra) return `unknown disk field ${extra}`;
-  if (typeof value.path !== 'string' || !DEVICE.test(value.path)) return 'a disk path is not a /dev path';
+  if (typeof value.path !== 'string' || !isDevicePath(value.path)) return 'a disk path is not a /dev path';
   if (typeof value.wipe !== 'boolean' || (value.encrypt !== undefined && typeof value.encrypt !== 'boolean'))
     return 'wipe and encrypt must be true or false';
   return undefined;
@@ -73,21 +84,27 @@ function filter(value: unknown, withEncrypt: boolean): string | undefined {
   if (extra) return `unknown filter field ${extra}`;
   const f = value as Partial<PreseedFilter>;
   if (typeof f.find !== 'string' || !f.find.length || f.find.length > 1000) return 'a filter has no find expression';
-  if (!Number.isInteger(f.find_min) || !Number.isInteger(f.find_max) || f.find_min! < 0 || f.find_max! < 0) return 'find_min and find_max must be whole numbers';
+  const count = (n: unknown) => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= MAX_DISK_COUNT;
+  if (!count(f.find_min) || !count(f.find_max)) return `find_min and find_max must be whole numbers from 0 to ${MAX_DISK_COUNT}`;
+  if (f.find_min! > f.find_max!) return 'find_min is more than find_max';
   if (typeof f.wipe !== 'boolean' || (f.encrypt !== undefined && typeof f.encrypt !== 'boolean')) return 'wipe and encrypt must be true or false';
   return undefined;
 }
 
-function system(value: unknown, node: string, address: string): string | undefined {
+function system(value: unknown, node: string, address: string, underlaySubnet: string | undefined): string | undefined {
   if (!isObject(value)) return 'system is not an object';
   const extra = onlyKeys(value, ['name', 'address', 'ovn_uplink_interface', 'ovn_underlay_ip', 'storage']);
   if (extra) return `unknown system field ${extra}`;
   if (value.name !== node) return 'system.name is not the node';
   if (value.address !== undefined && value.address !== address) return 'system.address is not the node\'s address';
-  if (value.ovn_uplink_interface !== undefined && (typeof value.ovn_uplink_interface !== 'string' || !NIC.test(value.ovn_uplink_interface)))
+  if (value.ovn_uplink_interface !== undefined && (typeof value.ovn_uplink_interface !== 'string' || !isNicName(value.ovn_uplink_interface)))
     return 'ovn_uplink_interface is not an interface name';
-  if (value.ovn_underlay_ip !== undefined && (typeof value.ovn_underlay_ip !== 'string' || !isIPv4(value.ovn_underlay_ip)))
-    return 'ovn_underlay_ip is not an IPv4 address';
+  if (value.ovn_underlay_ip !== undefined) {
+    if (typeof value.ovn_underlay_ip !== 'string' || !isIPv4(value.ovn_underlay_ip)) return 'ovn_underlay_ip is not an IPv4 address';
+    const underlay = underlaySubnet ? parseCidr(underlaySubnet) : undefined;
+    if (!underlay || !cidrContains(underlay, value.ovn_underlay_ip))
+      return `ovn_underlay_ip ${value.ovn_underlay_ip} is outside the cluster's OVN underlay network${underlaySubnet ? ` ${underlaySubnet}` : ' (it has none)'}`;
+  }
   if (value.storage === undefined) return undefined;
   if (!isObject(value.storage) || onlyKeys(value.storage, ['local', 'ceph'])) return 'storage has unknown fields';
   const { local, ceph } = value.storage;
@@ -105,8 +122,9 @@ function system(value: unknown, node: string, address: string): string | undefin
   return undefined;
 }
 
-/** The member's reading of a verified request: a well-formed add request from the node's own address. */
-export function parseAddRequest(body: string, source: string, subnet: string): Parsed<AddRequest> {
+/** The member's reading of a verified request: a well-formed add request from the node's own address, in this cluster's networks. */
+export function parseAddRequest(body: string, source: string, cluster: Pick<NodeConfig, 'subnet' | 'join'>): Parsed<AddRequest> {
+  const { subnet } = cluster;
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -123,7 +141,7 @@ export function parseAddRequest(body: string, source: string, subnet: string): P
   if (!cidr || !cidrContains(cidr, address)) return bad(`address ${address} is outside the cluster network ${subnet}`);
   if (address !== source) return bad(`address ${address} is not the address the request came from (${source})`);
   if (typeof replace !== 'boolean') return bad('replace must be true or false');
-  const why = system(value.system, node, address);
+  const why = system(value.system, node, address, cluster.join.underlaySubnet);
   if (why) return bad(why);
   if (value.filters !== undefined) {
     if (!isObject(value.filters) || onlyKeys(value.filters, ['local', 'ceph'])) return bad('filters has unknown fields');

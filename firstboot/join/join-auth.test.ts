@@ -1,63 +1,104 @@
 import { randomBytes } from 'node:crypto';
 import {
-  deriveJoinKey, HEADERS, MAX_BODY_BYTES, MAX_REQUESTS_PER_MINUTE, MAX_SKEW_MS, ReplayGuard, sessionPassphrase, signRequest,
-  verifyRequest, type JoinRequestIn,
+  answerIsAuthentic, deriveJoinKey, HEADERS, MAX_BODY_BYTES, MAX_REQUESTS_PER_MINUTE, MAX_SKEW_MS, ReplayGuard, sessionPassphrase,
+  signAnswer, signRequest, verifyRequest, type JoinRequestIn, type RequestScope,
 } from './join-auth.js';
 
-const KEY = deriveJoinKey('correct horse battery staple', 'shelf');
+let KEY: Buffer;
+beforeAll(async () => { KEY = await deriveJoinKey('correct horse battery staple', 'shelf'); });
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+const MEMBER = '10.0.0.11';
 const inSubnet = (a: string) => a.startsWith('10.0.0.');
 const nonce = () => randomBytes(16).toString('hex');
 
-function request(body = '{"node":"pi4"}', options: { key?: Buffer; at?: number; nonce?: string; source?: string } = {}): JoinRequestIn {
-  const h = signRequest(options.key ?? KEY, body, options.at ?? NOW, options.nonce ?? nonce());
-  return { source: options.source ?? '10.0.0.14', body,
+function request(body = '{"node":"pi4"}', options: { key?: Buffer; at?: number; nonce?: string; source?: string; scope?: Partial<RequestScope> } = {}): JoinRequestIn {
+  const source = options.source ?? '10.0.0.14';
+  const scope: RequestScope = { method: 'POST', path: '/join', member: MEMBER, sender: source, ...options.scope };
+  const h = signRequest(options.key ?? KEY, scope, body, options.at ?? NOW, options.nonce ?? nonce());
+  return { source, method: 'POST', path: '/join', body,
     headers: { [HEADERS.timestamp]: h.timestamp, [HEADERS.nonce]: h.nonce, [HEADERS.signature]: h.signature } };
 }
 
 describe('join request trust', () => {
-  it('accepts a request signed with the cluster key, once', () => {
+  it('accepts a request signed with the cluster key; once accepted, its nonce is refused', () => {
     const guard = new ReplayGuard();
     const r = request();
-    expect(verifyRequest(KEY, r, NOW + 1000, guard, inSubnet)).toEqual({ ok: true });
-    expect(verifyRequest(KEY, r, NOW + 2000, guard, inSubnet)).toMatchObject({ ok: false, status: 409, reason: expect.stringMatching(/replayed/) });
+    expect(verifyRequest(KEY, MEMBER, r, NOW + 1000, guard, inSubnet)).toEqual({ ok: true });
+    expect(verifyRequest(KEY, MEMBER, r, NOW + 1500, guard, inSubnet)).toEqual({ ok: true }); // verified, not yet accepted
+    guard.accept(r.headers[HEADERS.nonce]!, NOW + 1500);
+    expect(verifyRequest(KEY, MEMBER, r, NOW + 2000, guard, inSubnet)).toMatchObject({ ok: false, status: 409, reason: expect.stringMatching(/replayed/) });
   });
 
-  it.each<[string, () => JoinRequestIn, number, RegExp]>([
-    ['a key from another passphrase', () => request(undefined, { key: deriveJoinKey('another passphrase', 'shelf') }), 401, /signature does not match/],
-    ['a key of another cluster with the same passphrase', () => request(undefined, { key: deriveJoinKey('correct horse battery staple', 'lab') }), 401, /signature does not match/],
+  it('remembers accepted nonces across a restart (what the member saves)', () => {
+    const r = request();
+    const saved = new ReplayGuard().accept(r.headers[HEADERS.nonce]!, NOW);
+    expect(verifyRequest(KEY, MEMBER, r, NOW + 1000, new ReplayGuard(JSON.parse(JSON.stringify(saved))), inSubnet)).toMatchObject({ status: 409 });
+  });
+
+  it.each<[string, () => Promise<JoinRequestIn> | JoinRequestIn, number, RegExp]>([
+    ['a key from another passphrase', async () => request(undefined, { key: await deriveJoinKey('another passphrase', 'shelf') }), 401, /signature does not match/],
+    ['a key of another cluster with the same passphrase', async () => request(undefined, { key: await deriveJoinKey('correct horse battery staple', 'lab') }), 401, /signature does not match/],
     ['a body changed after signing', () => ({ ...request(), body: '{"node":"pi5"}' }), 401, /signature does not match/],
+    ['a request signed for another member', () => request(undefined, { scope: { member: '10.0.0.12' } }), 401, /another member or sender/],
+    ['a request signed for another sender', () => request(undefined, { scope: { sender: '10.0.0.15' } }), 401, /another member or sender/],
+    ['a request signed for another path', () => request(undefined, { scope: { path: '/status' } }), 401, /signature does not match/],
+    ['a request signed for another method', () => request(undefined, { scope: { method: 'GET' } }), 401, /signature does not match/],
     ['no signature', () => { const r = request(); return { ...r, headers: { ...r.headers, [HEADERS.signature]: undefined } }; }, 401, /not signed/],
     ['a timestamp from 6 minutes ago', () => request(undefined, { at: NOW - 6 * 60_000 }), 401, /more than 5 minutes/],
     ['a timestamp from the future', () => request(undefined, { at: NOW + MAX_SKEW_MS + 1 }), 401, /more than 5 minutes/],
     ['a body over the limit', () => request('x'.repeat(MAX_BODY_BYTES + 1)), 413, /over 16384 bytes/],
+    ['a body the server stopped reading', () => ({ ...request(''), oversized: true }), 413, /over 16384 bytes/],
     ['a source outside the cluster network', () => request(undefined, { source: '192.168.1.9' }), 403, /outside the cluster network/],
     ['a nonce that is not hex', () => request(undefined, { nonce: 'not-a-nonce' }), 401, /nonce/],
-  ])('refuses %s with a reason', (_name, make, status, reason) => {
-    const verdict = verifyRequest(KEY, make(), NOW, new ReplayGuard(), inSubnet);
+  ])('refuses %s with a reason', async (_name, make, status, reason) => {
+    const verdict = verifyRequest(KEY, MEMBER, await make(), NOW, new ReplayGuard(), inSubnet);
     expect(verdict).toMatchObject({ ok: false, status, reason: expect.stringMatching(reason) });
   });
 
   it('refuses more than a few requests a minute from one source, and allows them again a minute later', () => {
     const guard = new ReplayGuard();
-    for (let i = 0; i < MAX_REQUESTS_PER_MINUTE; i++) expect(verifyRequest(KEY, request(), NOW + i, guard, inSubnet).ok).toBe(true);
-    expect(verifyRequest(KEY, request(), NOW + 10, guard, inSubnet)).toMatchObject({ status: 429 });
-    expect(verifyRequest(KEY, request(undefined, { at: NOW + 61_000 }), NOW + 61_000, guard, inSubnet).ok).toBe(true);
+    for (let i = 0; i < MAX_REQUESTS_PER_MINUTE; i++) expect(verifyRequest(KEY, MEMBER, request(), NOW + i, guard, inSubnet).ok).toBe(true);
+    expect(verifyRequest(KEY, MEMBER, request(), NOW + 10, guard, inSubnet)).toMatchObject({ status: 429 });
+    expect(verifyRequest(KEY, MEMBER, request(undefined, { at: NOW + 61_000 }), NOW + 61_000, guard, inSubnet).ok).toBe(true);
   });
 
-  it('does not let a forged request burn a real nonce', () => {
+  it('does not let a forged or refused request burn a real nonce', () => {
     const guard = new ReplayGuard();
     const real = request();
     const forged = { ...real, headers: { ...real.headers, [HEADERS.signature]: '0'.repeat(64) } };
-    expect(verifyRequest(KEY, forged, NOW, guard, inSubnet).ok).toBe(false);
-    expect(verifyRequest(KEY, real, NOW, guard, inSubnet).ok).toBe(true);
+    expect(verifyRequest(KEY, MEMBER, forged, NOW, guard, inSubnet).ok).toBe(false);
+    expect(verifyRequest(KEY, MEMBER, { ...real, source: '10.0.0.99' }, NOW, guard, inSubnet).ok).toBe(false); // a copy from elsewhere
+    expect(verifyRequest(KEY, MEMBER, real, NOW, guard, inSubnet).ok).toBe(true);
   });
 
-  it('derives the same add-session passphrase on both sides from the key and the nonce, a new one per request', () => {
+  it('derives the same add-session passphrase on both sides from the key and the nonce, a new one per request', async () => {
     const n = nonce();
-    expect(sessionPassphrase(deriveJoinKey('correct horse battery staple', 'shelf'), n)).toBe(sessionPassphrase(KEY, n));
+    expect(sessionPassphrase(await deriveJoinKey('correct horse battery staple', 'shelf'), n)).toBe(sessionPassphrase(KEY, n));
     expect(sessionPassphrase(KEY, nonce())).not.toBe(sessionPassphrase(KEY, n));
     expect(sessionPassphrase(KEY, n)).not.toContain('correct');
     expect(sessionPassphrase(KEY, n)).toHaveLength(32);
+  });
+
+  it('derives the key with a password KDF: the same on both sides, well under a second here', async () => {
+    const started = process.hrtime.bigint();
+    const again = await deriveJoinKey('correct horse battery staple', 'shelf');
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    expect(again.equals(KEY)).toBe(true);
+    expect(ms).toBeGreaterThan(20); // not a fast hash: guessing costs real time per try
+  });
+});
+
+describe('signed answers', () => {
+  it('are authentic only for the nonce, status, body and kind they were signed for', () => {
+    const n = nonce();
+    const body = '{"reason":"busy"}\n';
+    const sig = signAnswer(KEY, 'join', n, 503, body);
+    expect(answerIsAuthentic(KEY, 'join', n, 503, body, sig)).toBe(true);
+    expect(answerIsAuthentic(KEY, 'join', nonce(), 503, body, sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, 'join', n, 409, body, sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, 'join', n, 503, '{"ok":true}\n', sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, 'status', n, 503, body, sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, 'join', n, 503, body, undefined)).toBe(false);
+    expect(answerIsAuthentic(KEY, 'join', n, 503, body, 'zz')).toBe(false);
   });
 });

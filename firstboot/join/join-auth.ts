@@ -1,49 +1,99 @@
 // Trust for adding a node to a formed cluster. Every node's image carries the cluster's join
 // passphrase; a formed member keeps only a key derived from it (root-only), and the passphrase
-// never crosses the network: a request to open an add session is signed with the key (HMAC over
-// a timestamp, a nonce and the body), and the add session's passphrase is derived from the key
-// and that nonce on both sides. Pure functions of their inputs; the clock is passed in.
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+// never crosses the network. A join request is signed with the key over everything that gives it
+// meaning (method, path, the member it is for, the address it comes from, a timestamp, a nonce
+// and the body), so a captured request is good for one member, one sender and one use. Answers
+// and statuses that a node acts on are signed too, bound to the asker's nonce. The add session's
+// passphrase is derived from the key and the request's nonce on both sides. Pure functions of
+// their inputs (the clock is passed in); only the key derivation takes time (scrypt, on purpose).
+import { createHash, createHmac, scrypt, timingSafeEqual } from 'node:crypto';
 
 export const JOIN_KEY_BYTES = 32;
+/**
+ * scrypt's cost: 32 MiB and about 0.13 s on an x86 laptop core, under a second on a Pi 4, so one
+ * sniffed request no longer lets an attacker guess an operator's passphrase at HMAC speed.
+ */
+export const JOIN_KEY_KDF = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 2 ** 20 } as const;
 /** How far a request's timestamp may be from the member's clock (both are NTP-synchronised by then). */
 export const MAX_SKEW_MS = 5 * 60_000;
 export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_REQUESTS_PER_MINUTE = 6;
 
 export const HEADERS = { timestamp: 'x-mcpi-timestamp', nonce: 'x-mcpi-nonce', signature: 'x-mcpi-signature' } as const;
+const NONCE = /^[0-9a-f]{32,64}$/;
 
 /** The key both sides derive from the passphrase; bound to the cluster's name. */
-export function deriveJoinKey(passphrase: string, cluster: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', passphrase, `microcloud-pi/${cluster}`, 'join-key v1', JOIN_KEY_BYTES));
+export function deriveJoinKey(passphrase: string, cluster: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(passphrase, `microcloud-pi/${cluster}/join-key v2`, JOIN_KEY_BYTES, JOIN_KEY_KDF, (error, key) => (error ? reject(error) : resolve(key)));
+  });
 }
 
 const mac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
-const signed = (timestamp: string, nonce: string, body: string) =>
-  `v1\n${timestamp}\n${nonce}\n${createHash('sha256').update(body).digest('hex')}`;
+const sha256 = (body: string) => createHash('sha256').update(body).digest('hex');
+const sameMac = (expected: Buffer, given: string | undefined) => {
+  const bytes = Buffer.from(given && /^[0-9a-f]{64}$/.test(given) ? given : '', 'hex');
+  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
+};
+
+/** What a request is for, besides its body: it is signed, so it cannot be sent anywhere else. */
+export interface RequestScope {
+  readonly method: string;
+  readonly path: string;
+  /** The member's intra-cluster address the request is sent to. */
+  readonly member: string;
+  /** The sender's own address, which the member sees as the request's source. */
+  readonly sender: string;
+}
+
+const requestText = (scope: RequestScope, timestamp: string, nonce: string, body: string) =>
+  ['join-request v2', scope.method, scope.path, scope.member, scope.sender, timestamp, nonce, sha256(body)].join('\n');
 
 export interface SignedHeaders { readonly timestamp: string; readonly nonce: string; readonly signature: string }
 
-export function signRequest(key: Buffer, body: string, nowMs: number, nonce: string): SignedHeaders {
+export function signRequest(key: Buffer, scope: RequestScope, body: string, nowMs: number, nonce: string): SignedHeaders {
   const timestamp = String(nowMs);
-  return { timestamp, nonce, signature: mac(key, signed(timestamp, nonce, body)).toString('hex') };
+  return { timestamp, nonce, signature: mac(key, requestText(scope, timestamp, nonce, body)).toString('hex') };
 }
+
+/** What a node answers (a join answer, a status), signed for the asker's nonce: `kind` keeps one from passing as the other. */
+const answerText = (kind: 'join' | 'status', nonce: string, status: number, body: string) =>
+  [`${kind}-answer v2`, nonce, String(status), sha256(body)].join('\n');
+
+export const signAnswer = (key: Buffer, kind: 'join' | 'status', nonce: string, status: number, body: string): string =>
+  mac(key, answerText(kind, nonce, status, body)).toString('hex');
+
+export const answerIsAuthentic = (key: Buffer, kind: 'join' | 'status', nonce: string, status: number, body: string,
+  signature: string | undefined): boolean => sameMac(mac(key, answerText(kind, nonce, status, body)), signature);
+
+/** A nonce a member will sign an answer for: hex of 16 to 32 bytes. */
+export const isNonce = (text: string | undefined): text is string => !!text && NONCE.test(text);
 
 /** The add session's passphrase: the same on the member and the new node, never sent. */
 export const sessionPassphrase = (key: Buffer, nonce: string): string =>
   mac(key, `session v1\n${nonce}`).toString('base64url').slice(0, 32);
 
-/** Nonces seen within the skew window, and requests per source in the last minute. */
+/**
+ * Nonces of accepted requests (kept past the skew window; a member saves them, so a restart does
+ * not forget them), and requests per source in the last minute.
+ */
 export class ReplayGuard {
-  private readonly nonces = new Map<string, number>();
+  private readonly nonces: Map<string, number>;
   private readonly recent = new Map<string, number[]>();
 
-  /** Records the nonce; false when it was already used. */
-  fresh(nonce: string, nowMs: number): boolean {
+  constructor(accepted: Readonly<Record<string, number>> = {}) {
+    this.nonces = new Map(Object.entries(accepted));
+  }
+
+  seen(nonce: string): boolean {
+    return this.nonces.has(nonce);
+  }
+
+  /** Marks the nonce used, once its request has been accepted; returns what to save. */
+  accept(nonce: string, nowMs: number): Record<string, number> {
     for (const [n, expires] of this.nonces) if (expires < nowMs) this.nonces.delete(n);
-    if (this.nonces.has(nonce)) return false;
     this.nonces.set(nonce, nowMs + 2 * MAX_SKEW_MS);
-    return true;
+    return Object.fromEntries(this.nonces);
   }
 
   /** Counts the request; false when `source` already made the allowed number this minute. */
@@ -51,41 +101,48 @@ export class ReplayGuard {
     const times = (this.recent.get(source) ?? []).filter((t) => t > nowMs - 60_000);
     const ok = times.length < MAX_REQUESTS_PER_MINUTE;
     if (ok) times.push(nowMs);
-    this.recent.set(source, times);
+    if (times.length) this.recent.set(source, times);
+    else this.recent.delete(source);
     return ok;
   }
 }
 
 export interface JoinRequestIn {
+  /** The address the request came from (the socket's peer). */
   readonly source: string;
+  readonly method: string;
+  readonly path: string;
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: string;
+  /** The body was over MAX_BODY_BYTES and was not read to its end (`body` is then empty). */
+  readonly oversized?: boolean;
 }
 
 export type Verdict = { ok: true } | { ok: false; status: number; reason: string };
 const refuse = (status: number, reason: string): Verdict => ({ ok: false, status, reason });
 
 /**
- * Is this a request from a holder of the key, fresh, not replayed, from the cluster network, and
- * within limits? Checks run cheapest first; the nonce is recorded only for a valid signature, so
- * a forger cannot burn a real node's nonces.
+ * Is this a request from a holder of the key, for this member, fresh, not replayed, from the
+ * cluster network, and within limits? Checks run cheapest first. Nothing is recorded here: the
+ * nonce is marked used only once the whole request is accepted (`ReplayGuard.accept`), so a copy
+ * that is refused for any reason cannot burn the real request's nonce.
  */
-export function verifyRequest(key: Buffer, request: JoinRequestIn, nowMs: number, guard: ReplayGuard,
+export function verifyRequest(key: Buffer, member: string, request: JoinRequestIn, nowMs: number, guard: ReplayGuard,
   inClusterNetwork: (address: string) => boolean): Verdict {
   if (!inClusterNetwork(request.source)) return refuse(403, `${request.source} is outside the cluster network`);
   if (!guard.allowed(request.source, nowMs)) return refuse(429, `more than ${MAX_REQUESTS_PER_MINUTE} requests a minute from ${request.source}`);
-  if (Buffer.byteLength(request.body) > MAX_BODY_BYTES) return refuse(413, `the body is over ${MAX_BODY_BYTES} bytes`);
+  if (request.oversized || Buffer.byteLength(request.body) > MAX_BODY_BYTES) return refuse(413, `the body is over ${MAX_BODY_BYTES} bytes`);
   const timestamp = request.headers[HEADERS.timestamp];
   const nonce = request.headers[HEADERS.nonce];
   const signature = request.headers[HEADERS.signature];
   if (!timestamp || !nonce || !signature) return refuse(401, 'the request is not signed');
   if (!/^\d{1,16}$/.test(timestamp) || Math.abs(Number(timestamp) - nowMs) > MAX_SKEW_MS)
     return refuse(401, `the timestamp is more than ${MAX_SKEW_MS / 60_000} minutes from this member's clock`);
-  if (!/^[0-9a-f]{32,64}$/.test(nonce)) return refuse(401, 'the nonce is not 16-32 bytes of hex');
-  const expected = mac(key, signed(timestamp, nonce, request.body));
-  const given = Buffer.from(/^[0-9a-f]{64}$/.test(signature) ? signature : '', 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
-    return refuse(401, 'the signature does not match (an image of another cluster, or another join passphrase)');
-  if (!guard.fresh(nonce, nowMs)) return refuse(409, 'the nonce was used before (a replayed request)');
+  if (!isNonce(nonce)) return refuse(401, 'the nonce is not 16-32 bytes of hex');
+  const scope: RequestScope = { method: request.method, path: request.path, member, sender: request.source };
+  if (!sameMac(mac(key, requestText(scope, timestamp, nonce, request.body)), signature))
+    return refuse(401, 'the signature does not match (an image of another cluster, another join passphrase, '
+      + 'or a request signed for another member or sender)');
+  if (guard.seen(nonce)) return refuse(409, 'the nonce was used before (a replayed request)');
   return { ok: true };
 }

@@ -1,26 +1,14 @@
 // The new node's side of the wire: POST a signed join request to a member's endpoint, from this
 // node's own intra-cluster address (the member checks that the request comes from the address
-// the node claims; a Pi with a second address in the subnet would otherwise pick either).
-import { request } from 'node:http';
-import type { JoinAnswer, JoinSender } from '../run/types.js';
+// the node claims, and the signature covers it). The answer is read with a size cap; whether it
+// is authentic is for the caller to check (join-answer.ts).
+import { httpExchange } from '../run/http-exchange.js';
+import type { JoinSender } from '../run/types.js';
 
-export const sendJoin: JoinSender = (address, port, headers, body, from) => new Promise<JoinAnswer | undefined>((resolve) => {
-  const req = request({
-    host: address, port, path: '/join', method: 'POST', timeout: 30_000, ...(from ? { localAddress: from } : {}),
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
-  }, (res) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => {
-      let reason: unknown;
-      try {
-        reason = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { reason?: unknown }).reason;
-      } catch { /* an answer without a reason */ }
-      resolve({ status: res.statusCode ?? 0, ...(typeof reason === 'string' ? { reason } : {}) });
-    });
-    res.on('error', () => resolve(undefined));
-  });
-  req.on('timeout', () => req.destroy());
-  req.on('error', () => resolve(undefined));
-  req.end(body);
+export const JOIN_PATH = '/join';
+/** A join answer is a line of JSON; anything much longer is not one. */
+export const MAX_ANSWER_BYTES = 4096;
+
+export const sendJoin: JoinSender = (address, port, headers, body, from) => httpExchange({
+  method: 'POST', host: address, port, path: JOIN_PATH, headers, body, ...(from ? { from } : {}), timeoutMs: 30_000, maxBytes: MAX_ANSWER_BYTES,
 });

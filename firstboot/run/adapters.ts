@@ -1,6 +1,6 @@
 // The real world, behind the narrow interfaces the steps use.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { redact } from './redact.js';
 import type { CommandRunner } from '../../builder/command-runner.js';
@@ -40,4 +40,29 @@ export const realFiles: FileAccess = {
     await rename(partial, path);
   },
   remove: (path) => rm(path, { force: true }),
+  async list(dir) {
+    const info = await lstat(dir).catch(() => undefined);
+    if (!info) return [];
+    if (info.isFile()) return [dir];
+    if (!info.isDirectory()) return [];
+    const found: string[] = [];
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isFile()) found.push(path);
+      else if (entry.isDirectory()) found.push(...await realFiles.list(path));
+    }
+    return found;
+  },
+  readBytes: (path) => readFile(path).catch(() => undefined),
+  async overwrite(path, content) {
+    // In place (r+): the file keeps its owner and mode, whoever made it.
+    const handle = await open(path, 'r+');
+    try {
+      await handle.truncate(0);
+      await handle.write(content, 0, content.length, 0);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
 };

@@ -45,13 +45,24 @@ export interface ServiceInfo {
   readonly hostname?: string;
 }
 
-export type PeerStatusReader = (address: string, port: number) => Promise<NodeStatus | undefined>;
+/**
+ * Reads a node's status; with the cluster's join key, only a status signed for this read counts
+ * (undefined otherwise, as for a node that does not answer).
+ */
+export type PeerStatusReader = (address: string, port: number, key?: Buffer) => Promise<NodeStatus | undefined>;
 
-/** A member's answer to a join request: 202 when its add session is open, otherwise why not. */
-export interface JoinAnswer { readonly status: number; readonly reason?: string }
+/**
+ * A member's answer to a join request: 202 when its add session is open, otherwise why not, and
+ * whether only a person can change that (`final`: the joiner stops) or asking again may help.
+ */
+export interface JoinAnswer { readonly status: number; readonly reason?: string; readonly final?: boolean }
+
+/** What came back over HTTP, before anyone trusts it: the status, the body, the signature header. */
+export interface HttpReply { readonly status: number; readonly body: string; readonly signature?: string }
+
 /** POSTs a signed join request to a member (from this node's address); undefined when it does not answer. */
 export type JoinSender = (address: string, port: number, headers: Readonly<Record<string, string>>, body: string, from?: string)
-  => Promise<JoinAnswer | undefined>;
+  => Promise<HttpReply | undefined>;
 
 export interface StepContext {
   readonly config: NodeConfig;
@@ -61,6 +72,8 @@ export interface StepContext {
   readonly readPeer: PeerStatusReader;
   readonly sendJoin: JoinSender;
   readonly files: FileAccess;
+  /** The cluster's join key (derived from the passphrase once per start), when this node has it. */
+  readonly joinKey?: Buffer;
   /** Tell peers and the operator what this step is doing or waiting for. */
   report(detail: string, state?: 'running' | 'waiting'): void;
   /** Publish a finding on the status endpoint beside the step. */
@@ -71,9 +84,14 @@ export interface FileAccess {
   read(path: string): Promise<string | undefined>;
   write(path: string, content: string, mode: number): Promise<void>;
   remove(path: string): Promise<void>;
+  /** Regular files under `dir`, recursively, without following symbolic links; [] when it is missing. */
+  list(dir: string): Promise<string[]>;
+  readBytes(path: string): Promise<Buffer | undefined>;
+  /** Rewrites a file in place (same name, owner and mode): for scrubbing copies made by other programs. */
+  overwrite(path: string, content: Buffer): Promise<void>;
 }
 
-export const STEP_IDS = ['wait-ready', 'install-snaps', 'preflight', 'wait-peers', 'preseed', 'verify', 'finish'] as const;
+export const STEP_IDS = ['wait-ready', 'scrub-secret', 'install-snaps', 'preflight', 'wait-peers', 'preseed', 'verify', 'finish'] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
 export interface Step {

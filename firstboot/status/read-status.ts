@@ -1,13 +1,28 @@
-// Asks a node's status endpoint; undefined when it does not answer (yet).
-import type { NodeStatus } from '../run/types.js';
+// Asks a node's status endpoint; undefined when it does not answer (yet). With the cluster's join
+// key, the reader sends a fresh nonce and takes only a status signed for it: a peer's step decides
+// whether a node forms or joins, so a status anyone could have sent counts as no answer.
+import { randomBytes } from 'node:crypto';
+import { answerIsAuthentic, HEADERS } from '../join/join-auth.js';
+import { httpExchange } from '../run/http-exchange.js';
+import type { NodeStatus, PeerStatusReader } from '../run/types.js';
 
-export async function readStatus(address: string, port: number, timeoutMs = 3000): Promise<NodeStatus | undefined> {
+/** A status is a few kilobytes; a preflight report with many findings stays well under this. */
+export const MAX_STATUS_BYTES = 64 * 1024;
+
+export async function readStatus(address: string, port: number, key?: Buffer, timeoutMs = 3000): Promise<NodeStatus | undefined> {
+  const nonce = key ? randomBytes(16).toString('hex') : undefined;
+  const reply = await httpExchange({
+    method: 'GET', host: address, port, path: '/status', ...(nonce ? { headers: { [HEADERS.nonce]: nonce } } : {}),
+    timeoutMs, maxBytes: MAX_STATUS_BYTES,
+  });
+  if (!reply || reply.status !== 200) return undefined;
+  if (key && nonce && !answerIsAuthentic(key, 'status', nonce, reply.status, reply.body, reply.signature)) return undefined;
   try {
-    const response = await fetch(`http://${address}:${port}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) return undefined;
-    const status = await response.json() as NodeStatus;
+    const status = JSON.parse(reply.body) as NodeStatus;
     return typeof status?.node === 'string' && typeof status.step === 'string' ? status : undefined;
   } catch {
     return undefined;
   }
 }
+
+readStatus satisfies PeerStatusReader;

@@ -1,9 +1,15 @@
 // The node's endpoint. GET /status -> NodeStatus as JSON, for peers and the operator: it only
 // ever serves the status object it is given, so no secret can reach it. POST /join is the one
 // route that changes anything, and only on a formed member: it hands the request to the join desk.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { MAX_BODY_BYTES, type JoinRequestIn } from '../join/join-auth.js';
+// It is the one thing a Pi serves to the network, so it holds against a peer that misbehaves:
+// it listens on the intra-cluster address only, gives a request seconds (not Node's minutes) to
+// arrive, caps connections in all and per source, answers only to its own names (no DNS
+// rebinding), and signs what a node acts on (statuses and join answers) for the asker's nonce.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { isNonce, HEADERS, MAX_BODY_BYTES, signAnswer, type JoinRequestIn } from '../join/join-auth.js';
+import { joinAnswerBody } from '../join/join-answer.js';
+import { JOIN_PATH } from '../join/send-join.js';
 import type { JoinAnswer, NodeStatus } from '../run/types.js';
 
 export interface StatusServer { readonly port: number; close(): Promise<void> }
@@ -11,51 +17,98 @@ export interface StatusServer { readonly port: number; close(): Promise<void> }
 /** Takes join requests once this node is a formed member; undefined before (or with grow off). */
 export type JoinHandler = (request: JoinRequestIn) => Promise<JoinAnswer>;
 
-/** The body, or undefined when it is over the limit (the rest is not read). */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+export interface HttpLimits {
+  /** Time for a request's headers to arrive, and for the whole request. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Open connections in all, and from one source address. */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerSource: number;
+}
+
+export const HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 5000, requestTimeoutMs: 10_000, maxConnections: 128, maxConnectionsPerSource: 8 };
+
+export interface StatusServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly current: () => NodeStatus;
+  /** Host names and addresses a request may name in its Host header (with or without the port). */
+  readonly names: readonly string[];
+  /** The cluster's join key, once this node has it: signs statuses and join answers. */
+  readonly key: () => Buffer | undefined;
+  readonly joinDesk?: () => JoinHandler | undefined;
+  readonly limits?: HttpLimits;
+}
+
+type Body = { text: string } | { oversized: true };
+
+/** The body, or `oversized` as soon as it is known to be over the limit (the rest is not read). */
+async function readBody(req: IncomingMessage): Promise<Body> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return { oversized: true };
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > MAX_BODY_BYTES) return { oversized: true };
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { text: Buffer.concat(chunks).toString('utf8') };
 }
 
-const sourceOf = (req: IncomingMessage) => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+const sourceOf = (socket: Socket) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+const hostOf = (header: string | undefined) => (header ?? '').toLowerCase().replace(/^\[([^\]]*)\](:\d+)?$/, '$1').replace(/:\d+$/, '');
 
-export async function startStatusServer(host: string, port: number, current: () => NodeStatus,
-  joinDesk: () => JoinHandler | undefined = () => undefined): Promise<StatusServer> {
-  const server: Server = createServer((req, res) => {
-    const answer = (status: number, body: object) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' })
-        .end(`${JSON.stringify(body)}\n`);
+export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
+  const limits = options.limits ?? HTTP_LIMITS;
+  const names = new Set(options.names.map((n) => n.toLowerCase()));
+  const server: Server = createServer({
+    headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: 1000,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  }, (req, res) => {
+    const source = sourceOf(req.socket); // read now: the socket is gone once a refused request is destroyed
+    const nonce = req.headers[HEADERS.nonce];
+    const answer = (status: number, body: string) => {
+      const key = options.key();
+      const kind = req.url === JOIN_PATH ? 'join' : 'status';
+      const signature = key && typeof nonce === 'string' && isNonce(nonce) ? { [HEADERS.signature]: signAnswer(key, kind, nonce, status, body) } : {};
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
     };
+    if (!names.has(hostOf(req.headers.host))) {
+      res.writeHead(421, { 'content-type': 'text/plain', connection: 'close' }).end('ask for this node by its name or address\n');
+      return;
+    }
     if (req.method === 'GET' && (req.url === '/status' || req.url === '/')) {
-      answer(200, current());
+      answer(200, `${JSON.stringify(options.current())}\n`);
       return;
     }
-    if (req.method === 'POST' && req.url === '/join') {
-      void (async () => {
-        const desk = joinDesk();
-        if (!desk) {
-          answer(503, { reason: `${current().node} is not a formed member that adds nodes (yet)` });
-          return;
-        }
-        const body = await readBody(req);
-        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
-        // An oversized body is not read to its end; the desk still sees its size and refuses it (and logs it).
-        const result = await desk({ source: sourceOf(req), headers, body: body ?? ' '.repeat(MAX_BODY_BYTES + 1) });
-        answer(result.status, result.status === 202 ? { ok: true } : { reason: result.reason });
-      })().catch(() => answer(500, { reason: 'the member failed to handle the request' }));
+    if (req.method === 'POST' && req.url === JOIN_PATH) {
+      void handleJoin(req, res, source, options, answer).catch(() => answer(500, joinAnswerBody({ status: 500, reason: 'the member failed to handle the request' })));
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('GET /status\n');
+    res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' }).end('GET /status\n');
+  });
+  server.maxConnections = limits.maxConnections;
+  const perSource = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const source = sourceOf(socket);
+    const open = (perSource.get(source) ?? 0) + 1;
+    if (open > limits.maxConnectionsPerSource) {
+      socket.destroy();
+      return;
+    }
+    perSource.set(source, open);
+    socket.once('close', () => {
+      const left = (perSource.get(source) ?? 1) - 1;
+      if (left > 0) perSource.set(source, left);
+      else perSource.delete(source);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return {
     port: (server.address() as AddressInfo).port,
@@ -64,4 +117,21 @@ export async function startStatusServer(host: string, port: number, current: () 
       server.close(() => resolve());
     }),
   };
+}
+
+async function handleJoin(req: IncomingMessage, res: ServerResponse, source: string, options: StatusServerOptions,
+  answer: (status: number, body: string) => void): Promise<void> {
+  const desk = options.joinDesk?.();
+  if (!desk) {
+    answer(503, joinAnswerBody({ status: 503, reason: `${options.current().node} is not a formed member that adds nodes (yet)` }));
+    return;
+  }
+  const socket = req.socket; // req.socket is null once the request is destroyed
+  const body = await readBody(req);
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+  // An oversized body is not read to its end; the desk refuses it (413), logs it and counts it like any other request.
+  const result = await desk({ source, method: req.method ?? '', path: JOIN_PATH, headers,
+    ...('text' in body ? { body: body.text } : { body: '', oversized: true }) });
+  if (!('text' in body)) res.once('finish', () => socket.destroy()); // the rest of the body is not waited for
+  answer(result.status, joinAnswerBody(result));
 }

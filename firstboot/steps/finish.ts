@@ -1,15 +1,13 @@
-// Step 7: done for good: the passphrase leaves the disk, the login message says where the node
+// Step 8: done for good: the passphrase leaves the disk, the login message says where the node
 // stands, and a marker stops any later boot from running the steps again.
 import { deriveJoinKey } from '../join/join-auth.js';
-import { JOIN_KEY_PATH } from '../join/join-desk.js';
+import { JOIN_KEY_PATH } from '../join/join-key.js';
 import type { Step } from '../run/types.js';
 import { passphraseOf } from '../run/run-preseed.js';
+import { scrubSecret } from '../run/scrub-secret.js';
 
 export const DONE_MARKER = '/var/lib/microcloud-pi/done';
 export const MOTD = '/etc/motd';
-/** Copies of user-data, which carries the preseed: the FAT seed (readable by every user) and cloud-init's. */
-export const USER_DATA_COPIES = ['/boot/firmware/user-data', '/var/lib/cloud/instance/user-data.txt'];
-const SCRUBBED = 'removed-after-join';
 
 export const finish: Step = {
   id: 'finish',
@@ -22,11 +20,9 @@ export const finish: Step = {
     // The passphrase is only needed to join: keep only the key derived from it (a member checks
     // join requests with it), scrub it everywhere it was copied, then drop the preseed.
     if (secret) {
-      await ctx.files.write(JOIN_KEY_PATH, `${deriveJoinKey(secret, config.cluster).toString('hex')}\n`, 0o600);
-      for (const path of USER_DATA_COPIES) {
-        const text = await ctx.files.read(path);
-        if (text?.includes(secret)) await ctx.files.write(path, text.split(secret).join(SCRUBBED), path.startsWith('/boot') ? 0o755 : 0o600);
-      }
+      const key = ctx.joinKey ?? await deriveJoinKey(secret, config.cluster);
+      await ctx.files.write(JOIN_KEY_PATH, `${key.toString('hex')}\n`, 0o600);
+      await scrubSecret(ctx.files, secret);
     }
     await ctx.files.remove(config.preseedPath);
     await ctx.files.write(MOTD, [

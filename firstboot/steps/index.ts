@@ -7,5 +7,6 @@ import { preseed } from './preseed.js';
 import { verify } from './verify.js';
 import { waitPeers } from './wait-peers.js';
 import { waitReady } from './wait-ready.js';
+import { scrubSecretStep } from './scrub-secret.js';
 
-export const STEPS: readonly Step[] = [waitReady, installSnaps, preflight, waitPeers, preseed, verify, finish];
+export const STEPS: readonly Step[] = [waitReady, scrubSecretStep, installSnaps, preflight, waitPeers, preseed, verify, finish];

@@ -1,4 +1,4 @@
-// Step 2: the four snaps at the cluster's channels (install, or refresh to the channel), from
+// Step 3: the four snaps at the cluster's channels (install, or refresh to the channel), from
 // one cohort so every member gets the same revisions, then held against automatic refreshes.
 import { TemporaryFailure, type Step, type StepContext } from '../run/types.js';
 import { lastLine } from '../run/redact.js';

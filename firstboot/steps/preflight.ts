@@ -1,4 +1,4 @@
-// Step 3: before anything that cannot be undone, check that this Pi has what its part of the
+// Step 4: before anything that cannot be undone, check that this Pi has what its part of the
 // preseed needs (NICs, disks, kernel modules, snapd, memory). A node that fails stops here with
 // every problem and its fix; its peers see that on its status and wait, so no node starts the
 // preseed until every node has passed (wait-peers only counts nodes past this step).

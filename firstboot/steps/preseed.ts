@@ -1,4 +1,4 @@
-// Step 5: `microcloud preseed`. Forming: the cluster's preseed on stdin, on every node in
+// Step 6: `microcloud preseed`. Forming: the cluster's preseed on stdin, on every node in
 // overlapping windows (unicast: the initiator first). Joining, when peers have already formed
 // the cluster without this node: an add session through one of them (join-formed.ts). Never
 // run twice: MicroCloud refuses an initialised machine, so an existing cluster means done, and a

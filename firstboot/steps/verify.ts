@@ -1,4 +1,4 @@
-// Step 6: the cluster really formed: every member online in LXD, MicroCeph and MicroOVN healthy
+// Step 7: the cluster really formed: every member online in LXD, MicroCeph and MicroOVN healthy
 // where configured. A joiner's preseed returns before LXD, Ceph and OVN have joined, and
 // `microcloud status` exits 0 even on errors, so we parse the services' own answers.
 import { TemporaryFailure, type Step, type StepContext } from '../run/types.js';

@@ -1,4 +1,4 @@
-// Step 4: every peer has passed its preflight, as its status endpoint says. Pis boot minutes
+// Step 5: every peer has passed its preflight, as its status endpoint says. Pis boot minutes
 // apart; the MicroCloud lookup window is short, so nobody starts the preseed before all are ready.
 // A peer that reports the cluster formed without this node: it joins instead (preseed step).
 import { formedWithout } from './join-formed.js';

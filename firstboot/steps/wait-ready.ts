@@ -1,5 +1,6 @@
 // Step 1: cloud-init finished, the intra-cluster address is up, and the clock is synchronised
 // (a Pi has no real-time clock; the cluster join uses TLS and Ceph wants agreeing clocks).
+import type { CommandRunner } from '../../builder/command-runner.js';
 import { TemporaryFailure, type Step, type StepContext } from '../run/types.js';
 import { pollUntil } from './poll.js';
 
@@ -37,8 +38,7 @@ export const waitReady: Step = {
     ctx.report('waiting for the clock to synchronise (NTP)', 'waiting');
     let asking = '';
     const synced = await pollUntil(ctx.clock, 15 * MINUTE, 5000, async () => {
-      const ran = await ctx.run('timedatectl', ['show', '--property=NTPSynchronized', '--value']);
-      if (ran.stdout.trim() === 'yes') return true;
+      if (await clockSynchronised(ctx.run)) return true;
       // Say which server timesyncd is asking: a pool name here means network.ntp never reached it.
       asking = await timeServer(ctx);
       ctx.report(`waiting for the clock to synchronise (NTP${asking ? `, asking ${asking}` : ''})`, 'waiting');
@@ -47,6 +47,10 @@ export const waitReady: Step = {
     if (!synced) throw new TemporaryFailure(`the clock is not synchronised${asking ? ` (timesyncd was asking ${asking})` : ''}; the node needs an NTP server it can reach (network.ntp)`);
   },
 };
+
+/** timesyncd says the clock is synchronised (NTP). */
+export const clockSynchronised = async (run: CommandRunner): Promise<boolean> =>
+  (await run('timedatectl', ['show', '--property=NTPSynchronized', '--value'])).stdout.trim() === 'yes';
 
 /** "name (address)" of the server systemd-timesyncd is asking, or '' when it says nothing. */
 async function timeServer(ctx: StepContext): Promise<string> {

@@ -15,8 +15,12 @@ export class FakeMicroCloud {
   readonly arrived = new Set<string>();
   formed = false;
   members: string[] = [];
-  /** Members that do not answer (a dead Pi): `cluster list` shows them OFFLINE. */
+  /** Members that do not answer (a dead Pi): `cluster list` shows them UNREACHABLE, as microcluster does. */
   readonly offline = new Set<string>();
+  /** Other states `cluster list` reports for a member (microcluster: NOT TRUSTED, NOT FOUND, UPGRADING). */
+  readonly states = new Map<string, string>();
+  /** How long `microcloud cluster list` takes (a real one asks every member: not instant). */
+  listDelayMs = 0;
   /** What changed the cluster after formation: each add session's new names, each forced removal. */
   readonly adds: string[][] = [];
   readonly removed: string[] = [];
@@ -212,10 +216,13 @@ export class FakeHost {
       this.held = true;
       return ok(`General refreshes of ${args.slice(2).map((s) => `"${s}"`).join(', ')} held indefinitely\n`);
     }
-    if (cmd === 'microcloud cluster list --format json')
+    if (cmd === 'microcloud cluster list --format json') {
+      if (this.cloud.listDelayMs) await new Promise((r) => setTimeout(r, this.cloud.listDelayMs));
       return this.initialised ? ok(JSON.stringify(this.cloud.members.map((name) => ({
-        name, address: `${this.addressOf(name)}:9443`, role: 'voter', status: this.cloud.offline.has(name) ? 'OFFLINE' : 'ONLINE' }))))
+        name, address: `${this.addressOf(name)}:9443`, role: 'voter',
+        status: this.cloud.states.get(name) ?? (this.cloud.offline.has(name) ? 'UNREACHABLE' : 'ONLINE') }))))
         : fail('Error: Daemon not yet initialized');
+    }
     if (cmd === 'microcloud preseed') {
       if (this.preseedError) return fail(`Error: ${this.preseedError}`);
       if (!options.input?.includes('session_passphrase')) return fail('Error: No systems given');
@@ -247,4 +254,7 @@ export class FakeFiles implements FileAccess {
   async read(path: string) { return this.files.get(path)?.content; }
   async write(path: string, content: string, mode: number) { this.files.set(path, { content, mode }); }
   async remove(path: string) { this.files.delete(path); }
+  async list(dir: string) { return [...this.files.keys()].filter((p) => p === dir || p.startsWith(`${dir}/`)); }
+  async readBytes(path: string) { const f = this.files.get(path); return f && Buffer.from(f.content, 'utf8'); }
+  async overwrite(path: string, content: Buffer) { const f = this.files.get(path); if (f) f.content = content.toString('utf8'); }
 }

@@ -3,14 +3,13 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CommandRunner } from '../../builder/command-runner.js';
-import type { Cluster } from '../../builder/config/types.js';
+import { asSecret, type Cluster } from '../../builder/config/types.js';
 import { planNodeConfig, type NodeConfig, type SeedOptions } from '../../builder/render/node-config.js';
 import { renderPreseed } from '../../builder/render/preseed.js';
 import { renderUserData } from '../../builder/render/user-data.js';
 import { firstBoot } from '../../firstboot/first-boot.js';
 import { sendJoin } from '../../firstboot/join/send-join.js';
 import type { Clock, JoinSender, Logger, PeerStatusReader, ServiceInfo } from '../../firstboot/run/types.js';
-import { USER_DATA_COPIES } from '../../firstboot/steps/finish.js';
 import { FakeFiles, FakeHost, FakeMicroCloud } from '../doubles/fake-host.js';
 import { clusterFromText, TEST_PASSPHRASE } from './examples.js';
 import { tempDir } from './temp-dir.js';
@@ -40,13 +39,29 @@ export function quietLog(lines: string[] = []): Logger {
 
 export interface NodeRig { config: NodeConfig; host: FakeHost; files: FakeFiles; journalPath: string; log: string[] }
 
-export async function rig(nodeName: string, c: Cluster = cluster(1), cloud?: FakeMicroCloud, seed: SeedOptions = {}): Promise<NodeRig> {
+/**
+ * Where cloud-init leaves copies of user-data on a booted node, each as it encodes it there: the FAT
+ * seed and its caches as they are, the pickled datasource with the text inside, and the instance
+ * data as a JSON string (quotes and backslashes escaped).
+ */
+export const CLOUD_INIT_COPIES: Readonly<Record<string, (userData: string) => string>> = {
+  '/boot/firmware/user-data': (u) => u,
+  '/var/lib/cloud/instances/iid-pi/user-data.txt': (u) => u,
+  '/var/lib/cloud/instances/iid-pi/user-data.txt.i': (u) => `Content-Type: multipart/mixed\n\n--===\nContent-Type: text/cloud-config\n\n${u}\n--===--\n`,
+  '/var/lib/cloud/instances/iid-pi/cloud-config.txt': (u) => `#cloud-config\n${u.replace(/^#cloud-config\n/, '')}`,
+  '/var/lib/cloud/instances/iid-pi/obj.pkl': (u) => `\u0080\u0004\u0095userdata_raw\u0094\u008c${u}\u0094.`,
+  '/run/cloud-init/instance-data-sensitive.json': (u) => JSON.stringify({ ds: { user_data: u } }),
+};
+
+export async function rig(nodeName: string, c: Cluster = cluster(1), cloud?: FakeMicroCloud, seed: SeedOptions = {},
+  options: { passphrase?: string } = {}): Promise<NodeRig> {
   const config = planNodeConfig(c, nodeName, seed);
   const files = new FakeFiles();
-  await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
-  // The seed's user-data carries the preseed too (write_files), on the FAT and in cloud-init's copy.
-  const userData = renderUserData(c, nodeName, renderPreseed(c, TEST_PASSPHRASE), seed);
-  for (const copy of USER_DATA_COPIES) await files.write(copy, userData, 0o600);
+  const passphrase = asSecret(options.passphrase ?? TEST_PASSPHRASE);
+  await files.write(config.preseedPath, renderPreseed(c, passphrase), 0o600);
+  // The seed's user-data carries the preseed too (write_files), on the FAT and in cloud-init's copies.
+  const userData = renderUserData(c, nodeName, renderPreseed(c, passphrase), seed);
+  for (const [copy, encode] of Object.entries(CLOUD_INIT_COPIES)) await files.write(copy, encode(userData), copy.startsWith('/boot') ? 0o755 : 0o600);
   const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
   const journalPath = join(await tempDir('mcpi-fb-'), 'journal.json');
   return { config, host, files, journalPath, log: [] };

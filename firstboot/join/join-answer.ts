@@ -1,0 +1,18 @@
+// The two ends of a join answer: what a member sends ({ok: true}, or the reason and whether only
+// a person can change it), signed for the request's nonce, and the joiner's reading of it, which
+// trusts nothing unsigned (an answer anyone on the network could have sent is no answer).
+import { answerIsAuthentic } from './join-auth.js';
+import type { HttpReply, JoinAnswer } from '../run/types.js';
+
+export const joinAnswerBody = (answer: JoinAnswer): string =>
+  `${JSON.stringify(answer.status === 202 ? { ok: true } : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}) })}\n`;
+
+/** The member's answer, when it is signed with the cluster's key for this request's nonce; undefined otherwise. */
+export function readJoinAnswer(key: Buffer, nonce: string, reply: HttpReply): JoinAnswer | undefined {
+  if (!answerIsAuthentic(key, 'join', nonce, reply.status, reply.body, reply.signature)) return undefined;
+  let parsed: { reason?: unknown; final?: unknown } = {};
+  try {
+    parsed = JSON.parse(reply.body) as typeof parsed;
+  } catch { /* signed, but not JSON: the status alone */ }
+  return { status: reply.status, ...(typeof parsed.reason === 'string' ? { reason: parsed.reason } : {}), ...(parsed.final === true ? { final: true } : {}) };
+}

@@ -1,0 +1,17 @@
+// Where this node's copy of the cluster's join key comes from: the root-only file a member keeps
+// after first boot, or, before that, derived from the passphrase in the root-only preseed.
+import type { NodeConfig } from '../../builder/render/node-config.js';
+import { passphraseOf } from '../run/run-preseed.js';
+import type { FileAccess } from '../run/types.js';
+import { deriveJoinKey } from './join-auth.js';
+
+/** Root-only: the key derived from the join passphrase, kept by a member once the passphrase is gone. */
+export const JOIN_KEY_PATH = '/var/lib/microcloud-pi/join.key';
+
+export async function loadJoinKey(files: FileAccess, config: NodeConfig): Promise<Buffer | undefined> {
+  const kept = (await files.read(JOIN_KEY_PATH))?.trim();
+  if (kept && /^[0-9a-f]{64}$/.test(kept)) return Buffer.from(kept, 'hex');
+  const preseed = await files.read(config.preseedPath);
+  const passphrase = preseed === undefined ? undefined : passphraseOf(preseed);
+  return passphrase ? deriveJoinKey(passphrase, config.cluster) : undefined;
+}

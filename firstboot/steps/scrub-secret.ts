@@ -1,0 +1,20 @@
+// Step 2: the join passphrase leaves every copy but the root-only preseed, as soon as cloud-init
+// has finished making them (wait-ready), on every boot: a node that later stops for a person
+// leaves nothing on its world-readable boot partition, and the service keeps the passphrase only
+// where it needs it until `finish` drops that too.
+import { passphraseOf } from '../run/run-preseed.js';
+import { scrubSecret } from '../run/scrub-secret.js';
+import type { Step } from '../run/types.js';
+
+export const scrubSecretStep: Step = {
+  id: 'scrub-secret',
+  everyBoot: true,
+  isDone: async () => false, // cheap, and a copy may reappear (a user-data written onto the card again)
+  async run(ctx) {
+    const preseed = await ctx.files.read(ctx.config.preseedPath);
+    const secret = preseed === undefined ? undefined : passphraseOf(preseed);
+    if (!secret) return;
+    const changed = await scrubSecret(ctx.files, secret);
+    if (changed.length) ctx.log.info(`the join passphrase was removed from ${changed.join(', ')}`);
+  },
+};
