@@ -36,3 +36,20 @@ export async function netplanGenerate(networkConfig: string): Promise<ToolResult
     await rm(root, { recursive: true, force: true });
   }
 }
+
+/**
+ * What cloud-init itself stores as cloud-config.txt for a user-data: the parsed YAML dumped again
+ * with its own safeyaml.dumps (PyYAML: escapes, quotes and folds long lines at 80 columns).
+ */
+export async function cloudInitRedump(userData: string): Promise<string> {
+  const r = await execa('/usr/bin/python3', ['-c',
+    'import sys, yaml; from cloudinit import safeyaml; sys.stdout.write(safeyaml.dumps(yaml.safe_load(sys.stdin.read())))'],
+  { input: userData });
+  return r.stdout;
+}
+
+/** Parses YAML with PyYAML (what cloud-init reads its files with) and prints it back as JSON. */
+export async function pyYamlToJson(text: string): Promise<unknown> {
+  const r = await execa('/usr/bin/python3', ['-c', 'import sys, yaml, json; json.dump(yaml.safe_load(sys.stdin.read()), sys.stdout)'], { input: text });
+  return JSON.parse(r.stdout) as unknown;
+}
