@@ -102,14 +102,19 @@ export class Guest {
     return readFile(this.log, 'utf8').catch(() => '');
   }
 
-  /** A clean shutdown through ACPI (systemd powers off; -no-reboot makes QEMU exit), then on again. */
-  async reboot(shutdownTimeoutMs: number): Promise<void> {
+  /** A clean shutdown through ACPI (systemd powers off; -no-reboot makes QEMU exit): the disk image is then complete. */
+  async powerOff(shutdownTimeoutMs: number): Promise<void> {
     await this.command('system_powerdown');
     let timer: NodeJS.Timeout | undefined;
     const stopped = await Promise.race([
       this.exited.then(() => true), new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), shutdownTimeoutMs); }),
     ]).finally(() => clearTimeout(timer));
     if (!stopped) throw new Error(`${this.spec.name} did not power off within ${shutdownTimeoutMs / 1000} s`);
+  }
+
+  /** A clean shutdown, then on again. */
+  async reboot(shutdownTimeoutMs: number): Promise<void> {
+    await this.powerOff(shutdownTimeoutMs);
     this.start();
   }
 

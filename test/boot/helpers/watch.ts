@@ -1,9 +1,10 @@
 // What every boot test does from outside its guests: build their images and network, poll until
 // something holds, read `build-image status` inside the network, show the consoles on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { stringify } from 'yaml';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { fromPackageRoot } from '../../../builder/package-root.js';
 import type { StatusRow } from '../../../builder/status.js';
@@ -63,9 +64,13 @@ export interface Lab {
 /** Builds every node image of `clusterFile` from `base` (catalog id `imageId`) into `work/out`, then the network. */
 export async function setUpLab(o: {
   prefix: string; clusterFile: string; base: string; imageId: string; cacheDir: string; hostAddress: string; guests: number;
+  /** The cluster's join passphrase, as an operator would choose it (else build-image generates one). */
+  passphrase?: string;
 }): Promise<Lab> {
   const work = await tempDir(o.prefix);
   await copyFile(o.clusterFile, join(work, 'cluster.yaml'));
+  if (o.passphrase !== undefined)
+    await writeFile(join(work, 'cluster.secrets.yaml'), stringify({ session_passphrase: o.passphrase }), { mode: 0o600 });
   const started = Date.now();
   await execa(process.execPath, [CLI, '-c', join(work, 'cluster.yaml'), '--all', '--base-image', o.base, '--image', o.imageId,
     '--out', join(work, 'out'), '--cache', o.cacheDir], { stderr: 'inherit' });
