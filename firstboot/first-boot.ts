@@ -71,7 +71,9 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
     status = { ...status, ...next, ...(changedStep ? { since: new Date(clock.now()).toISOString() } : {}) };
   };
   let desk: JoinDesk | undefined;
-  let key = await loadJoinKey(deps.files, config);
+  const loaded = await loadJoinKey(deps.files, config);
+  let key = loaded?.key;
+  if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
   const listenHost = deps.listenHost ?? config.address;
   const server = await listenWhenPossible({
     host: listenHost, port: config.statusPort, current: () => status, key: () => key,
@@ -82,7 +84,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   // A member: from now on it adds nodes that ask (growing the cluster, replacing a dead Pi), once its clock is right.
   const member = async () => {
     set({ step: 'done', state: 'done', detail: 'cluster formed', formedWith: [config.node, ...config.peers.map((p) => p.name)] });
-    key = await loadJoinKey(deps.files, config); // finish kept it; the preseed is gone
+    key = (await loadJoinKey(deps.files, config))?.key; // finish kept it; the preseed is gone
     if (!config.join.grow) {
       log.info('join: microcloud.grow is false; this member adds no nodes by itself');
     } else if (key) {

@@ -142,7 +142,7 @@ describe('a node added to the cluster file after formation', () => {
 });
 
 describe('replacing a dead Pi', () => {
-  it('with --replace: a member removes the offline name, then adds the new Pi under it', async () => {
+  it('with --replace: a member removes the name once unreachable for a while, then adds the new Pi under it', async () => {
     const shelf = await formedShelf(port());
     try {
       await shelf.runs[2]!.server?.close(); // pi3 is dead

@@ -13,8 +13,9 @@ Options:
   -n, --node NAME     build for this node (repeat for several)
   -a, --all           build for every node of the cluster
       --replace       the node replaces a dead member of the same name: once its peers
-                      have formed the cluster, a member removes the offline NAME and adds
-                      this Pi in its place (only with one --node; without it, a node whose
+                      have formed the cluster, a member removes NAME once MicroCloud has
+                      reported it unreachable for 3 minutes, and adds this Pi in its
+                      place (only with one --node; without it, a node whose
                       name is still a member stops and says so)
       --seed-only     write only the cloud-init NoCloud seed files for each node:
                       user-data, meta-data, network-config (copy them to the root of

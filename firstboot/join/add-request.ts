@@ -14,7 +14,7 @@ import { cidrContains, isIPv4, parseCidr } from '../../builder/config/ipv4.js';
 export interface AddRequest {
   readonly node: string;
   readonly address: string;
-  /** Built with `build-image --node NAME --replace`: a member may remove the offline NAME first. */
+  /** Built with `build-image --node NAME --replace`: a member may remove NAME first, once MicroCloud cannot reach it. */
   readonly replace: boolean;
   readonly system: PreseedSystem;
   readonly filters?: NonNullable<Preseed['storage']>;

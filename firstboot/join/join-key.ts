@@ -8,10 +8,16 @@ import { deriveJoinKey } from './join-auth.js';
 /** Root-only: the key derived from the join passphrase, kept by a member once the passphrase is gone. */
 export const JOIN_KEY_PATH = '/var/lib/microcloud-pi/join.key';
 
-export async function loadJoinKey(files: FileAccess, config: NodeConfig): Promise<Buffer | undefined> {
+export interface LoadedKey { readonly key: Buffer; readonly derivedInMs?: number }
+
+/** The key, and how long deriving it took when it came from the passphrase (scrypt takes time on purpose). */
+export async function loadJoinKey(files: FileAccess, config: NodeConfig): Promise<LoadedKey | undefined> {
   const kept = (await files.read(JOIN_KEY_PATH))?.trim();
-  if (kept && /^[0-9a-f]{64}$/.test(kept)) return Buffer.from(kept, 'hex');
+  if (kept && /^[0-9a-f]{64}$/.test(kept)) return { key: Buffer.from(kept, 'hex') };
   const preseed = await files.read(config.preseedPath);
   const passphrase = preseed === undefined ? undefined : passphraseOf(preseed);
-  return passphrase ? deriveJoinKey(passphrase, config.cluster) : undefined;
+  if (!passphrase) return undefined;
+  const started = performance.now();
+  const key = await deriveJoinKey(passphrase, config.cluster);
+  return { key, derivedInMs: performance.now() - started };
 }
