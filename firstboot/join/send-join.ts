@@ -4,11 +4,17 @@
 // is authentic is for the caller to check (join-answer.ts).
 import { httpExchange } from '../run/http-exchange.js';
 import type { JoinSender } from '../run/types.js';
+import { HEADERS } from './join-auth.js';
 
 export const JOIN_PATH = '/join';
 /** A join answer is a line of JSON; anything much longer is not one. */
 export const MAX_ANSWER_BYTES = 4096;
 
-export const sendJoin: JoinSender = (address, port, headers, body, from) => httpExchange({
-  method: 'POST', host: address, port, path: JOIN_PATH, headers, body, ...(from ? { from } : {}), timeoutMs: 30_000, maxBytes: MAX_ANSWER_BYTES,
-});
+export const sendJoin: JoinSender = async (address, port, headers, body, from) => {
+  const reply = await httpExchange({
+    method: 'POST', host: address, port, path: JOIN_PATH, headers, body, ...(from ? { from } : {}), timeoutMs: 30_000, maxBytes: MAX_ANSWER_BYTES,
+  });
+  if (!reply) return undefined;
+  const signature = reply.headers[HEADERS.signature];
+  return { status: reply.status, body: reply.body, ...(typeof signature === 'string' ? { signature } : {}) };
+};

@@ -1,8 +1,6 @@
 // One HTTP request to a peer on the cluster network, bounded in time and in what it reads back:
 // a peer (or whoever answers at its address) cannot hold a node with a slow or endless answer.
-import { request } from 'node:http';
-import { HEADERS } from '../join/join-auth.js';
-import type { HttpReply } from './types.js';
+import { request, type IncomingHttpHeaders } from 'node:http';
 
 export interface Exchange {
   readonly method: 'GET' | 'POST';
@@ -18,10 +16,12 @@ export interface Exchange {
   readonly maxBytes: number;
 }
 
+export interface ExchangeReply { readonly status: number; readonly body: string; readonly headers: IncomingHttpHeaders }
+
 /** The reply, or undefined when there is none in time, or it is over `maxBytes`. */
-export const httpExchange = (x: Exchange): Promise<HttpReply | undefined> => new Promise((resolve) => {
+export const httpExchange = (x: Exchange): Promise<ExchangeReply | undefined> => new Promise((resolve) => {
   let settled = false;
-  const done = (reply: HttpReply | undefined) => {
+  const done = (reply: ExchangeReply | undefined) => {
     if (settled) return;
     settled = true;
     clearTimeout(timer);
@@ -48,11 +48,7 @@ export const httpExchange = (x: Exchange): Promise<HttpReply | undefined> => new
       }
       chunks.push(chunk);
     });
-    res.on('end', () => {
-      const signature = res.headers[HEADERS.signature];
-      done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'),
-        ...(typeof signature === 'string' ? { signature } : {}) });
-    });
+    res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
     res.on('error', () => done(undefined));
   });
   // One deadline for the whole exchange, not an idle timeout a trickling answer could keep resetting.

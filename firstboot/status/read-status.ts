@@ -16,7 +16,9 @@ export async function readStatus(address: string, port: number, key?: Buffer, ti
     timeoutMs, maxBytes: MAX_STATUS_BYTES,
   });
   if (!reply || reply.status !== 200) return undefined;
-  if (key && nonce && !answerIsAuthentic(key, 'status', nonce, reply.status, reply.body, reply.signature)) return undefined;
+  const signature = reply.headers[HEADERS.signature];
+  if (key && nonce && !answerIsAuthentic(key, 'status', nonce, reply.status, reply.body, typeof signature === 'string' ? signature : undefined))
+    return undefined;
   try {
     const status = JSON.parse(reply.body) as NodeStatus;
     return typeof status?.node === 'string' && typeof status.step === 'string' ? status : undefined;
