@@ -4,6 +4,40 @@ import type { NodeStatus, PeerStatusReader } from '../firstboot/run/types.js';
 
 export interface StatusRow { readonly node: string; readonly address: string; readonly status?: NodeStatus }
 
+/** Where a node stands, in the words of the summary line. */
+export const PHASES = ['done', 'forming', 'joining', 'waiting', 'stopped', 'no answer'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export function phaseOf(status: NodeStatus | undefined): Phase {
+  if (!status) return 'no answer';
+  if (status.step === 'done') return 'done';
+  if (status.needsPerson) return 'stopped';
+  if (status.joining) return 'joining';
+  // A node that failed for now waits for systemd to start it again.
+  if (status.state === 'waiting' || status.state === 'failed') return 'waiting';
+  return 'forming';
+}
+
+/** "50 nodes: 47 done, 1 forming, 1 joining, 0 waiting, 1 stopped, 0 no answer". Pure. */
+export function formatSummary(rows: readonly StatusRow[]): string {
+  const count = (phase: Phase) => rows.filter((r) => phaseOf(r.status) === phase).length;
+  return `${rows.length} node${rows.length === 1 ? '' : 's'}: ${PHASES.map((p) => `${count(p)} ${p}`).join(', ')}`;
+}
+
+/** What `status --watch` does after this look: go on, or stop with an exit code and why. Pure. */
+export type WatchVerdict = { readonly done: false } | { readonly done: true; readonly exitCode: number; readonly message: string };
+/** `status --watch` exits with this when a node stopped and needs a person. */
+export const EXIT_NEEDS_PERSON = 8;
+
+export function watchVerdict(rows: readonly StatusRow[]): WatchVerdict {
+  const stopped = rows.filter((r) => phaseOf(r.status) === 'stopped');
+  if (stopped.length)
+    return { done: true, exitCode: EXIT_NEEDS_PERSON, message: stopped.map((r) =>
+      `${r.node} stopped at ${r.status!.step} and needs a person: ${(r.status!.lastError ?? '').split('\n')[0]}`).join('\n') };
+  if (rows.every((r) => phaseOf(r.status) === 'done')) return { done: true, exitCode: 0, message: `all ${rows.length} nodes are done` };
+  return { done: false };
+}
+
 export async function collectStatus(cluster: Cluster, read: PeerStatusReader): Promise<StatusRow[]> {
   return Promise.all(cluster.nodes.map(async (n) => {
     const status = await read(n.address, cluster.statusPort);
@@ -20,24 +54,30 @@ function detailOf(s: NodeStatus): string {
   return `${s.detail ?? ''}${via}${added}`;
 }
 
-/** A fixed-width table, one line per node, then what a stopped node needs from a person. Pure. */
-export function formatStatusTable(rows: readonly StatusRow[]): string {
+/**
+ * The summary line, then a fixed-width table of the nodes that are not done (every node with
+ * `all`), then what a stopped node needs from a person and the warnings worth a look. Pure.
+ */
+export function formatStatusTable(allRows: readonly StatusRow[], options: { all?: boolean } = {}): string {
+  const rows = options.all ? allRows : allRows.filter((r) => phaseOf(r.status) !== 'done');
   const lines = [['NODE', 'ADDRESS', 'STEP', 'STATE', 'SINCE', 'DETAIL'], ...rows.map((r) => r.status
     ? [r.node, r.address, r.status.step, r.status.state, r.status.since, detailOf(r.status)]
     : [r.node, r.address, '-', 'no answer', '-', 'not booted yet, or not reachable from here'])];
   const widths = lines[0]!.map((_, col) => Math.max(...lines.map((l) => l[col]!.length)));
-  const table = lines.map((l) => l.map((cell, col) => (col === l.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd());
-  const details = rows.flatMap((r) => {
+  const table = rows.length ? lines.map((l) => l.map((cell, col) => (col === l.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd())
+    : ['every node is done (--all lists them)'];
+  // A refused join or a wrong host name matters on a done node too: listed even when its line is not.
+  const details = allRows.flatMap((r) => {
     const more = (r.status?.lastError ?? '').split('\n').slice(1);
     const host = r.status?.service?.hostname;
     const refused = r.status?.refused;
     const warnings = [...(refused ? [`turned away ${refused.node} at ${refused.at}: ${refused.reason}`] : []),
       ...(host && host !== r.node
       ? [`it answers as host "${host}", not "${r.node}": cloud-init did not apply its seed (is this the right card?)`] : []),
-      ...r.status?.preflight?.warnings ?? []];
+      ...(rows.includes(r) ? r.status?.preflight?.warnings ?? [] : [])];
     if (!more.length && !warnings.length) return [];
     return ['', `${r.node}${r.status?.needsPerson ? ` stopped at ${r.status.step}; a person must act:` : ':'}`,
       ...more.map((l) => `  ${l}`), ...warnings.map((w) => `  warning: ${w}`)];
   });
-  return [...table, ...details].join('\n') + '\n';
+  return [formatSummary(allRows), ...table, ...details].join('\n') + '\n';
 }

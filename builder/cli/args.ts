@@ -98,14 +98,30 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   return options;
 }
 
-export function parseStatusArgs(argv: readonly string[]): { config: string; json: boolean } {
+export interface StatusOptions {
+  readonly config: string;
+  readonly json: boolean;
+  /** List every node, not only those that are not done. */
+  readonly all: boolean;
+  /** Look again every `intervalSeconds` until every node is done or one needs a person. */
+  readonly watch: boolean;
+  readonly intervalSeconds: number;
+}
+
+export function parseStatusArgs(argv: readonly string[]): StatusOptions {
+  let values;
   try {
-    const { values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false,
-      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, debug: { type: 'boolean' } } });
-    return { config: values.config ?? 'cluster.yaml', json: values.json ?? false };
+    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false,
+      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, all: { type: 'boolean', short: 'a' },
+        watch: { type: 'boolean', short: 'w' }, interval: { type: 'string' }, debug: { type: 'boolean' } } }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
   }
+  const intervalSeconds = Number(values.interval ?? 5);
+  if (!Number.isFinite(intervalSeconds) || intervalSeconds < 1 || intervalSeconds > 3600)
+    throw new UsageError(`--interval ${values.interval} is not a number of seconds from 1 to 3600.`);
+  if (values.interval !== undefined && !values.watch) throw new UsageError('--interval goes with --watch.');
+  return { config: values.config ?? 'cluster.yaml', json: values.json ?? false, all: values.all ?? false, watch: values.watch ?? false, intervalSeconds };
 }
 
 export function parseFlashArgs(argv: readonly string[]): { image: string; target: string; yes: boolean; force: boolean } {

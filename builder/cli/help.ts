@@ -4,7 +4,7 @@ Usage:
   build-image --config FILE (--node NAME | --all) [--image ID] [--base-image FILE] [--out DIR] [--json]
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
-  build-image status --config FILE [--json]
+  build-image status --config FILE [--all] [--json] [--watch [--interval SECONDS]]
   build-image flash IMAGE DEVICE [--yes] [--force]
   build-image doctor [--json]
 
@@ -56,7 +56,12 @@ Options:
 
 status:
   Asks every node's first-boot status endpoint (http://<address>:<status_port>/status)
-  and prints one table of where each node stands: step, state, since when, last error.
+  and prints a summary line (how many nodes are done, forming, joining, waiting, stopped,
+  not answering), then a table of the nodes that are not done (every node with --all):
+  step, state, since when, last error. --json prints the answers as they are.
+  --watch looks again every --interval seconds (5) until every node is done (exit 0) or
+  one needs a person (exit 8, naming it); redrawn in place on a terminal, one JSON line
+  per look with --json.
 
 doctor:
   Lists every program the builder drives (mtools, e2fsprogs, xz, zstd, gpgv, npm, ...):

@@ -22,6 +22,9 @@ export interface RunDeps {
   readonly beforeReadBack?: () => Promise<void>;
   /** Where jobs look for the programs they drive (PATH plus sbin). */
   readonly programPath: string;
+  /** The pause between looks of `status --watch`, and its clock (replaced in tests). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
 }
 
 export const progressFor = (io: CliIo): OnProgress =>
