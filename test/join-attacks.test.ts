@@ -37,7 +37,7 @@ async function member(options: { name?: string; online?: string[]; offline?: str
   if (options.files) for (const [p, f] of options.files.files) r.files.files.set(p, { ...f });
   r.host.initialised = true;
   const log: string[] = [];
-  const clock = { at: START, now: () => clock.at, sleep: async () => undefined };
+  const clock = { at: START, now: () => clock.at, sleep: async (ms: number) => { clock.at += ms; } };
   const statuses: Partial<NodeStatus>[] = [];
   const desk = await JoinDesk.open({ config: r.config, key: KEY, run: r.host.run, log: quietLog(log), clock, files: r.files,
     record: (f) => statuses.push(f) });
@@ -69,10 +69,10 @@ describe('one add session at a time', () => {
     const m = await member({ listDelayMs: 50 });
     expect(await m.desk.handle(signedFor(addBody('pi2', { address: '127.0.0.12' }), { from: '127.0.0.12' })))
       .toMatchObject({ status: 409, final: true }); // an online member's name: refused after its cluster list
-    expect(await m.desk.handle(signedFor(addBody('pi4')))).toEqual({ status: 202 });
+    expect(await m.desk.handle(signedFor(addBody('pi4')))).toMatchObject({ status: 202, batch: expect.any(String) });
     expect(await m.desk.handle(signedFor(addBody('pi5'), { from: '127.0.0.15' }))).toMatchObject({ status: 503 });
     await m.desk.settled();
-    expect(await m.desk.handle(signedFor(addBody('pi5'), { from: '127.0.0.15' }))).toEqual({ status: 202 });
+    expect(await m.desk.handle(signedFor(addBody('pi5'), { from: '127.0.0.15' }))).toMatchObject({ status: 202, batch: expect.any(String) });
     await m.desk.settled();
   });
 });
@@ -81,7 +81,7 @@ describe('no replay', () => {
   it('a request signed for pi1 is refused by pi2, and by pi1 after a restart', async () => {
     const pi1 = await member();
     const captured = signedFor(addBody());
-    expect(await pi1.desk.handle(captured)).toEqual({ status: 202 });
+    expect(await pi1.desk.handle(captured)).toMatchObject({ status: 202, batch: expect.any(String) });
     await pi1.desk.settled();
     const pi2 = await member({ name: 'pi2' });
     expect(await pi2.desk.handle(captured)).toMatchObject({ status: 401, reason: expect.stringMatching(/signed for another member or sender/) });
@@ -114,7 +114,7 @@ describe('no stranded joiner', () => {
     const m = await member();
     const real = signedFor(addBody());
     expect(await m.desk.handle({ ...real, source: '127.0.0.99' })).toMatchObject({ status: 401 });
-    expect(await m.desk.handle(real)).toEqual({ status: 202 });
+    expect(await m.desk.handle(real)).toMatchObject({ status: 202, batch: expect.any(String) });
     await m.desk.settled();
   });
 
@@ -131,11 +131,11 @@ describe('no stranded joiner', () => {
     const s = await shelf(p);
     try {
       let calls = 0;
-      const meddling: JoinSender = async (address, prt, headers, body, from) => {
+      const meddling: JoinSender = async (address, prt, path, headers, body, from) => {
         calls++;
         if (calls === 1) return { status: 409, body: '{"reason":"forged: give up","final":true}\n' }; // unsigned: not acted on
-        if (calls === 2) return sendJoin(address, prt, { ...headers, [HEADERS.timestamp]: String(Number(headers[HEADERS.timestamp]) - 3_600_000) }, body, from);
-        return sendJoin(address, prt, headers, body, from);
+        if (calls === 2) return sendJoin(address, prt, path, { ...headers, [HEADERS.timestamp]: String(Number(headers[HEADERS.timestamp]) - 3_600_000) }, body, from);
+        return sendJoin(address, prt, path, headers, body, from);
       };
       const pi4 = await rig('pi4', cluster(4, { port: p }), s.cloud);
       const result = await boot(pi4, { readPeer: readStatus, sendJoin: meddling });
@@ -240,7 +240,7 @@ describe('bounded HTTP', () => {
     server = await startStatusServer({ host: '127.0.0.11', port: p, names: ['127.0.0.11'], key: () => KEY, current: () => status,
       joinDesk: () => (r) => m.desk.handle(r) });
     const nonce = randomBytes(16).toString('hex');
-    const declared = await sendJoin('127.0.0.11', p, { [HEADERS.nonce]: nonce }, 'x'.repeat(20_000), '127.0.0.14');
+    const declared = await sendJoin('127.0.0.11', p, '/join', { [HEADERS.nonce]: nonce }, 'x'.repeat(20_000), '127.0.0.14');
     expect(readJoinAnswer(KEY, nonce, declared!)).toMatchObject({ status: 413, reason: 'the body is over 16384 bytes' });
     // Chunked: no content-length, the limit is found while reading.
     const streamed = await new Promise<number>((resolve) => {

@@ -18,26 +18,46 @@ export interface AddRequest {
   readonly replace: boolean;
   readonly system: PreseedSystem;
   readonly filters?: NonNullable<Preseed['storage']>;
+  /** Nodes of this node's cluster file that it sees are not members yet: a member gathers them into one add session. */
+  readonly newcomers?: readonly string[];
 }
+
+/** An add session as the member plans it for a batch of new nodes: the add preseed without its passphrase (each side derives that). */
+export type AddPlan = Omit<Preseed, 'session_passphrase'>;
 
 export interface Member { readonly name: string; readonly address: string }
 
-export const addRequestOf = (config: NodeConfig): AddRequest => ({
+export const addRequestOf = (config: NodeConfig, newcomers: readonly string[] = []): AddRequest => ({
   node: config.node, address: config.address, replace: config.join.replace, system: config.join.system,
   ...(config.join.filters ? { filters: config.join.filters } : {}),
+  ...(newcomers.length ? { newcomers: [...newcomers] } : {}),
 });
 
-/** The add preseed; the same document on the member (initiator) and the new node. */
-export function planAddPreseed(config: NodeConfig, initiator: Member, request: AddRequest, passphrase: string): Preseed {
+/** The member's plan for one add session with every new node of the batch (all from one cluster file: the first one's filters serve). Pure. */
+export function planAdd(config: NodeConfig, initiator: Member, requests: readonly AddRequest[]): AddPlan {
+  const filters = requests.find((r) => r.filters)?.filters;
   return {
     ...(config.discovery === 'unicast' ? { initiator_address: initiator.address }
       : { initiator: initiator.name, lookup_subnet: config.subnet }),
     lookup_timeout: config.lookupTimeoutSeconds,
     session_timeout: config.sessionTimeoutSeconds,
-    session_passphrase: passphrase,
-    systems: [request.system],
-    ...(request.filters ? { storage: request.filters } : {}),
+    systems: requests.map((r) => r.system),
+    ...(filters ? { storage: filters } : {}),
   };
+}
+
+/** The add preseed both sides run: the plan with the session passphrase in its place. Pure. */
+export function withSessionPassphrase(plan: AddPlan, passphrase: string): Preseed {
+  const { systems, storage, ...head } = plan;
+  return { ...head, session_passphrase: passphrase, systems, ...(storage ? { storage } : {}) } as Preseed;
+}
+
+/** A plan a joiner may run: from this member, listing this node as it asked to be added. undefined when not. Pure. */
+export function checkPlan(plan: unknown, member: Member, request: AddRequest): AddPlan | undefined {
+  if (!isObject(plan) || !Array.isArray(plan.systems)) return undefined;
+  const fromMember = plan.initiator === member.name || plan.initiator_address === member.address;
+  const mine = (plan.systems as unknown[]).filter(isObject).find((s) => s.name === request.node);
+  return fromMember && mine && JSON.stringify(mine) === JSON.stringify(request.system) ? plan as unknown as AddPlan : undefined;
 }
 
 /** YAML with every string double-quoted: nothing from a request can change the document's shape. */
@@ -51,6 +71,8 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const NIC = /^[A-Za-z0-9._-]{1,15}$/;
 const DEVICE = /^\/dev\/[A-Za-z0-9._:+@/-]{1,200}$/;
 const MAX_FILTERS = 8;
+/** More new nodes than one cluster file holds. */
+const MAX_NEWCOMERS = 256;
 /** More disks than any Pi can hold; a filter's counts above it are a mistake or an attack. */
 const MAX_DISK_COUNT = 64;
 
@@ -132,7 +154,7 @@ export function parseAddRequest(body: string, source: string, cluster: Pick<Node
     return bad('not JSON');
   }
   if (!isObject(value)) return bad('not an object');
-  const extra = onlyKeys(value, ['node', 'address', 'replace', 'system', 'filters']);
+  const extra = onlyKeys(value, ['node', 'address', 'replace', 'system', 'filters', 'newcomers']);
   if (extra) return bad(`unknown field ${extra}`);
   const { node, address, replace } = value;
   if (typeof node !== 'string' || !NAME.test(node)) return bad('node is not a host name');
@@ -143,6 +165,8 @@ export function parseAddRequest(body: string, source: string, cluster: Pick<Node
   if (typeof replace !== 'boolean') return bad('replace must be true or false');
   const why = system(value.system, node, address, cluster.join.underlaySubnet);
   if (why) return bad(why);
+  if (value.newcomers !== undefined && (!Array.isArray(value.newcomers) || value.newcomers.length > MAX_NEWCOMERS
+    || !value.newcomers.every((n) => typeof n === 'string' && NAME.test(n)))) return bad(`newcomers is not a list of at most ${MAX_NEWCOMERS} host names`);
   if (value.filters !== undefined) {
     if (!isObject(value.filters) || onlyKeys(value.filters, ['local', 'ceph'])) return bad('filters has unknown fields');
     for (const kind of ['local', 'ceph'] as const) {

@@ -4,15 +4,17 @@
 import { answerIsAuthentic } from './join-auth.js';
 import type { HttpReply, JoinAnswer } from '../run/types.js';
 
-export const joinAnswerBody = (answer: JoinAnswer): string =>
-  `${JSON.stringify(answer.status === 202 ? { ok: true } : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}) })}\n`;
+export const joinAnswerBody = (answer: JoinAnswer): string => `${JSON.stringify(answer.status === 200 || answer.status === 202
+  ? { ok: true, ...(answer.batch ? { batch: answer.batch } : {}), ...(answer.plan ? { plan: answer.plan } : {}) }
+  : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}) })}\n`;
 
 /** The member's answer, when it is signed with the cluster's key for this request's nonce; undefined otherwise. */
 export function readJoinAnswer(key: Buffer, nonce: string, reply: HttpReply): JoinAnswer | undefined {
   if (!answerIsAuthentic(key, 'join', nonce, reply.status, reply.body, reply.signature)) return undefined;
-  let parsed: { reason?: unknown; final?: unknown } = {};
+  let parsed: { reason?: unknown; final?: unknown; batch?: unknown; plan?: unknown } = {};
   try {
     parsed = JSON.parse(reply.body) as typeof parsed;
   } catch { /* signed, but not JSON: the status alone */ }
-  return { status: reply.status, ...(typeof parsed.reason === 'string' ? { reason: parsed.reason } : {}), ...(parsed.final === true ? { final: true } : {}) };
+  return { status: reply.status, ...(typeof parsed.reason === 'string' ? { reason: parsed.reason } : {}), ...(parsed.final === true ? { final: true } : {}),
+    ...(typeof parsed.batch === 'string' ? { batch: parsed.batch } : {}), ...(parsed.plan !== undefined ? { plan: parsed.plan } : {}) };
 }

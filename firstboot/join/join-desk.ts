@@ -1,21 +1,29 @@
-// A formed member's side of growing the cluster: POST /join. It answers a verified request from a
-// new node by opening one add session (`microcloud preseed` as the initiator, with only that
-// node in `systems`), and answers nothing but "opened" or the reason it will not. One session at
-// a time, provably: the slot is taken before the first await and only its owner gives it back.
+// A formed member's side of growing the cluster. POST /join: a verified request from a new node
+// joins the batch this member is gathering (or opens one); the batch becomes one add session
+// (`microcloud preseed` as the initiator, every new node of the batch in `systems`) once every
+// newcomer the nodes named has asked, or the gathering window has passed. POST /join/batch: a
+// new node of the batch asks whether its session is open, and gets the plan to run its side with.
+// One add session at a time, provably: no await lies between looking at the desk's state and
+// changing it, and a request that comes while a session runs waits for the next batch.
+import { randomBytes } from 'node:crypto';
 import { cidrContains, parseCidr } from '../../builder/config/ipv4.js';
 import type { CommandRunner } from '../../builder/command-runner.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { lastLine, redact } from '../run/redact.js';
 import { PRESEED_GRACE_SECONDS } from '../run/run-preseed.js';
 import type { Clock, FileAccess, JoinAnswer, Logger, NodeStatus } from '../run/types.js';
-import { parseAddRequest, planAddPreseed, renderAddPreseed, type AddRequest } from './add-request.js';
+import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
 import { HEADERS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn } from './join-auth.js';
 import { printable, RefusalLog } from './refusal-log.js';
+import { BATCH_PATH } from './send-join.js';
 
 /** Root-only: nonces of accepted requests, so a restarted member still refuses their replays. */
 export const ACCEPTED_NONCES_PATH = '/var/lib/microcloud-pi/join-nonces.json';
 /** How long a member must have been unreachable before a `--replace` node may take its name. */
 export const REPLACE_AFTER_MS = 3 * 60_000;
+/** How long a batch gathers new nodes after its first, at most. */
+export const GATHER_WINDOW_MS = 60_000;
+const GATHER_CHECK_MS = 1000;
 
 export interface MemberRow { readonly name: string; readonly status: string; readonly address?: string }
 
@@ -42,6 +50,19 @@ export interface JoinDeskDeps {
   readonly files: FileAccess;
   /** Publish the session on this member's status. */
   readonly record: (fields: Partial<Pick<NodeStatus, 'adding' | 'added' | 'refused'>>) => void;
+  /** How long a batch gathers (GATHER_WINDOW_MS). */
+  readonly gatherWindowMs?: number;
+}
+
+/** New nodes gathered for one add session. `plan` is set once the session is open. */
+interface Batch {
+  readonly id: string;
+  readonly joiners: Map<string, AddRequest>;
+  /** Names the new nodes said are new too: once all of them have asked, the batch need not wait. */
+  readonly expected: Set<string>;
+  readonly replacing: Set<string>;
+  readonly closesAt: number;
+  plan?: AddPlan;
 }
 
 type Decision = JoinAnswer & { node?: string };
@@ -50,7 +71,7 @@ const final = (node: string | undefined, status: number, reason: string): Decisi
 const wait = (status: number, reason: string): Decision => ({ status, reason });
 
 export class JoinDesk {
-  private slot: { readonly node: string } | undefined;
+  private batch: Batch | undefined;
   private session: Promise<void> | undefined;
   private readonly added: string[] = [];
   /** When each member was first seen UNREACHABLE by this desk (cleared when seen otherwise). */
@@ -73,14 +94,17 @@ export class JoinDesk {
     return new JoinDesk(deps, new ReplayGuard(accepted));
   }
 
-  /** Resolves once the add session open now (if any) has ended. */
+  /** Resolves once the batch gathering now (if any) has been added, or has failed. */
   async settled(): Promise<void> {
-    await this.session;
+    while (this.batch || this.session) {
+      await this.session;
+      if (this.batch && !this.session) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   async handle(request: JoinRequestIn): Promise<JoinAnswer> {
     const answer = await this.decide(request);
-    if (answer.status === 202) return answer;
+    if (answer.status === 200 || answer.status === 202) return answer;
     const reason = printable(answer.reason ?? '');
     this.refusals.refused(`join: refused a request from ${printable(request.source)}: ${reason}`);
     // An authentic node turned away for a reason a person can act on: shown on this member's status too.
@@ -93,37 +117,95 @@ export class JoinDesk {
     const subnet = parseCidr(config.subnet)!;
     const verdict = verifyRequest(key, config.address, request, clock.now(), this.guard, (a) => cidrContains(subnet, a));
     if (!verdict.ok) return { status: verdict.status, reason: verdict.reason, ...(verdict.status === 403 ? { final: true } : {}) };
+    if (request.path === BATCH_PATH) return this.batchState(request);
     const parsed = parseAddRequest(request.body, request.source, config);
     if (!parsed.ok) return final(undefined, 400, parsed.reason);
     const add = parsed.value;
     if (!config.join.grow)
       return final(add.node, 403, `microcloud.grow is false for this cluster: a person adds ${add.node} (microcloud add on a member)`);
     if (add.node === config.node) return final(add.node, 409, `${add.node} is this member's own name`);
-    if (this.slot) return wait(503, `${config.node} is adding ${this.slot.node} now; ask again in a minute`);
-    const slot = { node: add.node };
-    this.slot = slot; // taken before the first await: a second request now gets 503
-    let opened = false;
-    try {
-      const verdict = await this.checkMembers(add);
-      if (verdict !== 'add' && verdict !== 'replace') return verdict;
-      const nonce = request.headers[HEADERS.nonce]!;
-      if (this.guard.seen(nonce)) return wait(409, 'the nonce was used before (a replayed request)');
-      // Saved before the session opens: a member that restarts still knows this request was used.
-      await this.deps.files.write(ACCEPTED_NONCES_PATH, `${JSON.stringify(this.guard.accept(nonce, clock.now()))}\n`, 0o600);
-      if (verdict === 'replace') {
-        this.deps.log.info(`join: removing the unreachable member ${add.node}, replaced by the Pi at ${add.address}`);
-        const removed = await this.deps.run('microcloud', ['remove', add.node, '--force']);
-        if (removed.exitCode !== 0) return wait(503, `${config.node} could not remove the unreachable ${add.node}: ${lastLine(removed.stderr)}`);
-        this.unreachableSince.delete(add.node);
-        this.open(slot, add, nonce, true);
-      } else {
-        this.open(slot, add, nonce, false);
-      }
-      opened = true;
-      return { status: 202 };
-    } finally {
-      if (!opened) this.release(slot);
+    if (this.batch?.plan) return this.busy();
+    const verdictOfMembers = await this.checkMembers(add);
+    if (verdictOfMembers !== 'add' && verdictOfMembers !== 'replace') return verdictOfMembers;
+    if (verdictOfMembers === 'replace') {
+      if (this.batch?.plan) return this.busy();
+      this.deps.log.info(`join: removing the unreachable member ${add.node}, replaced by the Pi at ${add.address}`);
+      const removed = await this.deps.run('microcloud', ['remove', add.node, '--force']);
+      if (removed.exitCode !== 0) return wait(503, `${config.node} could not remove the unreachable ${add.node}: ${lastLine(removed.stderr)}`);
+      this.unreachableSince.delete(add.node);
     }
+    // From here to the answer nothing is awaited but the nonce's save: the batch is looked at and changed in one go.
+    if (this.batch?.plan) return this.busy();
+    const nonce = request.headers[HEADERS.nonce]!;
+    if (this.guard.seen(nonce)) return wait(409, 'the nonce was used before (a replayed request)');
+    const other = [...(this.batch?.joiners.values() ?? [])].find((j) => j.address === add.address && j.node !== add.node);
+    if (other) return final(add.node, 409, `${add.address} is the address of ${other.node}, which asked to be added too`);
+    const opening = !this.batch;
+    const batch = this.batch ?? this.newBatch();
+    batch.joiners.set(add.node, add);
+    for (const name of [add.node, ...(add.newcomers ?? [])]) batch.expected.add(name);
+    if (verdictOfMembers === 'replace') batch.replacing.add(add.node);
+    if (opening) void this.gather(batch).catch((error: Error) => this.deps.log.warn(`join: the batch failed: ${error.message}`));
+    const ledger = this.guard.accept(nonce, clock.now());
+    await this.deps.files.write(ACCEPTED_NONCES_PATH, `${JSON.stringify(ledger)}\n`, 0o600);
+    return { status: 202, batch: batch.id };
+  }
+
+  private busy(): Decision {
+    return wait(503, `${this.deps.config.node} is adding ${[...this.batch!.joiners.keys()].join(', ')} now; ask again in a minute`);
+  }
+
+  /** POST /join/batch: is the session of this node's batch open yet? The answer carries the plan when it is. */
+  private batchState(request: JoinRequestIn): Decision {
+    let asked: { node?: unknown; batch?: unknown } = {};
+    try {
+      asked = JSON.parse(request.body) as typeof asked;
+    } catch { /* refused below */ }
+    const batch = this.batch;
+    if (!batch || asked.batch !== batch.id || typeof asked.node !== 'string' || !batch.joiners.has(asked.node))
+      return wait(409, 'that batch is over (added, or failed); ask to be added again');
+    if (batch.joiners.get(asked.node)!.address !== request.source) return wait(409, 'the request does not come from that node\'s address');
+    return batch.plan ? { status: 200, plan: batch.plan } : { status: 202, batch: batch.id };
+  }
+
+  private newBatch(): Batch {
+    const batch: Batch = { id: randomBytes(16).toString('hex'), joiners: new Map(), expected: new Set(), replacing: new Set(),
+      closesAt: this.deps.clock.now() + (this.deps.gatherWindowMs ?? GATHER_WINDOW_MS) };
+    this.batch = batch;
+    return batch;
+  }
+
+  /** Waits until every expected newcomer asked or the window passed, then runs the batch's one add session. */
+  private async gather(batch: Batch): Promise<void> {
+    const { config, key, run, log, clock } = this.deps;
+    while (clock.now() < batch.closesAt && [...batch.expected].some((n) => !batch.joiners.has(n))) await clock.sleep(GATHER_CHECK_MS);
+    const joiners = [...batch.joiners.values()];
+    batch.plan = planAdd(config, { name: config.node, address: config.address }, joiners);
+    const passphrase = sessionPassphrase(key, batch.id);
+    const names = joiners.map((j) => j.node);
+    const replacing = batch.replacing.size > 0;
+    this.deps.record({ adding: { node: names.join(', '), replacing, since: new Date(clock.now()).toISOString() }, added: [...this.added] });
+    log.info(`join: adding ${joiners.map((j) => `${j.node} (${j.address})`).join(', ')} in one add session`
+      + `${replacing ? `, in place of the removed member(s) ${[...batch.replacing].join(', ')}` : ''}`);
+    this.session = (async () => {
+      const ran = await run('microcloud', ['preseed'], {
+        input: renderAddPreseed(withSessionPassphrase(batch.plan!, passphrase)), secret: [passphrase],
+        timeoutMs: (config.sessionTimeoutSeconds + PRESEED_GRACE_SECONDS) * 1000,
+      });
+      if (ran.exitCode === 0) {
+        this.added.push(...names);
+        log.info(`join: ${names.join(', ')} added to the cluster`);
+      } else {
+        // MicroCloud names a machine that did not come ("System X hasn't reached out"): the others ask again and form the next batch.
+        log.warn(`join: adding ${names.join(', ')} failed (${ran.timedOut ? 'timed out' : redact(lastLine(ran.stderr), [passphrase])}); `
+          + 'each asks again by itself');
+      }
+    })().catch((error: Error) => log.warn(`join: adding ${names.join(', ')} failed: ${error.message}`)).finally(() => {
+      if (this.batch === batch) this.batch = undefined;
+      this.session = undefined;
+      this.deps.record({ adding: undefined, added: [...this.added] });
+    });
+    await this.session;
   }
 
   /** The cluster as MicroCloud sees it now: may `add` take its name and address, after removing a dead member of its name? */
@@ -158,34 +240,5 @@ export class JoinDesk {
       return wait(503, `${add.node} has been unreachable for ${Math.round((now - since) / 1000)} s; ${config.node} removes it once it `
         + `has been unreachable for ${REPLACE_AFTER_MS / 60_000} min; ask again`);
     return 'replace';
-  }
-
-  private release(slot: { readonly node: string }): void {
-    if (this.slot === slot) this.slot = undefined;
-  }
-
-  /** The add session runs in the background: the new node starts its side as soon as it has the answer. */
-  private open(slot: { readonly node: string }, add: AddRequest, nonce: string, replacing: boolean): void {
-    const { config, key, run, log, clock } = this.deps;
-    const passphrase = sessionPassphrase(key, nonce);
-    const preseed = renderAddPreseed(planAddPreseed(config, { name: config.node, address: config.address }, add, passphrase));
-    this.deps.record({ adding: { node: add.node, replacing, since: new Date(clock.now()).toISOString() }, added: [...this.added] });
-    log.info(`join: adding ${add.node} (${add.address})${replacing ? ', in place of the removed member of that name' : ''}`);
-    this.session = (async () => {
-      const ran = await run('microcloud', ['preseed'], {
-        input: preseed, secret: [passphrase], timeoutMs: (config.sessionTimeoutSeconds + PRESEED_GRACE_SECONDS) * 1000,
-      });
-      if (ran.exitCode === 0) {
-        this.added.push(add.node);
-        log.info(`join: ${add.node} added to the cluster`);
-      } else {
-        log.warn(`join: adding ${add.node} failed (${ran.timedOut ? 'timed out' : redact(lastLine(ran.stderr), [passphrase])}); `
-          + 'it asks again by itself');
-      }
-    })().catch((error: Error) => log.warn(`join: adding ${add.node} failed: ${error.message}`)).finally(() => {
-      this.release(slot);
-      this.session = undefined;
-      this.deps.record({ adding: undefined, added: [...this.added] });
-    });
   }
 }

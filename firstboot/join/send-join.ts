@@ -6,13 +6,15 @@ import { httpExchange } from '../run/http-exchange.js';
 import type { JoinSender } from '../run/types.js';
 import { HEADERS } from './join-auth.js';
 
+/** Ask to be added; then ask whether the batch's add session is open. */
 export const JOIN_PATH = '/join';
-/** A join answer is a line of JSON; anything much longer is not one. */
-export const MAX_ANSWER_BYTES = 4096;
+export const BATCH_PATH = '/join/batch';
+/** A join answer is a line of JSON (with a batch's plan: a few hundred bytes a node); anything much longer is not one. */
+export const MAX_ANSWER_BYTES = 256 * 1024;
 
-export const sendJoin: JoinSender = async (address, port, headers, body, from) => {
+export const sendJoin: JoinSender = async (address, port, path, headers, body, from) => {
   const reply = await httpExchange({
-    method: 'POST', host: address, port, path: JOIN_PATH, headers, body, ...(from ? { from } : {}), timeoutMs: 30_000, maxBytes: MAX_ANSWER_BYTES,
+    method: 'POST', host: address, port, path, headers, body, ...(from ? { from } : {}), timeoutMs: 30_000, maxBytes: MAX_ANSWER_BYTES,
   });
   if (!reply) return undefined;
   const signature = reply.headers[HEADERS.signature];

@@ -55,13 +55,20 @@ export type PeerStatusReader = (address: string, port: number, key?: Buffer) => 
  * A member's answer to a join request: 202 when its add session is open, otherwise why not, and
  * whether only a person can change that (`final`: the joiner stops) or asking again may help.
  */
-export interface JoinAnswer { readonly status: number; readonly reason?: string; readonly final?: boolean }
+export interface JoinAnswer {
+  readonly status: number;
+  readonly reason?: string;
+  readonly final?: boolean;
+  /** 202: the batch this node is gathered into; 200: the batch's add session is open, and this is its plan (checked by the joiner). */
+  readonly batch?: string;
+  readonly plan?: unknown;
+}
 
 /** What came back over HTTP, before anyone trusts it: the status, the body, the signature header. */
 export interface HttpReply { readonly status: number; readonly body: string; readonly signature?: string }
 
-/** POSTs a signed join request to a member (from this node's address); undefined when it does not answer. */
-export type JoinSender = (address: string, port: number, headers: Readonly<Record<string, string>>, body: string, from?: string)
+/** POSTs a signed join request to `path` on a member (from this node's address); undefined when it does not answer. */
+export type JoinSender = (address: string, port: number, path: string, headers: Readonly<Record<string, string>>, body: string, from?: string)
   => Promise<HttpReply | undefined>;
 
 export interface StepContext {

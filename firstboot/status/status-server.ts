@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { isNonce, HEADERS, MAX_BODY_BYTES, signAnswer, type JoinRequestIn } from '../join/join-auth.js';
 import { joinAnswerBody } from '../join/join-answer.js';
-import { JOIN_PATH } from '../join/send-join.js';
+import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import type { JoinAnswer, NodeStatus } from '../run/types.js';
 
 export interface StatusServer { readonly port: number; close(): Promise<void> }
@@ -69,7 +69,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     const nonce = req.headers[HEADERS.nonce];
     const answer = (status: number, body: string) => {
       const key = options.key();
-      const kind = req.url === JOIN_PATH ? 'join' : 'status';
+      const kind = req.url === JOIN_PATH || req.url === BATCH_PATH ? 'join' : 'status';
       const signature = key && typeof nonce === 'string' && isNonce(nonce) ? { [HEADERS.signature]: signAnswer(key, kind, nonce, status, body) } : {};
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
     };
@@ -81,8 +81,8 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       answer(200, `${JSON.stringify(options.current())}\n`);
       return;
     }
-    if (req.method === 'POST' && req.url === JOIN_PATH) {
-      void handleJoin(req, res, source, options, answer).catch(() => answer(500, joinAnswerBody({ status: 500, reason: 'the member failed to handle the request' })));
+    if (req.method === 'POST' && (req.url === JOIN_PATH || req.url === BATCH_PATH)) {
+      void handleJoin(req, res, req.url, source, options, answer).catch(() => answer(500, joinAnswerBody({ status: 500, reason: 'the member failed to handle the request' })));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' }).end('GET /status\n');
@@ -119,7 +119,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   };
 }
 
-async function handleJoin(req: IncomingMessage, res: ServerResponse, source: string, options: StatusServerOptions,
+async function handleJoin(req: IncomingMessage, res: ServerResponse, path: string, source: string, options: StatusServerOptions,
   answer: (status: number, body: string) => void): Promise<void> {
   const desk = options.joinDesk?.();
   if (!desk) {
@@ -130,7 +130,7 @@ async function handleJoin(req: IncomingMessage, res: ServerResponse, source: str
   const body = await readBody(req);
   const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   // An oversized body is not read to its end; the desk refuses it (413), logs it and counts it like any other request.
-  const result = await desk({ source, method: req.method ?? '', path: JOIN_PATH, headers,
+  const result = await desk({ source, method: req.method ?? '', path, headers,
     ...('text' in body ? { body: body.text } : { body: '', oversized: true }) });
   if (!('text' in body)) res.once('finish', () => socket.destroy()); // the rest of the body is not waited for
   answer(result.status, joinAnswerBody(result));

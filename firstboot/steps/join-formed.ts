@@ -3,13 +3,14 @@
 // of that session. Every new node asks the first member in the cluster file's order that
 // answers, so several new nodes queue on one member rather than open sessions on several.
 import { randomBytes } from 'node:crypto';
-import { addRequestOf, planAddPreseed, renderAddPreseed, type Member } from '../join/add-request.js';
+import { addRequestOf, checkPlan, renderAddPreseed, withSessionPassphrase, type AddRequest, type Member } from '../join/add-request.js';
 import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest } from '../join/join-auth.js';
 import { readJoinAnswer } from '../join/join-answer.js';
-import { JOIN_PATH } from '../join/send-join.js';
+import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
-import { ConfigurationFailure, TemporaryFailure, type NodeStatus, type StepContext } from '../run/types.js';
+import { ConfigurationFailure, TemporaryFailure, type JoinAnswer, type NodeStatus, type StepContext } from '../run/types.js';
 import { runPreseed } from '../run/run-preseed.js';
+import { JOINED_MARKER } from './verify.js';
 
 export const JOIN_TIMEOUT_MS = 60 * 60_000;
 /** Under the member's limit of six requests a minute. */
@@ -17,6 +18,9 @@ export const JOIN_RETRY_MS = 15_000;
 /** Refusals that asking again may cure (401, a burnt nonce): at most this many rounds of fresh requests, pausing longer each time. */
 export const MAX_REFUSED_ROUNDS = 6;
 const MAX_RETRY_MS = 5 * 60_000;
+/** How often a node in a batch asks whether its add session is open; how long it waits for that at most. */
+export const BATCH_POLL_MS = 10_000;
+const BATCH_WAIT_MS = 15 * 60_000;
 
 /**
  * Peers that formed the cluster without this (uninitialised) node, in the cluster file's order.
@@ -32,18 +36,83 @@ export function formedWithout(config: NodeConfig, statuses: readonly (NodeStatus
   return newcomer || statuses.every((s) => s === undefined || s.step === 'done') ? formed : [];
 }
 
-export async function formedPeers(ctx: StepContext): Promise<Member[]> {
-  return formedWithout(ctx.config, await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort))));
+/** Formed members to ask, and the nodes this one sees are new like itself. */
+export async function formedPeers(ctx: StepContext): Promise<{ formed: Member[]; newcomers: string[] }> {
+  const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
+  return { formed: formedWithout(ctx.config, statuses), newcomers: newcomersOf(ctx.config, statuses) };
 }
 
-export async function joinFormedCluster(ctx: StepContext, formed: readonly Member[], passphrase: string): Promise<void> {
+/** Peers (and this node) that are not members yet: done peers do not count them among the founders, and they are not done. Pure. */
+export function newcomersOf(config: NodeConfig, statuses: readonly (NodeStatus | undefined)[]): string[] {
+  const founders = new Set(statuses.flatMap((s) => (s?.step === 'done' ? s.formedWith ?? [] : [])));
+  return [config.node, ...config.peers.filter((p, i) => statuses[i]?.step !== 'done' && !founders.has(p.name)).map((p) => p.name)];
+}
+
+/** One signed request to a member and its answer, when that answer is signed for it. */
+async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, body: string):
+  Promise<{ answer?: JoinAnswer; nonce: string; unsigned?: number }> {
+  const { config } = ctx;
+  const nonce = randomBytes(16).toString('hex');
+  const signed = signRequest(key, { method: 'POST', path, member: member.address, sender: config.address }, body, ctx.clock.now(), nonce);
+  const reply = await ctx.sendJoin(member.address, config.statusPort, path,
+    { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature }, body, config.address);
+  const answer = reply && readJoinAnswer(key, nonce, reply);
+  return { nonce, ...(answer ? { answer } : {}), ...(reply && !answer ? { unsigned: reply.status } : {}) };
+}
+
+/**
+ * This node is in a batch on `member`: ask every BATCH_POLL_MS whether its add session is open,
+ * then run this side of it with the member's plan. 'over' when the batch ended without it (it
+ * failed, or the member restarted): the node asks to be added again.
+ */
+async function followBatch(ctx: StepContext, key: Buffer, member: Member, request: AddRequest, batch: string): Promise<'done' | 'over'> {
+  const { config } = ctx;
+  const deadline = ctx.clock.now() + BATCH_WAIT_MS;
+  const replacing = config.join.replace;
+  for (;;) {
+    ctx.report(`waiting for ${member.name} to open the add session of its batch`, 'waiting');
+    await ctx.clock.sleep(BATCH_POLL_MS);
+    const { answer } = await ask(ctx, key, member, BATCH_PATH, JSON.stringify({ node: config.node, batch }));
+    if (answer?.status === 200) {
+      const plan = checkPlan(answer.plan, member, request);
+      if (!plan) {
+        ctx.log.warn(`join: ${member.name} sent an add plan without this node as it asked; asking again`);
+        return 'over';
+      }
+      const passphrase = sessionPassphrase(key, batch);
+      const preseed = renderAddPreseed(withSessionPassphrase(plan, passphrase));
+      if (config.discovery === 'unicast') await ctx.clock.sleep(5000); // the member's session first
+      const others = plan.systems.map((s) => s.name).filter((n) => n !== config.node);
+      ctx.report(`joining the formed MicroCloud through ${member.name}${others.length ? ` with ${others.join(', ')}` : ''}`
+        + `${replacing ? ` (replacing the dead ${config.node})` : ''}`);
+      try {
+        await runPreseed(ctx, preseed, passphrase, `joining through ${member.name}`);
+      } catch (error) {
+        // The session failed for the whole batch (another new node never came, say) and this node is
+        // not initialised: it asks again and is added with the next batch.
+        if (!(error instanceof TemporaryFailure)) throw error;
+        ctx.log.warn(`join: ${error.message.replace(/; it will be retried$/, '')}; asking ${member.name} again`);
+        return 'over';
+      }
+      await ctx.files.write(JOINED_MARKER, `${member.name}\n`, 0o600);
+      return 'done';
+    }
+    if (answer && answer.status !== 202) {
+      ctx.log.info(`join: ${member.name}: ${answer.reason ?? `HTTP ${answer.status}`}`);
+      return 'over';
+    }
+    if (ctx.clock.now() >= deadline) return 'over';
+  }
+}
+
+export async function joinFormedCluster(ctx: StepContext, formed: readonly Member[], passphrase: string, newcomers: readonly string[] = []): Promise<void> {
   const { config } = ctx;
   const replacing = config.join.replace;
   if (!config.join.grow)
     throw new ConfigurationFailure(`${formed.map((m) => m.name).join(', ')} formed the cluster without ${config.node}, and `
       + `microcloud.grow is false: a person adds it (microcloud add on a member, microcloud join here)`);
   const key = ctx.joinKey ?? await deriveJoinKey(passphrase, config.cluster);
-  const request = addRequestOf(config);
+  const request = addRequestOf(config, newcomers);
   const body = JSON.stringify(request);
   const deadline = ctx.clock.now() + JOIN_TIMEOUT_MS;
   let lastReason = '';
@@ -51,29 +120,24 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
   for (;;) {
     let waitingOn = '';
     let refused = false;
+    let again = false;
     for (const member of formed) {
-      const nonce = randomBytes(16).toString('hex');
-      const signed = signRequest(key, { method: 'POST', path: JOIN_PATH, member: member.address, sender: config.address },
-        body, ctx.clock.now(), nonce);
       ctx.record({ joining: { via: member.name, replacing } });
       ctx.report(`asking ${member.name} to add this node${replacing ? ` in place of the dead ${config.node}` : ''}`);
-      const reply = await ctx.sendJoin(member.address, config.statusPort,
-        { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature }, body, config.address);
-      const answer = reply && readJoinAnswer(key, nonce, reply);
+      const { answer, unsigned } = await ask(ctx, key, member, JOIN_PATH, body);
       if (!answer) {
         // No answer, or one not signed with this cluster's key for this request: nothing to act on.
-        waitingOn = reply ? `${member.name} gave no answer signed with this cluster's key (HTTP ${reply.status})` : `${member.name} does not answer`;
-        if (reply) ctx.log.warn(`join: ${waitingOn}; not acted on`);
+        waitingOn = unsigned ? `${member.name} gave no answer signed with this cluster's key (HTTP ${unsigned})` : `${member.name} does not answer`;
+        if (unsigned) ctx.log.warn(`join: ${waitingOn}; not acted on`);
         continue; // the next member
       }
       const reason = answer.reason ?? `HTTP ${answer.status}`;
-      if (answer.status === 202) {
-        const passphrase = sessionPassphrase(key, nonce);
-        const preseed = renderAddPreseed(planAddPreseed(config, member, request, passphrase));
-        if (config.discovery === 'unicast') await ctx.clock.sleep(5000); // the member's session first
-        ctx.report(`joining the formed MicroCloud through ${member.name}${replacing ? ` (replacing the dead ${config.node})` : ''}`);
-        await runPreseed(ctx, preseed, passphrase, `joining through ${member.name}`);
-        return;
+      if (answer.status === 202 && answer.batch) {
+        ctx.log.info(`join: ${member.name} gathers this node into a batch for one add session`);
+        if (await followBatch(ctx, key, member, request, answer.batch) === 'done') return;
+        refusedRounds = 0;
+        again = true; // the batch ended without this node: ask again at once
+        break;
       }
       if (answer.final) throw new ConfigurationFailure(`${member.name} refused to add this node: ${reason}`);
       if (answer.status === 503 || answer.status === 429) {
@@ -88,6 +152,7 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
       waitingOn = `${member.name} refused the request (${reason}); asking again with a fresh one`;
       ctx.log.info(`join: ${waitingOn}`);
     }
+    if (again && ctx.clock.now() < deadline) continue;
     refusedRounds = refused ? refusedRounds + 1 : 0;
     if (refusedRounds > MAX_REFUSED_ROUNDS)
       throw new TemporaryFailure(`refused ${refusedRounds} times in a row (last: ${waitingOn}); it will be retried`);

@@ -31,10 +31,10 @@ export const preseed: Step = {
     const text = await ctx.files.read(config.preseedPath);
     if (text === undefined) throw new ConfigurationFailure(`${config.preseedPath} is missing; rebuild this node's image`);
     const secret = passphraseOf(text);
-    const formed = await formedPeers(ctx);
+    const { formed, newcomers } = await formedPeers(ctx);
     if (formed.length) {
       if (!secret) throw new ConfigurationFailure(`${config.preseedPath} has no session_passphrase; rebuild this node's image`);
-      await joinFormedCluster(ctx, formed, secret);
+      await joinFormedCluster(ctx, formed, secret, newcomers);
       return;
     }
     if (config.discovery === 'unicast' && !config.isInitiator) await waitForUnicastInitiator(ctx);
