@@ -77,7 +77,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const listenHost = deps.listenHost ?? config.address;
   const server = await listenWhenPossible({
     host: listenHost, port: config.statusPort, current: () => status, key: () => key,
-    names: [...new Set([listenHost, config.address, config.node])],
+    names: [...new Set([listenHost, config.address, config.node])], peers: config.peers.map((p) => p.address),
     joinDesk: () => (desk ? (request) => desk!.handle(request) : undefined),
   }, clock, log);
   const finished = (exitCode: number): FirstBootRun => ({ exitCode, server, status: () => status, get desk() { return desk; } });

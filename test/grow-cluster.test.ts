@@ -197,7 +197,8 @@ describe('microcloud.grow: false', () => {
       const s = signRequest(key, { method: 'POST', path: '/join', member: '127.0.0.11', sender: '127.0.0.1' }, body, Date.now(), randomBytes(16).toString('hex'));
       const reply = await sendJoin('127.0.0.11', shelf.c.statusPort, '/join',
         { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature }, body);
-      expect(readJoinAnswer(key, s.nonce, reply!)).toEqual({ status: 503, reason: 'pi1 is not a formed member that adds nodes (yet)' });
+      expect(reply).toMatchObject({ status: 503, body: expect.stringContaining('pi1 is not a formed member that adds nodes (yet)') });
+      expect(readJoinAnswer(key, '127.0.0.11', s.nonce, reply!)).toBeUndefined(); // unsigned: a joiner asks the next member
       expect(shelf.cloud.adds).toEqual([]);
     } finally {
       await shelf.close();
@@ -258,7 +259,7 @@ describe('the member refuses, with a reason and a log line', () => {
     const once = signed(body());
     expect(await d.handle(once)).toMatchObject({ status: 202, batch: expect.any(String) });
     await d.settled(); // nobody came: the session ended
-    expect(await d.handle(once)).toEqual({ status: 409, reason: 'the nonce was used before (a replayed request)' });
+    expect(await d.handle(once)).toMatchObject({ status: 409, reason: 'the nonce was used before (a replayed request)' });
     for (let i = 0; i < 10; i++) await d.handle(signed(body({ node: 'pi2', system: { name: 'pi2' } })));
     expect(await d.handle(signed(body()))).toMatchObject({ status: 429, reason: expect.stringMatching(/more than 12 requests a minute/) });
   });
@@ -268,7 +269,7 @@ describe('the member refuses, with a reason and a log line', () => {
     expect(await d.handle(signed(body()))).toMatchObject({ status: 202, batch: expect.any(String) });
     expect(statuses[0]).toMatchObject({ adding: { node: 'pi4', replacing: false } });
     const other = JSON.stringify({ node: 'pi5', address: '127.0.0.15', replace: false, system: { name: 'pi5' } });
-    expect(await d.handle(signed(other, { source: '127.0.0.15' }))).toEqual({ status: 503, reason: 'pi1 is adding pi4 now; ask again in a minute' });
+    expect(await d.handle(signed(other, { source: '127.0.0.15' }))).toMatchObject({ status: 503, reason: 'pi1 is adding pi4 now; ask again in a minute' });
     await d.settled(); // nobody comes: the session ends, and the next request would be taken
     expect(statuses.at(-1)).toMatchObject({ added: [] });
     expect(statuses.at(-1)!.adding).toBeUndefined();
@@ -277,13 +278,13 @@ describe('the member refuses, with a reason and a log line', () => {
   it('an unreachable member of the same name without --replace, and with it once it has been unreachable for a while', async () => {
     const without = await desk({ online: ['pi1', 'pi2'], offline: ['pi3'] });
     const same = JSON.stringify({ node: 'pi3', address: '127.0.0.13', replace: false, system: { name: 'pi3' } });
-    expect(await without.d.handle(signed(same, { source: '127.0.0.13' }))).toEqual({ status: 409, final: true,
+    expect(await without.d.handle(signed(same, { source: '127.0.0.13' }))).toMatchObject({ status: 409, final: true,
       reason: 'pi3 is still a member of the cluster (unreachable). If that Pi is dead, rebuild this one with build-image --node pi3 --replace and flash it again' });
     const withIt = await desk({ online: ['pi1', 'pi2'], offline: ['pi3'] });
     const replacing = JSON.stringify({ node: 'pi3', address: '127.0.0.13', replace: true, system: { name: 'pi3' } });
     // Just seen unreachable: not removed yet.
     expect(await withIt.d.handle(signed(replacing, { source: '127.0.0.13' })))
-      .toEqual({ status: 503, reason: expect.stringMatching(/^pi3 has been unreachable for 0 s; pi1 removes it once it has been unreachable for 3 min/) });
+      .toMatchObject({ status: 503, reason: expect.stringMatching(/^pi3 has been unreachable for 0 s; pi1 removes it once it has been unreachable for 3 min/) });
     expect(withIt.cloud.removed).toEqual([]);
     withIt.clock.at += REPLACE_AFTER_MS;
     expect(await withIt.d.handle(signed(replacing, { source: '127.0.0.13', at: withIt.clock.at }))).toMatchObject({ status: 202, batch: expect.any(String) });

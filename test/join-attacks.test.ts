@@ -11,6 +11,7 @@ import { parseAddRequest } from '../firstboot/join/add-request.js';
 import { readJoinAnswer } from '../firstboot/join/join-answer.js';
 import { MAX_REFUSAL_LINES_PER_MINUTE } from '../firstboot/join/refusal-log.js';
 import { sendJoin } from '../firstboot/join/send-join.js';
+import { httpExchange } from '../firstboot/run/http-exchange.js';
 import { EXIT } from '../firstboot/first-boot.js';
 import type { JoinSender, NodeStatus } from '../firstboot/run/types.js';
 import { readStatus } from '../firstboot/status/read-status.js';
@@ -126,7 +127,7 @@ describe('no stranded joiner', () => {
     return { cloud, members, runs, close: () => Promise.all(runs.map((x) => x.server?.close())) };
   }
 
-  it('a joiner asks again with a fresh request after a 401, and ignores answers not signed for it', async () => {
+  it('a joiner ignores answers not signed for it (a forged final refusal, a 401 to a tampered request) and asks again', async () => {
     const p = port();
     const s = await shelf(p);
     try {
@@ -140,8 +141,9 @@ describe('no stranded joiner', () => {
       const pi4 = await rig('pi4', cluster(4, { port: p }), s.cloud);
       const result = await boot(pi4, { readPeer: readStatus, sendJoin: meddling });
       expect([result.exitCode, result.status().lastError]).toEqual([EXIT.done, undefined]);
-      expect(pi4.log.join('\n')).toMatch(/gave no answer signed with this cluster's key \(HTTP 409\)/);
-      expect(pi4.log.join('\n')).toMatch(/refused the request \(the timestamp is more than 5 minutes from this member's clock\); asking again with a fresh one/);
+      expect(pi4.log.join('\n')).toMatch(/pi1 gave no answer signed with this cluster's key \(HTTP 409\); not acted on/);
+      // The member refused the tampered request (its signature no longer held) without signing: no answer to act on either.
+      expect(pi4.log.join('\n')).toMatch(/pi2 gave no answer signed with this cluster's key \(HTTP 401\); not acted on/);
       expect(s.cloud.adds).toEqual([['pi4']]);
     } finally {
       await s.close();
@@ -165,6 +167,27 @@ describe('no stranded joiner', () => {
   }, 60_000);
 });
 
+describe('a signed request is good once, whatever its answer', () => {
+  it('a request refused as busy cannot be replayed later to put its node in a batch', async () => {
+    const m = await member();
+    expect(await m.desk.handle(signedFor(addBody('pi4')))).toMatchObject({ status: 202 });
+    const busy = signedFor(addBody('pi5'), { from: '127.0.0.15' });
+    expect(await m.desk.handle(busy)).toMatchObject({ status: 503 });
+    await m.desk.settled();
+    expect(await m.desk.handle(busy)).toMatchObject({ status: 409, reason: expect.stringMatching(/replayed/) });
+  });
+
+  it('a node that hung up before its answer is not gathered (it asks another member now)', async () => {
+    const m = await member({ listDelayMs: 50 });
+    expect(await m.desk.handle({ ...signedFor(addBody('pi4')), stillWaiting: () => false }))
+      .toMatchObject({ status: 503, reason: 'the node stopped waiting for this answer' });
+    expect(await m.desk.handle(signedFor(addBody('pi4')))).toMatchObject({ status: 202 });
+    await m.desk.settled();
+    expect(m.cloud.adds).toEqual([]); // nobody came to the session (no node runs here), but it was one session for one pi4
+    expect(commands(m.r.host).filter((c) => c === 'microcloud preseed')).toHaveLength(1);
+  });
+});
+
 describe('--replace removes only an unreachable member, after a while', () => {
   const replacing = addBody('pi3', { replace: true });
 
@@ -173,7 +196,7 @@ describe('--replace removes only an unreachable member, after a while', () => {
     m.cloud.states.set('pi3', state);
     for (let i = 0; i < 3; i++) {
       const answer = await m.desk.handle(signedFor(replacing, { from: '127.0.0.13', at: m.clock.at }));
-      expect(answer).toEqual({ status: 503, reason: expect.stringMatching(new RegExp(`pi3 is a member that is ${state.toLowerCase()}, not unreachable`)) });
+      expect(answer).toMatchObject({ status: 503, reason: expect.stringMatching(new RegExp(`pi3 is a member that is ${state.toLowerCase()}, not unreachable`)) });
       m.clock.at += REPLACE_AFTER_MS;
     }
     expect(m.cloud.removed).toEqual([]);
@@ -217,6 +240,27 @@ describe('bounded HTTP', () => {
     for (const s of sockets) s.destroy();
   });
 
+  it('idle connections from many addresses fill the total, not the cluster\'s own nodes\' share', async () => {
+    const p = port();
+    server = await startStatusServer({ host: '127.0.0.31', port: p, names: ['127.0.0.31'], key: () => KEY, current: () => status, peers: ['127.0.0.12'],
+      limits: { headersTimeoutMs: 3000, requestTimeoutMs: 10_000, maxConnections: 16, maxConnectionsPerSource: 4 } });
+    const sockets: Socket[] = [];
+    for (let a = 0; a < 6; a++) {
+      for (let i = 0; i < 4; i++) {
+        const socket = connect({ host: '127.0.0.31', port: p, localAddress: `127.0.0.${70 + a}` });
+        socket.on('error', () => undefined);
+        sockets.push(socket);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sockets.filter((x) => !x.destroyed).length).toBeLessThanOrEqual(16);
+    const fromPeer = await httpExchange({ method: 'GET', host: '127.0.0.31', port: p, path: '/status', from: '127.0.0.12', timeoutMs: 1000, maxBytes: 65536 });
+    expect(fromPeer?.status).toBe(200);
+    const fromStranger = await httpExchange({ method: 'GET', host: '127.0.0.31', port: p, path: '/status', from: '127.0.0.99', timeoutMs: 1000, maxBytes: 65536 });
+    expect(fromStranger).toBeUndefined(); // the total for strangers is full
+    for (const x of sockets) x.destroy();
+  });
+
   it('a request whose headers never finish is closed within seconds', async () => {
     const p = port();
     server = await startStatusServer({ host: '127.0.0.31', port: p, names: ['127.0.0.31'], key: () => undefined, current: () => status,
@@ -241,7 +285,8 @@ describe('bounded HTTP', () => {
       joinDesk: () => (r) => m.desk.handle(r) });
     const nonce = randomBytes(16).toString('hex');
     const declared = await sendJoin('127.0.0.11', p, '/join', { [HEADERS.nonce]: nonce }, 'x'.repeat(20_000), '127.0.0.14');
-    expect(readJoinAnswer(KEY, nonce, declared!)).toMatchObject({ status: 413, reason: 'the body is over 16384 bytes' });
+    expect(declared).toMatchObject({ status: 413, body: expect.stringContaining('the body is over 16384 bytes') });
+    expect(declared!.signature).toBeUndefined(); // a request whose signature was never checked gets no signed answer
     // Chunked: no content-length, the limit is found while reading.
     const streamed = await new Promise<number>((resolve) => {
       const req = request({ host: '127.0.0.11', port: p, path: '/join', method: 'POST', localAddress: '127.0.0.15', headers: { 'transfer-encoding': 'chunked' } },
@@ -256,6 +301,30 @@ describe('bounded HTTP', () => {
 });
 
 describe('answers a node acts on are authentic', () => {
+  it('nobody can fetch a signed refusal for a sniffed nonce: only a request whose signature held gets a signed answer', async () => {
+    const p = port();
+    const m = await member();
+    const server = await startStatusServer({ host: '127.0.0.11', port: p, names: ['127.0.0.11'], key: () => KEY,
+      current: () => ({ node: 'pi1', step: 'done', state: 'done', since: 't' }), joinDesk: () => (r) => m.desk.handle(r) });
+    try {
+      const real = signedFor(addBody('pi4', { node: 'pi2', system: { name: 'pi2' } }));
+      const nonce = real.headers[HEADERS.nonce]!;
+      // The attacker replays the joiner's nonce: with no signature, with a wrong one, and the real one sent from its own address.
+      for (const headers of [{ [HEADERS.nonce]: nonce }, { ...real.headers, [HEADERS.signature]: 'a'.repeat(64) }, real.headers]) {
+        const reply = await sendJoin('127.0.0.11', p, '/join', headers, real.body, '127.0.0.66');
+        expect(reply?.signature).toBeUndefined();
+        expect(readJoinAnswer(KEY, '127.0.0.11', nonce, reply!)).toBeUndefined();
+      }
+      // The joiner's own request (a name taken: a final refusal) is answered signed, for its nonce.
+      const own = await sendJoin('127.0.0.11', p, '/join', real.headers, real.body, '127.0.0.14');
+      expect(readJoinAnswer(KEY, '127.0.0.11', nonce, own!)).toMatchObject({ status: 409, final: true });
+      // ...and that signature is good for pi1's answer only.
+      expect(readJoinAnswer(KEY, '127.0.0.12', nonce, own!)).toBeUndefined();
+    } finally {
+      await server.close();
+    }
+  });
+
   const status: NodeStatus = { node: 'pi1', step: 'done', state: 'done', since: '2026-11-23T12:00:00.000Z' };
   let server: StatusServer | undefined;
   afterEach(async () => { await server?.close(); server = undefined; });

@@ -60,6 +60,7 @@ describe('overwriting in place', () => {
   it.each([
     ['quotes, backslashes and spaces', `it's a "quoted" pass\\phrase with spaces, long enough to be folded by PyYAML at eighty columns`],
     ['letters beyond ASCII', 'ein längeres Passwort mit Umlauten, äöü und ß, das PyYAML faltet und maskiert'],
+    ['a non-breaking space and a tab (PyYAML\'s own escapes)', 'non\u00a0breaking\tspace and a tab, a mnemonic long enough for PyYAML to fold its line'],
   ])('finds the passphrase with %s in cloud-init\'s own re-dump of user-data', async (_what, passphrase) => {
     const c = cluster(1);
     const userData = renderUserData(c, 'pi1', renderPreseed(c, asSecret(passphrase)), {});

@@ -8,9 +8,9 @@ export const joinAnswerBody = (answer: JoinAnswer): string => `${JSON.stringify(
   ? { ok: true, ...(answer.batch ? { batch: answer.batch } : {}), ...(answer.plan ? { plan: answer.plan } : {}) }
   : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}) })}\n`;
 
-/** The member's answer, when it is signed with the cluster's key for this request's nonce; undefined otherwise. */
-export function readJoinAnswer(key: Buffer, nonce: string, reply: HttpReply): JoinAnswer | undefined {
-  if (!answerIsAuthentic(key, 'join', nonce, reply.status, reply.body, reply.signature)) return undefined;
+/** The answer of the member at `member`, when it is signed with the cluster's key for this request's nonce; undefined otherwise. */
+export function readJoinAnswer(key: Buffer, member: string, nonce: string, reply: HttpReply): JoinAnswer | undefined {
+  if (!answerIsAuthentic(key, { kind: 'join', responder: member, nonce, status: reply.status }, reply.body, reply.signature)) return undefined;
   let parsed: { reason?: unknown; final?: unknown; batch?: unknown; plan?: unknown } = {};
   try {
     parsed = JSON.parse(reply.body) as typeof parsed;

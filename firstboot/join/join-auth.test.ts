@@ -20,19 +20,29 @@ function request(body = '{"node":"pi4"}', options: { key?: Buffer; at?: number; 
 }
 
 describe('join request trust', () => {
-  it('accepts a request signed with the cluster key; once accepted, its nonce is refused', () => {
+  it('accepts a request signed with the cluster key; once used, its nonce is refused', () => {
     const guard = new ReplayGuard();
     const r = request();
     expect(verifyRequest(KEY, MEMBER, r, NOW + 1000, guard, inSubnet)).toEqual({ ok: true });
-    expect(verifyRequest(KEY, MEMBER, r, NOW + 1500, guard, inSubnet)).toEqual({ ok: true }); // verified, not yet accepted
-    guard.accept(r.headers[HEADERS.nonce]!, NOW + 1500);
+    guard.use(r.headers[HEADERS.nonce]!, NOW, NOW + 1500);
     expect(verifyRequest(KEY, MEMBER, r, NOW + 2000, guard, inSubnet)).toMatchObject({ ok: false, status: 409, reason: expect.stringMatching(/replayed/) });
   });
 
-  it('remembers accepted nonces across a restart (what the member saves)', () => {
+  it('remembers used nonces across a restart (what the member saves)', () => {
     const r = request();
-    const saved = new ReplayGuard().accept(r.headers[HEADERS.nonce]!, NOW);
+    const saved = new ReplayGuard().use(r.headers[HEADERS.nonce]!, NOW, NOW);
     expect(verifyRequest(KEY, MEMBER, r, NOW + 1000, new ReplayGuard(JSON.parse(JSON.stringify(saved))), inSubnet)).toMatchObject({ status: 409 });
+  });
+
+  it('refuses a request older than the nonces it has forgotten, even when its clock was set back', () => {
+    const guard = new ReplayGuard();
+    const old = request(undefined, { at: NOW });
+    guard.use(old.headers[HEADERS.nonce]!, NOW, NOW);
+    guard.use(nonce(), NOW + 20 * 60_000, NOW + 20 * 60_000); // much later: the first is forgotten
+    expect(guard.seen(old.headers[HEADERS.nonce]!)).toBe(false);
+    // The member's clock is set back (a forged NTP answer, say) to when the captured request was fresh.
+    expect(verifyRequest(KEY, MEMBER, old, NOW + 1000, guard, inSubnet)).toMatchObject({ ok: false, status: 409 });
+    expect(verifyRequest(KEY, MEMBER, request(undefined, { at: NOW + 1000 }), NOW + 1000, guard, inSubnet)).toEqual({ ok: true });
   });
 
   it.each<[string, () => Promise<JoinRequestIn> | JoinRequestIn, number, RegExp]>([
@@ -89,16 +99,18 @@ describe('join request trust', () => {
 });
 
 describe('signed answers', () => {
-  it('are authentic only for the nonce, status, body and kind they were signed for', () => {
+  it('are authentic only for the responder, nonce, status, body and kind they were signed for', () => {
     const n = nonce();
     const body = '{"reason":"busy"}\n';
-    const sig = signAnswer(KEY, 'join', n, 503, body);
-    expect(answerIsAuthentic(KEY, 'join', n, 503, body, sig)).toBe(true);
-    expect(answerIsAuthentic(KEY, 'join', nonce(), 503, body, sig)).toBe(false);
-    expect(answerIsAuthentic(KEY, 'join', n, 409, body, sig)).toBe(false);
-    expect(answerIsAuthentic(KEY, 'join', n, 503, '{"ok":true}\n', sig)).toBe(false);
-    expect(answerIsAuthentic(KEY, 'status', n, 503, body, sig)).toBe(false);
-    expect(answerIsAuthentic(KEY, 'join', n, 503, body, undefined)).toBe(false);
-    expect(answerIsAuthentic(KEY, 'join', n, 503, body, 'zz')).toBe(false);
+    const scope = { kind: 'join' as const, responder: MEMBER, nonce: n, status: 503 };
+    const sig = signAnswer(KEY, scope, body);
+    expect(answerIsAuthentic(KEY, scope, body, sig)).toBe(true);
+    expect(answerIsAuthentic(KEY, { ...scope, nonce: nonce() }, body, sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, { ...scope, status: 409 }, body, sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, { ...scope, responder: '10.0.0.12' }, body, sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, scope, '{"ok":true}\n', sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, { ...scope, kind: 'status' }, body, sig)).toBe(false);
+    expect(answerIsAuthentic(KEY, scope, body, undefined)).toBe(false);
+    expect(answerIsAuthentic(KEY, scope, body, 'zz')).toBe(false);
   });
 });

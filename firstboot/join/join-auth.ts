@@ -17,6 +17,7 @@ export const JOIN_KEY_KDF = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 2 ** 20 } as 
 /** How far a request's timestamp may be from the member's clock (both are NTP-synchronised by then). */
 export const MAX_SKEW_MS = 5 * 60_000;
 export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_TRACKED_SOURCES = 1024;
 /** A joiner asks once, then every 10 s whether its batch's session is open: 6 a minute and a few to spare. */
 export const MAX_REQUESTS_PER_MINUTE = 12;
 
@@ -57,15 +58,25 @@ export function signRequest(key: Buffer, scope: RequestScope, body: string, nowM
   return { timestamp, nonce, signature: mac(key, requestText(scope, timestamp, nonce, body)).toString('hex') };
 }
 
-/** What a node answers (a join answer, a status), signed for the asker's nonce: `kind` keeps one from passing as the other. */
-const answerText = (kind: 'join' | 'status', nonce: string, status: number, body: string) =>
-  [`${kind}-answer v2`, nonce, String(status), sha256(body)].join('\n');
+/**
+ * What a node answers (a join answer, a status), signed for the asker's nonce and for the
+ * address that answers: `kind` keeps one from passing as the other, `responder` keeps one node's
+ * answer from passing as another's.
+ */
+export interface AnswerScope {
+  readonly kind: 'join' | 'status';
+  readonly responder: string;
+  readonly nonce: string;
+  readonly status: number;
+}
 
-export const signAnswer = (key: Buffer, kind: 'join' | 'status', nonce: string, status: number, body: string): string =>
-  mac(key, answerText(kind, nonce, status, body)).toString('hex');
+const answerText = (scope: AnswerScope, body: string) =>
+  [`${scope.kind}-answer v2`, scope.responder, scope.nonce, String(scope.status), sha256(body)].join('\n');
 
-export const answerIsAuthentic = (key: Buffer, kind: 'join' | 'status', nonce: string, status: number, body: string,
-  signature: string | undefined): boolean => sameMac(mac(key, answerText(kind, nonce, status, body)), signature);
+export const signAnswer = (key: Buffer, scope: AnswerScope, body: string): string => mac(key, answerText(scope, body)).toString('hex');
+
+export const answerIsAuthentic = (key: Buffer, scope: AnswerScope, body: string, signature: string | undefined): boolean =>
+  sameMac(mac(key, answerText(scope, body)), signature);
 
 /** A nonce a member will sign an answer for: hex of 16 to 32 bytes. */
 export const isNonce = (text: string | undefined): text is string => !!text && NONCE.test(text);
@@ -75,30 +86,49 @@ export const sessionPassphrase = (key: Buffer, nonce: string): string =>
   mac(key, `session v1\n${nonce}`).toString('base64url').slice(0, 32);
 
 /**
- * Nonces of accepted requests (kept past the skew window; a member saves them, so a restart does
- * not forget them), and requests per source in the last minute.
+ * Nonces of requests whose signature held, each with its request's timestamp, kept past the skew
+ * window (a member saves them, so a restart does not forget them); `floor`: the newest timestamp
+ * it has forgotten, below which it takes no request at all, so a clock set back cannot revive an
+ * old capture. And requests per source in the last minute.
  */
+export interface NonceLedger { readonly floor: number; readonly nonces: Readonly<Record<string, number>> }
+
 export class ReplayGuard {
   private readonly nonces: Map<string, number>;
+  private floor: number;
   private readonly recent = new Map<string, number[]>();
 
-  constructor(accepted: Readonly<Record<string, number>> = {}) {
-    this.nonces = new Map(Object.entries(accepted));
+  constructor(ledger: NonceLedger = { floor: 0, nonces: {} }) {
+    this.nonces = new Map(Object.entries(ledger.nonces));
+    this.floor = ledger.floor;
   }
 
   seen(nonce: string): boolean {
     return this.nonces.has(nonce);
   }
 
-  /** Marks the nonce used, once its request has been accepted; returns what to save. */
-  accept(nonce: string, nowMs: number): Record<string, number> {
-    for (const [n, expires] of this.nonces) if (expires < nowMs) this.nonces.delete(n);
-    this.nonces.set(nonce, nowMs + 2 * MAX_SKEW_MS);
-    return Object.fromEntries(this.nonces);
+  /** At or below the newest timestamp this member has forgotten: it could be a replay it cannot recognise. */
+  forgotten(timestampMs: number): boolean {
+    return timestampMs <= this.floor;
+  }
+
+  /** Marks the nonce used; returns what to save. */
+  use(nonce: string, timestampMs: number, nowMs: number): NonceLedger {
+    for (const [n, at] of this.nonces) {
+      if (at >= nowMs - 2 * MAX_SKEW_MS) continue;
+      this.nonces.delete(n);
+      this.floor = Math.max(this.floor, at);
+    }
+    this.nonces.set(nonce, timestampMs);
+    return { floor: this.floor, nonces: Object.fromEntries(this.nonces) };
   }
 
   /** Counts the request; false when `source` already made the allowed number this minute. */
   allowed(source: string, nowMs: number): boolean {
+    // Sources that went quiet are forgotten now and then: the map cannot grow with every address of the subnet.
+    if (this.recent.size > MAX_TRACKED_SOURCES) {
+      for (const [s, times] of this.recent) if (!times.some((t) => t > nowMs - 60_000)) this.recent.delete(s);
+    }
     const times = (this.recent.get(source) ?? []).filter((t) => t > nowMs - 60_000);
     const ok = times.length < MAX_REQUESTS_PER_MINUTE;
     if (ok) times.push(nowMs);
@@ -117,16 +147,18 @@ export interface JoinRequestIn {
   readonly body: string;
   /** The body was over MAX_BODY_BYTES and was not read to its end (`body` is then empty). */
   readonly oversized?: boolean;
+  /** False once the sender has hung up (it gave up waiting and asks elsewhere). */
+  readonly stillWaiting?: () => boolean;
 }
 
 export type Verdict = { ok: true } | { ok: false; status: number; reason: string };
 const refuse = (status: number, reason: string): Verdict => ({ ok: false, status, reason });
 
 /**
- * Is this a request from a holder of the key, for this member, fresh, not replayed, from the
- * cluster network, and within limits? Checks run cheapest first. Nothing is recorded here: the
- * nonce is marked used only once the whole request is accepted (`ReplayGuard.accept`), so a copy
- * that is refused for any reason cannot burn the real request's nonce.
+ * Is this a request from a holder of the key, for this member, from this sender, fresh, not
+ * replayed, from the cluster network, and within limits? Checks run cheapest first. The caller
+ * marks the nonce used (`ReplayGuard.use`) once this says yes: since the signature covers the
+ * sender's address, a copy sent from anywhere else fails here and cannot burn the real nonce.
  */
 export function verifyRequest(key: Buffer, member: string, request: JoinRequestIn, nowMs: number, guard: ReplayGuard,
   inClusterNetwork: (address: string) => boolean): Verdict {
@@ -144,6 +176,6 @@ export function verifyRequest(key: Buffer, member: string, request: JoinRequestI
   if (!sameMac(mac(key, requestText(scope, timestamp, nonce, request.body)), signature))
     return refuse(401, 'the signature does not match (an image of another cluster, another join passphrase, '
       + 'or a request signed for another member or sender)');
-  if (guard.seen(nonce)) return refuse(409, 'the nonce was used before (a replayed request)');
+  if (guard.seen(nonce) || guard.forgotten(Number(timestamp))) return refuse(409, 'the nonce was used before (a replayed request)');
   return { ok: true };
 }

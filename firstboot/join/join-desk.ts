@@ -13,7 +13,7 @@ import { lastLine, redact } from '../run/redact.js';
 import { PRESEED_GRACE_SECONDS } from '../run/run-preseed.js';
 import type { Clock, FileAccess, JoinAnswer, Logger, NodeStatus } from '../run/types.js';
 import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
-import { HEADERS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn } from './join-auth.js';
+import { HEADERS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn, type NonceLedger } from './join-auth.js';
 import { printable, RefusalLog } from './refusal-log.js';
 import { BATCH_PATH } from './send-join.js';
 
@@ -24,6 +24,8 @@ export const REPLACE_AFTER_MS = 3 * 60_000;
 /** How long a batch gathers new nodes after its first, at most. */
 export const GATHER_WINDOW_MS = 60_000;
 const GATHER_CHECK_MS = 1000;
+/** Under the joiner's 30 s wait for an answer: a hung command cannot hold the desk. */
+const COMMAND_TIMEOUT_MS = 20_000;
 
 export interface MemberRow { readonly name: string; readonly status: string; readonly address?: string }
 
@@ -84,14 +86,18 @@ export class JoinDesk {
 
   /** Opens the desk with the nonces it accepted before a restart. */
   static async open(deps: JoinDeskDeps): Promise<JoinDesk> {
-    let accepted: Record<string, number> = {};
+    let ledger: NonceLedger = { floor: 0, nonces: {} };
     try {
-      const parsed = JSON.parse((await deps.files.read(ACCEPTED_NONCES_PATH)) ?? '{}') as unknown;
-      if (parsed && typeof parsed === 'object') accepted = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'number'));
+      const parsed = JSON.parse((await deps.files.read(ACCEPTED_NONCES_PATH)) ?? '{}') as Partial<NonceLedger>;
+      const nonces = parsed && typeof parsed.nonces === 'object' && parsed.nonces ? parsed.nonces : {};
+      ledger = { floor: typeof parsed.floor === 'number' ? parsed.floor : 0,
+        nonces: Object.fromEntries(Object.entries(nonces).filter(([, v]) => typeof v === 'number')) };
     } catch {
-      deps.log.warn(`join: ${ACCEPTED_NONCES_PATH} was unreadable; starting with no accepted nonces`);
+      // Unreadable: nothing older than now passes (the skew window starts afresh).
+      ledger = { floor: deps.clock.now(), nonces: {} };
+      deps.log.warn(`join: ${ACCEPTED_NONCES_PATH} was unreadable; requests signed before now are refused`);
     }
-    return new JoinDesk(deps, new ReplayGuard(accepted));
+    return new JoinDesk(deps, new ReplayGuard(ledger));
   }
 
   /** Resolves once the batch gathering now (if any) has been added, or has failed. */
@@ -102,21 +108,25 @@ export class JoinDesk {
     }
   }
 
+  /** The answer; `verified` when the request's signature held (only then is the answer signed: nobody else can fetch a signed refusal for a nonce). */
   async handle(request: JoinRequestIn): Promise<JoinAnswer> {
-    const answer = await this.decide(request);
+    const { clock } = this.deps;
+    const subnet = parseCidr(this.deps.config.subnet)!;
+    const verdict = verifyRequest(this.deps.key, this.deps.config.address, request, clock.now(), this.guard, (a) => cidrContains(subnet, a));
+    const answer: Decision = verdict.ok ? { ...await this.decide(request), verified: true } : { status: verdict.status, reason: verdict.reason };
     if (answer.status === 200 || answer.status === 202) return answer;
     const reason = printable(answer.reason ?? '');
     this.refusals.refused(`join: refused a request from ${printable(request.source)}: ${reason}`);
     // An authentic node turned away for a reason a person can act on: shown on this member's status too.
-    if (answer.node && answer.final) this.deps.record({ refused: { node: answer.node, reason, at: new Date(this.deps.clock.now()).toISOString() } });
-    return { status: answer.status, reason, ...(answer.final ? { final: true } : {}) };
+    if (answer.node && answer.final) this.deps.record({ refused: { node: answer.node, reason, at: new Date(clock.now()).toISOString() } });
+    return { status: answer.status, reason, ...(answer.final ? { final: true } : {}), ...(answer.verified ? { verified: true } : {}) };
   }
 
+  /** A request whose signature held: its nonce is used up now, whatever the answer, so no copy of it can do anything later. */
   private async decide(request: JoinRequestIn): Promise<Decision> {
-    const { config, key, clock } = this.deps;
-    const subnet = parseCidr(config.subnet)!;
-    const verdict = verifyRequest(key, config.address, request, clock.now(), this.guard, (a) => cidrContains(subnet, a));
-    if (!verdict.ok) return { status: verdict.status, reason: verdict.reason, ...(verdict.status === 403 ? { final: true } : {}) };
+    const { config, clock } = this.deps;
+    const ledger = this.guard.use(request.headers[HEADERS.nonce]!, Number(request.headers[HEADERS.timestamp]), clock.now());
+    await this.deps.files.write(ACCEPTED_NONCES_PATH, `${JSON.stringify(ledger)}\n`, 0o600);
     if (request.path === BATCH_PATH) return this.batchState(request);
     const parsed = parseAddRequest(request.body, request.source, config);
     if (!parsed.ok) return final(undefined, 400, parsed.reason);
@@ -130,14 +140,14 @@ export class JoinDesk {
     if (verdictOfMembers === 'replace') {
       if (this.batch?.plan) return this.busy();
       this.deps.log.info(`join: removing the unreachable member ${add.node}, replaced by the Pi at ${add.address}`);
-      const removed = await this.deps.run('microcloud', ['remove', add.node, '--force']);
+      const removed = await this.deps.run('microcloud', ['remove', add.node, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
       if (removed.exitCode !== 0) return wait(503, `${config.node} could not remove the unreachable ${add.node}: ${lastLine(removed.stderr)}`);
       this.unreachableSince.delete(add.node);
     }
-    // From here to the answer nothing is awaited but the nonce's save: the batch is looked at and changed in one go.
+    // From here to the answer nothing is awaited: the batch is looked at and changed in one go.
     if (this.batch?.plan) return this.busy();
-    const nonce = request.headers[HEADERS.nonce]!;
-    if (this.guard.seen(nonce)) return wait(409, 'the nonce was used before (a replayed request)');
+    // The node gave up waiting for this answer (it asks another member now): it must not be gathered here too.
+    if (request.stillWaiting && !request.stillWaiting()) return wait(503, 'the node stopped waiting for this answer');
     const other = [...(this.batch?.joiners.values() ?? [])].find((j) => j.address === add.address && j.node !== add.node);
     if (other) return final(add.node, 409, `${add.address} is the address of ${other.node}, which asked to be added too`);
     const opening = !this.batch;
@@ -146,8 +156,6 @@ export class JoinDesk {
     for (const name of [add.node, ...(add.newcomers ?? [])]) batch.expected.add(name);
     if (verdictOfMembers === 'replace') batch.replacing.add(add.node);
     if (opening) void this.gather(batch).catch((error: Error) => this.deps.log.warn(`join: the batch failed: ${error.message}`));
-    const ledger = this.guard.accept(nonce, clock.now());
-    await this.deps.files.write(ACCEPTED_NONCES_PATH, `${JSON.stringify(ledger)}\n`, 0o600);
     return { status: 202, batch: batch.id };
   }
 
@@ -211,7 +219,7 @@ export class JoinDesk {
   /** The cluster as MicroCloud sees it now: may `add` take its name and address, after removing a dead member of its name? */
   private async checkMembers(add: AddRequest): Promise<Decision | 'add' | 'replace'> {
     const { config, clock } = this.deps;
-    const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json']);
+    const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json'], { timeoutMs: COMMAND_TIMEOUT_MS });
     const members = listed.exitCode === 0 ? parseMembers(listed.stdout) : undefined;
     if (!members) return wait(503, `${config.node} cannot list the cluster's members right now`);
     const now = clock.now();

@@ -55,11 +55,12 @@ export const realFiles: FileAccess = {
   },
   readBytes: (path) => readFile(path).catch(() => undefined),
   async overwrite(path, content) {
-    // In place (r+): the file keeps its owner and mode, whoever made it.
+    // In place (r+): the file keeps its owner and mode, whoever made it. No truncate first: the
+    // content is as long as before, so a power cut mid-write leaves no empty file for cloud-init.
     const handle = await open(path, 'r+');
     try {
-      await handle.truncate(0);
       await handle.write(content, 0, content.length, 0);
+      await handle.truncate(content.length);
       await handle.sync();
     } finally {
       await handle.close();

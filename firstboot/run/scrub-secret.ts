@@ -14,10 +14,16 @@ const MAX_SCANNED_BYTES = 16 * 2 ** 20;
 
 const jsonEscaped = (text: string) => JSON.stringify(text).slice(1, -1);
 const singleQuoted = (text: string) => text.replace(/'/g, "''");
-/** PyYAML's double quotes without allow_unicode (cloud-init's cloud-config.txt): JSON's escapes, and \xHH / \uHHHH beyond ASCII. */
-const pyYamlEscaped = (text: string) => [...jsonEscaped(text)].map((c) => {
+/** PyYAML's own short escapes (yaml/emitter.py ESCAPE_REPLACEMENTS). */
+const PYYAML_ESCAPES: Readonly<Record<string, string>> = {
+  '\0': '0', '\x07': 'a', '\b': 'b', '\t': 't', '\n': 'n', '\v': 'v', '\f': 'f', '\r': 'r', '\x1b': 'e',
+  '"': '"', '\\': '\\', '\x85': 'N', '\xa0': '_', '\u2028': 'L', '\u2029': 'P',
+};
+/** PyYAML's double quotes without allow_unicode (cloud-init's cloud-config.txt): its short escapes, then \xHH / \uHHHH / \UHHHHHHHH. */
+const pyYamlEscaped = (text: string) => [...text].map((c) => {
+  if (PYYAML_ESCAPES[c] !== undefined) return `\\${PYYAML_ESCAPES[c]}`;
   const code = c.codePointAt(0)!;
-  if (code < 0x7f) return c;
+  if (code >= 0x20 && code < 0x7f) return c;
   if (code <= 0xff) return `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
   if (code <= 0xffff) return `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
   return `\\U${code.toString(16).toUpperCase().padStart(8, '0')}`;

@@ -17,7 +17,8 @@ export async function readStatus(address: string, port: number, key?: Buffer, ti
   });
   if (!reply || reply.status !== 200) return undefined;
   const signature = reply.headers[HEADERS.signature];
-  if (key && nonce && !answerIsAuthentic(key, 'status', nonce, reply.status, reply.body, typeof signature === 'string' ? signature : undefined))
+  if (key && nonce && !answerIsAuthentic(key, { kind: 'status', responder: address, nonce, status: reply.status }, reply.body,
+    typeof signature === 'string' ? signature : undefined))
     return undefined;
   try {
     const status = JSON.parse(reply.body) as NodeStatus;

@@ -26,7 +26,7 @@ export interface HttpLimits {
   readonly maxConnectionsPerSource: number;
 }
 
-export const HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 5000, requestTimeoutMs: 10_000, maxConnections: 128, maxConnectionsPerSource: 8 };
+export const HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 3000, requestTimeoutMs: 10_000, maxConnections: 128, maxConnectionsPerSource: 8 };
 
 export interface StatusServerOptions {
   readonly host: string;
@@ -34,6 +34,8 @@ export interface StatusServerOptions {
   readonly current: () => NodeStatus;
   /** Host names and addresses a request may name in its Host header (with or without the port). */
   readonly names: readonly string[];
+  /** The cluster's nodes: they count against the per-source cap only, so others filling the total cannot cut peers off. */
+  readonly peers?: readonly string[];
   /** The cluster's join key, once this node has it: signs statuses and join answers. */
   readonly key: () => Buffer | undefined;
   readonly joinDesk?: () => JoinHandler | undefined;
@@ -67,10 +69,12 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   }, (req, res) => {
     const source = sourceOf(req.socket); // read now: the socket is gone once a refused request is destroyed
     const nonce = req.headers[HEADERS.nonce];
-    const answer = (status: number, body: string) => {
+    /** `signed`: a status always (anyone may ask for it); a join answer only when the request's own signature held. */
+    const answer = (status: number, body: string, signed = true) => {
       const key = options.key();
       const kind = req.url === JOIN_PATH || req.url === BATCH_PATH ? 'join' : 'status';
-      const signature = key && typeof nonce === 'string' && isNonce(nonce) ? { [HEADERS.signature]: signAnswer(key, kind, nonce, status, body) } : {};
+      const signature = signed && key && typeof nonce === 'string' && isNonce(nonce)
+        ? { [HEADERS.signature]: signAnswer(key, { kind, responder: options.host, nonce, status }, body) } : {};
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
     };
     if (!names.has(hostOf(req.headers.host))) {
@@ -82,25 +86,30 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       return;
     }
     if (req.method === 'POST' && (req.url === JOIN_PATH || req.url === BATCH_PATH)) {
-      void handleJoin(req, res, req.url, source, options, answer).catch(() => answer(500, joinAnswerBody({ status: 500, reason: 'the member failed to handle the request' })));
+      void handleJoin(req, res, req.url, source, options, answer)
+        .catch(() => answer(500, joinAnswerBody({ status: 500, reason: 'the member failed to handle the request' }), false));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' }).end('GET /status\n');
   });
-  server.maxConnections = limits.maxConnections;
+  const peers = new Set(options.peers ?? []);
   const perSource = new Map<string, number>();
+  let others = 0; // open connections from addresses that are not the cluster's nodes
   server.on('connection', (socket: Socket) => {
     const source = sourceOf(socket);
     const open = (perSource.get(source) ?? 0) + 1;
-    if (open > limits.maxConnectionsPerSource) {
+    const peer = peers.has(source);
+    if (open > limits.maxConnectionsPerSource || (!peer && others >= limits.maxConnections)) {
       socket.destroy();
       return;
     }
     perSource.set(source, open);
+    if (!peer) others++;
     socket.once('close', () => {
       const left = (perSource.get(source) ?? 1) - 1;
       if (left > 0) perSource.set(source, left);
       else perSource.delete(source);
+      if (!peer) others--;
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -120,18 +129,19 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
 }
 
 async function handleJoin(req: IncomingMessage, res: ServerResponse, path: string, source: string, options: StatusServerOptions,
-  answer: (status: number, body: string) => void): Promise<void> {
+  answer: (status: number, body: string, signed?: boolean) => void): Promise<void> {
   const desk = options.joinDesk?.();
   if (!desk) {
-    answer(503, joinAnswerBody({ status: 503, reason: `${options.current().node} is not a formed member that adds nodes (yet)` }));
+    // Unsigned: a joiner takes it as no answer and asks the next member rather than wait here.
+    answer(503, joinAnswerBody({ status: 503, reason: `${options.current().node} is not a formed member that adds nodes (yet)` }), false);
     return;
   }
   const socket = req.socket; // req.socket is null once the request is destroyed
   const body = await readBody(req);
   const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   // An oversized body is not read to its end; the desk refuses it (413), logs it and counts it like any other request.
-  const result = await desk({ source, method: req.method ?? '', path, headers,
+  const result = await desk({ source, method: req.method ?? '', path, headers, stillWaiting: () => !socket.destroyed,
     ...('text' in body ? { body: body.text } : { body: '', oversized: true }) });
   if (!('text' in body)) res.once('finish', () => socket.destroy()); // the rest of the body is not waited for
-  answer(result.status, joinAnswerBody(result));
+  answer(result.status, joinAnswerBody(result), result.verified === true);
 }

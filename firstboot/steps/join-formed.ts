@@ -21,6 +21,8 @@ const MAX_RETRY_MS = 5 * 60_000;
 /** How often a node in a batch asks whether its add session is open; how long it waits for that at most. */
 export const BATCH_POLL_MS = 10_000;
 const BATCH_WAIT_MS = 15 * 60_000;
+/** A member that does not answer three polls in a row is gone (powered off, say): the batch is over for this node. */
+const MAX_UNANSWERED_POLLS = 3;
 
 /**
  * Peers that formed the cluster without this (uninitialised) node, in the cluster file's order.
@@ -56,7 +58,7 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
   const signed = signRequest(key, { method: 'POST', path, member: member.address, sender: config.address }, body, ctx.clock.now(), nonce);
   const reply = await ctx.sendJoin(member.address, config.statusPort, path,
     { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature }, body, config.address);
-  const answer = reply && readJoinAnswer(key, nonce, reply);
+  const answer = reply && readJoinAnswer(key, member.address, nonce, reply);
   return { nonce, ...(answer ? { answer } : {}), ...(reply && !answer ? { unsigned: reply.status } : {}) };
 }
 
@@ -69,6 +71,7 @@ async function followBatch(ctx: StepContext, key: Buffer, member: Member, reques
   const { config } = ctx;
   const deadline = ctx.clock.now() + BATCH_WAIT_MS;
   const replacing = config.join.replace;
+  let unanswered = 0;
   for (;;) {
     ctx.report(`waiting for ${member.name} to open the add session of its batch`, 'waiting');
     await ctx.clock.sleep(BATCH_POLL_MS);
@@ -99,6 +102,11 @@ async function followBatch(ctx: StepContext, key: Buffer, member: Member, reques
     }
     if (answer && answer.status !== 202) {
       ctx.log.info(`join: ${member.name}: ${answer.reason ?? `HTTP ${answer.status}`}`);
+      return 'over';
+    }
+    unanswered = answer ? 0 : unanswered + 1;
+    if (unanswered >= MAX_UNANSWERED_POLLS) {
+      ctx.log.warn(`join: ${member.name} stopped answering while this node waited in its batch; asking the members again`);
       return 'over';
     }
     if (ctx.clock.now() >= deadline) return 'over';

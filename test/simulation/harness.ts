@@ -1,0 +1,174 @@
+// A shelf of N Pis in one process: the real first-boot service for every node, each with its
+// real status server on its own loopback address (127.0.0.11 on; it never sends anywhere else),
+// over real HTTP, against the TEST DOUBLES of snapd and MicroCloud (test/doubles/fake-host.ts)
+// with a modelled time per action. Time runs `speedup` times faster than the wall clock; every
+// figure it reports is in model time, but status latency, which is measured on the wall clock.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { CommandRunner } from '../../builder/command-runner.js';
+import { planNodeConfig } from '../../builder/render/node-config.js';
+import { renderPreseed } from '../../builder/render/preseed.js';
+import { firstBoot, type FirstBootRun } from '../../firstboot/first-boot.js';
+import { sendJoin } from '../../firstboot/join/send-join.js';
+import type { Clock, JoinSender, PeerStatusReader } from '../../firstboot/run/types.js';
+import { readStatus } from '../../firstboot/status/read-status.js';
+import { FakeFiles, FakeHost, FakeMicroCloud } from '../doubles/fake-host.js';
+import { clusterFromText, TEST_PASSPHRASE } from '../helpers/examples.js';
+
+/** Seconds of model time each action of the doubles takes. */
+export interface Model {
+  readonly snapInstallS: number;
+  readonly formationS: number;
+  /** An add session: a base, and more per new machine (each joins LXD, Ceph and OVN). */
+  readonly addBaseS: number;
+  readonly addPerSystemS: number;
+  /** Model seconds per wall-clock second. */
+  readonly speedup: number;
+}
+
+export const DEFAULT_MODEL: Model = { snapInstallS: 60, formationS: 180, addBaseS: 120, addPerSystemS: 20, speedup: 20 };
+
+export const SCENARIOS = ['formation', 'grow-burst', 'grow-trickle', 'member-dies', 'joiner-dies'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface ScenarioResult {
+  readonly scenario: Scenario;
+  readonly nodes: number;
+  readonly done: number;
+  readonly addSessions: number;
+  readonly preseeds: number;
+  readonly modelSeconds: number;
+  readonly maxRequestsPerSecond: number;
+  readonly maxStatusLatencyMs: number;
+}
+
+const FOUNDERS = 3;
+const nameOf = (i: number) => `pi${i + 1}`;
+const addressOf = (i: number) => `127.0.0.${11 + i}`;
+
+function clusterOf(nodes: number, port: number) {
+  return clusterFromText(stringify({
+    cluster: { name: 'sim', domain: 'sim.internal' },
+    admin: { user: 'ops', ssh_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop'] },
+    network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
+    nodes: Array.from({ length: nodes }, (_, i) => ({ name: nameOf(i), address: addressOf(i) })),
+    microcloud: { status_port: port },
+  }));
+}
+
+/** Requests each node served, by model second; and the slowest status answer seen. */
+class Traffic {
+  private readonly served = new Map<string, Map<number, number>>();
+  maxStatusLatencyMs = 0;
+  constructor(private readonly clock: Clock) {}
+  count(address: string): void {
+    const second = Math.floor(this.clock.now() / 1000);
+    const perSecond = this.served.get(address) ?? new Map<number, number>();
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    this.served.set(address, perSecond);
+  }
+  get maxRequestsPerSecond(): number {
+    return Math.max(0, ...[...this.served.values()].flatMap((m) => [...m.values()]));
+  }
+}
+
+export async function runScenario(scenario: Scenario, nodes: number, model: Model = DEFAULT_MODEL, port = 30000 + Math.floor(Math.random() * 20000)):
+  Promise<ScenarioResult> {
+  if (nodes < FOUNDERS + 1 || nodes > 200) throw new Error(`--nodes takes ${FOUNDERS + 1} to 200`);
+  const epoch = Date.now();
+  const clock: Clock = { now: () => epoch + (Date.now() - epoch) * model.speedup,
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(1, ms / model.speedup))) };
+  const traffic = new Traffic(clock);
+  const grows = scenario !== 'formation';
+  const founders = grows ? FOUNDERS : nodes;
+  const cloud = new FakeMicroCloud(Array.from({ length: founders }, (_, i) => nameOf(i)), nameOf(0), 24 * 3600_000);
+  const dir = await mkdtemp(join(tmpdir(), 'mcpi-sim-'));
+  const runs: FirstBootRun[] = [];
+  const hosts: FakeHost[] = [];
+
+  const readPeer: PeerStatusReader = async (address, p, key) => {
+    traffic.count(address);
+    const started = performance.now();
+    const status = await readStatus(address, p, key);
+    if (status) traffic.maxStatusLatencyMs = Math.max(traffic.maxStatusLatencyMs, performance.now() - started);
+    return status;
+  };
+  const countedSend: JoinSender = async (address, ...rest) => {
+    traffic.count(address);
+    return sendJoin(address, ...rest);
+  };
+
+  /** The doubles take their modelled time: snap installs, and the initiator's side of a formation or an add. */
+  const modelled = (host: FakeHost): CommandRunner => async (file, args, options) => {
+    if (file === 'snap' && args[0] === 'install') await clock.sleep(model.snapInstallS * 1000);
+    if (file === 'microcloud' && args[0] === 'preseed' && options?.input) {
+      const doc = /^initiator: "(.*)"$/m.exec(options.input)?.[1];
+      const systems = (options.input.match(/^ {2}- name: /gm) ?? []).length;
+      if (doc === host.node) await clock.sleep(host.initialised ? (model.addBaseS + model.addPerSystemS * systems) * 1000 : model.formationS * 1000);
+    }
+    return host.run(file, args, options);
+  };
+
+  async function start(i: number, fileNodes: number, dies = false): Promise<FirstBootRun> {
+    const c = clusterOf(fileNodes, port);
+    const config = planNodeConfig(c, nameOf(i));
+    const files = new FakeFiles();
+    await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
+    const host = new FakeHost(nameOf(i), addressOf(i), cloud);
+    hosts[i] = host;
+    const run: CommandRunner = dies
+      ? async (file, args, options) => {
+        if (file === 'microcloud' && args[0] === 'preseed') throw new Error('power cut: this Pi died as its add session opened');
+        return modelled(host)(file, args, options);
+      }
+      : modelled(host);
+    const result = await firstBoot({ config, run, log: { info: () => {}, warn: () => {} }, clock, files, readPeer, sendJoin: countedSend,
+      journalPath: join(dir, `${nameOf(i)}.json`), listenHost: config.address }).catch(() => undefined);
+    if (result) runs[i] = result;
+    return result ?? { exitCode: 1, server: undefined, status: () => ({ node: nameOf(i), step: 'wait-ready', state: 'failed', since: '' }), desk: undefined };
+  }
+
+  const began = clock.now();
+  const finished: Promise<FirstBootRun>[] = [];
+  try {
+    if (!grows) {
+      for (let i = 0; i < nodes; i++) finished.push(start(i, nodes));
+    } else {
+      const formed = await Promise.all(Array.from({ length: FOUNDERS }, (_, i) => start(i, FOUNDERS)));
+      finished.push(...formed.map(async (r) => r));
+      const newcomers = Array.from({ length: nodes - FOUNDERS }, (_, k) => FOUNDERS + k);
+      const startAt = (k: number) => (scenario === 'grow-trickle' ? k * 60_000 : Math.floor(((k * 7919) % 120) * 1000)); // spread over two minutes
+      const t0 = clock.now();
+      for (const [k, i] of newcomers.entries()) {
+        finished.push((async () => {
+          await clock.sleep(Math.max(0, t0 + startAt(k) - clock.now()));
+          return start(i, nodes, scenario === 'joiner-dies' && k === 1);
+        })());
+      }
+      if (scenario === 'member-dies') void killFirstMemberMidAdd();
+    }
+    const results = await Promise.all(finished);
+    const ended = clock.now();
+    return {
+      scenario, nodes, done: results.filter((r) => r.exitCode === 0).length, addSessions: cloud.adds.length,
+      preseeds: hosts.reduce((n, h) => n + (h?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0), 0),
+      modelSeconds: Math.round((ended - began) / 1000), maxRequestsPerSecond: traffic.maxRequestsPerSecond,
+      maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs),
+    };
+  } finally {
+    await Promise.all(runs.map((r) => r?.server?.close()));
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** pi1 loses power while its first add session is open: the session fails, its endpoint goes, MicroCloud marks it unreachable. */
+  async function killFirstMemberMidAdd(): Promise<void> {
+    const preseeds = () => hosts[0]?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0;
+    while (preseeds() < 2) await clock.sleep(1000); // the formation, then its first add session opening
+
+    cloud.cutPower(nameOf(0));
+    cloud.offline.add(nameOf(0));
+    await runs[0]?.server?.close();
+  }
+}
