@@ -28,6 +28,10 @@ export class FakeMicroCloud {
   private readonly sessions = new Map<string, AddSession>();
   /** The most add sessions that were open at one time. */
   maxOpenSessions = 0;
+  /** Add sessions opened by an initiator, whether they ended in an add or failed. */
+  get sessionsOpened(): number {
+    return this.sessions.size;
+  }
   constructor(readonly expected: readonly string[], readonly initiator: string, readonly waitMs = 10_000) {}
 
   /**

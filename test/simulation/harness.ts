@@ -37,6 +37,7 @@ export interface ScenarioResult {
   readonly scenario: Scenario;
   readonly nodes: number;
   readonly done: number;
+  /** Add sessions opened (a failed one counts too). */
   readonly addSessions: number;
   readonly preseeds: number;
   readonly modelSeconds: number;
@@ -83,7 +84,8 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   const traffic = new Traffic(clock);
   const grows = scenario !== 'formation';
   const founders = grows ? FOUNDERS : nodes;
-  const cloud = new FakeMicroCloud(Array.from({ length: founders }, (_, i) => nameOf(i)), nameOf(0), 24 * 3600_000);
+  // A side that waits for the other gives up after MicroCloud's lookup timeout (600 s), in model time.
+  const cloud = new FakeMicroCloud(Array.from({ length: founders }, (_, i) => nameOf(i)), nameOf(0), (600 * 1000) / model.speedup);
   const dir = await mkdtemp(join(tmpdir(), 'mcpi-sim-'));
   const runs: FirstBootRun[] = [];
   const hosts: FakeHost[] = [];
@@ -152,7 +154,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     const results = await Promise.all(finished);
     const ended = clock.now();
     return {
-      scenario, nodes, done: results.filter((r) => r.exitCode === 0).length, addSessions: cloud.adds.length,
+      scenario, nodes, done: results.filter((r) => r.exitCode === 0).length, addSessions: cloud.sessionsOpened,
       preseeds: hosts.reduce((n, h) => n + (h?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0), 0),
       modelSeconds: Math.round((ended - began) / 1000), maxRequestsPerSecond: traffic.maxRequestsPerSecond,
       maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs),

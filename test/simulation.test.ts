@@ -1,0 +1,41 @@
+// The simulation harness (test/simulation/harness.ts) at 10 nodes: the real first-boot service of
+// every node over real HTTP on loopback, against the TEST DOUBLES of snapd and MicroCloud with a
+// modelled time per action (60 model seconds a wall second here). `npm run simulate` runs it at 50.
+import { DEFAULT_MODEL, runScenario } from './simulation/harness.js';
+
+const MODEL = { ...DEFAULT_MODEL, speedup: 60 };
+const NODES = 10;
+
+describe('ten Pis on loopback, the real service each', () => {
+  it('formation: all done with one formation, each node running the preseed once; no node serves more than 20 requests a second', async () => {
+    const r = await runScenario('formation', NODES, MODEL);
+    expect(r).toMatchObject({ done: NODES, addSessions: 0, preseeds: NODES });
+    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
+    expect(r.maxStatusLatencyMs).toBeLessThan(1000); // 100 ms is the goal on an idle machine; CI shares its cores
+  }, 120_000);
+
+  it('grow-burst: 3 formed, 7 powered on within two minutes: all done in at most two add sessions', async () => {
+    const r = await runScenario('grow-burst', NODES, MODEL);
+    expect(r).toMatchObject({ done: NODES });
+    expect(r.addSessions).toBeGreaterThanOrEqual(1);
+    expect(r.addSessions).toBeLessThanOrEqual(2);
+    // The formation on each founder, then the founder's side of each session and one preseed per new node.
+    expect(r.preseeds).toBe(3 + r.addSessions + (NODES - 3));
+    // No more than one formation, two sessions (7 new nodes at most) and the gathering window, in model time, after the snaps.
+    const bound = 4 * MODEL.snapInstallS + MODEL.formationS + 2 * (MODEL.addBaseS + (NODES - 3) * MODEL.addPerSystemS) + 60 + 120 + 120;
+    expect(r.modelSeconds).toBeLessThanOrEqual(bound);
+    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
+  }, 120_000);
+
+  it('a joiner that dies mid-batch: the others are all added', async () => {
+    const r = await runScenario('joiner-dies', NODES, MODEL);
+    expect(r.done).toBe(NODES - 1);
+    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
+  }, 120_000);
+
+  it('the member dies mid-batch: the new nodes go to the next member and are all added', async () => {
+    const r = await runScenario('member-dies', NODES, MODEL);
+    expect(r.done).toBe(NODES);
+    expect(r.addSessions).toBeGreaterThanOrEqual(2); // the one that died with pi1, then pi2's
+  }, 120_000);
+});
