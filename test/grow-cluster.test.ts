@@ -7,16 +7,16 @@ import { parse } from 'yaml';
 import type { CommandRunner } from '../builder/command-runner.js';
 import type { Cluster } from '../builder/config/types.js';
 import { deriveJoinKey, HEADERS, MAX_BODY_BYTES, signRequest } from '../firstboot/join/join-auth.js';
-import { GATHER_WINDOW_MS, JoinDesk, REPLACE_AFTER_MS } from '../firstboot/join/join-desk.js';
+import { GATHER_WINDOW_MS, REPLACE_AFTER_MS } from '../firstboot/join/join-desk.js';
 import { JOIN_KEY_PATH } from '../firstboot/join/join-key.js';
 import { readJoinAnswer } from '../firstboot/join/join-answer.js';
 import { sendJoin } from '../firstboot/join/send-join.js';
 import { EXIT, type FirstBootRun } from '../firstboot/first-boot.js';
-import type { NodeStatus } from '../firstboot/run/types.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { FakeMicroCloud } from './doubles/fake-host.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
-import { boot, cluster, commands, quietLog, rig, type NodeRig } from './helpers/first-boot-rig.js';
+import { boot, cluster, commands, rig, type NodeRig } from './helpers/first-boot-rig.js';
+import { addBody, DESK_START, memberDesk, signedJoin } from './helpers/join-desk-rig.js';
 
 const port = () => 20000 + Math.floor(Math.random() * 20000);
 const preseedInputs = (r: NodeRig) => r.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').map((c) => c.input!);
@@ -209,31 +209,14 @@ describe('microcloud.grow: false', () => {
 describe('the member refuses, with a reason and a log line', () => {
   let KEY: Buffer;
   beforeAll(async () => { KEY = await deriveJoinKey(TEST_PASSPHRASE, 'loop'); });
-  const start = Date.UTC(2026, 10, 23, 12);
-
+  const start = DESK_START;
   async function desk(options: { online?: string[]; offline?: string[]; grow?: boolean } = {}) {
-    const c = cluster(3, { ...(options.grow !== undefined ? { grow: options.grow } : {}) });
-    const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 300);
-    cloud.members = [...(options.online ?? ['pi1', 'pi2', 'pi3']), ...(options.offline ?? [])];
-    for (const n of options.offline ?? []) cloud.offline.add(n);
-    const member = await rig('pi1', c, cloud);
-    member.host.initialised = true;
-    const log: string[] = [];
-    const statuses: Partial<NodeStatus>[] = [];
-    const clock = { at: start, now: () => clock.at, sleep: async (ms: number) => { clock.at += ms; } };
-    const d = await JoinDesk.open({ config: member.config, key: KEY, run: member.host.run, log: quietLog(log), clock, files: member.files,
-      record: (f) => statuses.push(f) });
-    return { d, log, member, cloud, statuses, clock };
+    const m = await memberDesk({ key: KEY, ...options });
+    return { d: m.desk, log: m.log, member: m.r, cloud: m.cloud, statuses: m.statuses, clock: m.clock };
   }
-  const body = (over: Record<string, unknown> = {}) => JSON.stringify({
-    node: 'pi4', address: '127.0.0.14', replace: false, system: { name: 'pi4' }, ...over });
-  const signed = (text: string, options: { key?: Buffer; at?: number; nonce?: string; source?: string } = {}) => {
-    const source = options.source ?? '127.0.0.14';
-    const s = signRequest(options.key ?? KEY, { method: 'POST', path: '/join', member: '127.0.0.11', sender: source }, text,
-      options.at ?? start, options.nonce ?? randomBytes(16).toString('hex'));
-    return { source, method: 'POST', path: '/join', body: text,
-      headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature } };
-  };
+  const body = (over: Record<string, unknown> = {}) => addBody('pi4', over);
+  const signed = (text: string, options: { key?: Buffer; at?: number; source?: string } = {}) =>
+    signedJoin(options.key ?? KEY, text, { ...(options.at !== undefined ? { at: options.at } : {}), ...(options.source ? { from: options.source } : {}) });
 
   it.each([
     ['an image of another cluster (another passphrase)', async () => signed(body(), { key: await deriveJoinKey('other', 'loop') }), 401, /signature does not match/],
@@ -344,23 +327,13 @@ describe('batched growth: new nodes that ask together are added in one add sessi
   describe('the desk', () => {
     let KEY: Buffer;
     beforeAll(async () => { KEY = await deriveJoinKey(TEST_PASSPHRASE, 'loop'); });
-    const start = Date.UTC(2026, 10, 23, 12);
-    async function desk() {
-      const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 300);
-      cloud.members = ['pi1', 'pi2', 'pi3'];
-      const member = await rig('pi1', cluster(3), cloud);
-      member.host.initialised = true;
-      const log: string[] = [];
-      const clock = { at: start, now: () => clock.at, sleep: async (ms: number) => { clock.at += ms; await new Promise((r) => setTimeout(r, 1)); } };
-      const d = await JoinDesk.open({ config: member.config, key: KEY, run: member.host.run, log: quietLog(log), clock, files: member.files, record: () => {} });
-      return { d, log, clock, member };
-    }
-    const req = (node: string, path: string, body: Record<string, unknown>, at = start) => {
-      const source = `127.0.0.${10 + Number(node.slice(2))}`;
-      const text = JSON.stringify(body);
-      const s = signRequest(KEY, { method: 'POST', path, member: '127.0.0.11', sender: source }, text, at, randomBytes(16).toString('hex'));
-      return { source, method: 'POST', path, body: text, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature } };
+    const start = DESK_START;
+    const desk = async () => {
+      const m = await memberDesk({ key: KEY });
+      return { d: m.desk, log: m.log, clock: m.clock, member: m.r };
     };
+    const req = (node: string, path: string, body: Record<string, unknown>, at = start) =>
+      signedJoin(KEY, JSON.stringify(body), { path, from: `127.0.0.${10 + Number(node.slice(2))}`, at });
     const addOf = (node: string, newcomers: string[]) =>
       ({ node, address: `127.0.0.${10 + Number(node.slice(2))}`, replace: false, system: { name: node }, newcomers });
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
-import { deriveJoinKey, HEADERS, signRequest } from '../firstboot/join/join-auth.js';
+import { deriveJoinKey, HEADERS } from '../firstboot/join/join-auth.js';
 import { JoinDesk, REPLACE_AFTER_MS } from '../firstboot/join/join-desk.js';
 import { parseAddRequest } from '../firstboot/join/add-request.js';
 import { readJoinAnswer } from '../firstboot/join/join-answer.js';
@@ -18,42 +18,15 @@ import { readStatus } from '../firstboot/status/read-status.js';
 import { startStatusServer, type StatusServer } from '../firstboot/status/status-server.js';
 import { FakeMicroCloud } from './doubles/fake-host.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
-import { boot, cluster, commands, fastClock, quietLog, rig } from './helpers/first-boot-rig.js';
+import { boot, cluster, commands, fastClock, rig } from './helpers/first-boot-rig.js';
+import { addBody, memberDesk, signedJoin, type DeskOptions } from './helpers/join-desk-rig.js';
 
 const port = () => 20000 + Math.floor(Math.random() * 20000);
-const START = Date.UTC(2026, 10, 23, 12);
 let KEY: Buffer;
 beforeAll(async () => { KEY = await deriveJoinKey(TEST_PASSPHRASE, 'loop'); });
 
-/** A formed member's desk (pi1 at 127.0.0.11) on a clock the test moves, with the members given. */
-async function member(options: { name?: string; online?: string[]; offline?: string[]; listDelayMs?: number; cloud?: FakeMicroCloud;
-  files?: Awaited<ReturnType<typeof rig>>['files'] } = {}) {
-  const cloud = options.cloud ?? new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 400);
-  if (!options.cloud) {
-    cloud.members = [...(options.online ?? ['pi1', 'pi2', 'pi3']), ...(options.offline ?? [])];
-    for (const n of options.offline ?? []) cloud.offline.add(n);
-  }
-  cloud.listDelayMs = options.listDelayMs ?? 0;
-  const r = await rig(options.name ?? 'pi1', cluster(3), cloud);
-  if (options.files) for (const [p, f] of options.files.files) r.files.files.set(p, { ...f });
-  r.host.initialised = true;
-  const log: string[] = [];
-  const clock = { at: START, now: () => clock.at, sleep: async (ms: number) => { clock.at += ms; } };
-  const statuses: Partial<NodeStatus>[] = [];
-  const desk = await JoinDesk.open({ config: r.config, key: KEY, run: r.host.run, log: quietLog(log), clock, files: r.files,
-    record: (f) => statuses.push(f) });
-  return { desk, log, clock, cloud, r, statuses };
-}
-
-const addBody = (node = 'pi4', over: Record<string, unknown> = {}) =>
-  JSON.stringify({ node, address: `127.0.0.${10 + Number(node.slice(2))}`, replace: false, system: { name: node }, ...over });
-
-function signedFor(body: string, options: { to?: string; from?: string; at?: number; key?: Buffer } = {}) {
-  const source = options.from ?? '127.0.0.14';
-  const s = signRequest(options.key ?? KEY, { method: 'POST', path: '/join', member: options.to ?? '127.0.0.11', sender: source }, body,
-    options.at ?? START, randomBytes(16).toString('hex'));
-  return { source, method: 'POST', path: '/join', body, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature } };
-}
+const member = (options: Omit<DeskOptions, 'key'> = {}) => memberDesk({ key: KEY, ...options });
+const signedFor = (body: string, options: { to?: string; from?: string; at?: number } = {}) => signedJoin(KEY, body, options);
 
 describe('one add session at a time', () => {
   it('two valid requests at once, with a slow cluster list: exactly one session opens', async () => {

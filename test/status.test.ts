@@ -88,6 +88,16 @@ describe('build-image status', () => {
   });
 });
 
+/** A cluster file with these nodes in 10.0.0.0/16 (status is never asked of them: the tests hand in their answers). */
+async function clusterFile(nodes: { name: string; address: string }[]): Promise<string> {
+  const config = join(await tempDir('mcpi-status-'), 'cluster.yaml');
+  await writeFile(config, stringify({
+    cluster: { name: 'loop', domain: 'loop.internal' }, admin: { user: 'ops', ssh_keys: [KEY] },
+    network: { subnet: '10.0.0.0/16', gateway: '10.0.0.1', dns: ['10.0.0.1'] }, nodes,
+  }));
+  return config;
+}
+
 describe('build-image status for fifty', () => {
   const at = (i: number) => `10.0.${Math.floor(i / 200)}.${10 + (i % 200)}`;
   const fifty = (phaseOf: (i: number) => NodeStatus | undefined): StatusRow[] =>
@@ -120,13 +130,7 @@ describe('build-image status for fifty', () => {
   });
 
   it('--watch looks again until every node is done: one JSON line a look, exit 0', async () => {
-    const dir = await tempDir('mcpi-status-');
-    const config = join(dir, 'cluster.yaml');
-    await writeFile(config, stringify({
-      cluster: { name: 'loop', domain: 'loop.internal' }, admin: { user: 'ops', ssh_keys: [KEY] },
-      network: { subnet: '10.0.0.0/16', gateway: '10.0.0.1', dns: ['10.0.0.1'] },
-      nodes: Array.from({ length: 50 }, (_, i) => ({ name: `pi${i + 1}`, address: at(i) })),
-    }));
+    const config = await clusterFile(Array.from({ length: 50 }, (_, i) => ({ name: `pi${i + 1}`, address: at(i) })));
     let look = 0;
     const reads: string[] = [];
     const readPeer = async (address: string) => {
@@ -147,13 +151,7 @@ describe('build-image status for fifty', () => {
   });
 
   it('--watch on a terminal redraws in place, and exits 8 naming the node that needs a person', async () => {
-    const dir = await tempDir('mcpi-status-');
-    const config = join(dir, 'cluster.yaml');
-    await writeFile(config, stringify({
-      cluster: { name: 'loop', domain: 'loop.internal' }, admin: { user: 'ops', ssh_keys: [KEY] },
-      network: { subnet: '10.0.0.0/16', gateway: '10.0.0.1', dns: ['10.0.0.1'] },
-      nodes: [{ name: 'pi1', address: '10.0.0.11' }, { name: 'pi2', address: '10.0.0.12' }],
-    }));
+    const config = await clusterFile([{ name: 'pi1', address: '10.0.0.11' }, { name: 'pi2', address: '10.0.0.12' }]);
     let looks = 0;
     const readPeer = async (address: string): Promise<NodeStatus> => (address === '10.0.0.12' && looks >= 1
       ? { node: 'pi2', step: 'preflight', state: 'failed', since: 't', needsPerson: true, lastError: 'the uplink NIC eth1 does not exist' }

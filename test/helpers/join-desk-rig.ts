@@ -1,0 +1,54 @@
+// A formed member's join desk on its own, for the desk's tests: pi1 at 127.0.0.11 of a 3-node
+// `loop` cluster, MicroCloud's TEST DOUBLE with the members given, and a clock the test moves
+// (sleeping advances it); and requests signed as a new node would sign them.
+import { randomBytes } from 'node:crypto';
+import { HEADERS, signRequest, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
+import { JoinDesk } from '../../firstboot/join/join-desk.js';
+import type { NodeStatus } from '../../firstboot/run/types.js';
+import { FakeMicroCloud, type FakeFiles } from '../doubles/fake-host.js';
+import { cluster, quietLog, rig } from './first-boot-rig.js';
+
+export const DESK_START = Date.UTC(2026, 10, 23, 12);
+
+export interface DeskOptions {
+  readonly key: Buffer;
+  readonly name?: string;
+  readonly online?: readonly string[];
+  readonly offline?: readonly string[];
+  readonly grow?: boolean;
+  /** How long `microcloud cluster list` takes, in wall-clock ms. */
+  readonly listDelayMs?: number;
+  /** The disk of a member before a restart: its saved nonces come back with it. */
+  readonly files?: FakeFiles;
+}
+
+export async function memberDesk(options: DeskOptions) {
+  const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 400);
+  cloud.members = [...(options.online ?? ['pi1', 'pi2', 'pi3']), ...(options.offline ?? [])];
+  for (const n of options.offline ?? []) cloud.offline.add(n);
+  cloud.listDelayMs = options.listDelayMs ?? 0;
+  const r = await rig(options.name ?? 'pi1', cluster(3, { ...(options.grow !== undefined ? { grow: options.grow } : {}) }), cloud);
+  if (options.files) for (const [p, f] of options.files.files) r.files.files.set(p, { ...f });
+  r.host.initialised = true;
+  const log: string[] = [];
+  // Sleeping moves the clock and yields to the event loop (a gathering batch polls it).
+  const clock = { at: DESK_START, now: () => clock.at, sleep: async (ms: number) => { clock.at += ms; await new Promise((res) => setTimeout(res, 1)); } };
+  const statuses: Partial<NodeStatus>[] = [];
+  const desk = await JoinDesk.open({ config: r.config, key: options.key, run: r.host.run, log: quietLog(log), clock, files: r.files,
+    record: (f) => statuses.push(f) });
+  return { desk, log, clock, cloud, r, statuses };
+}
+
+/** An add request's body for piN at 127.0.0.(10+N). */
+export const addBody = (node = 'pi4', over: Record<string, unknown> = {}) =>
+  JSON.stringify({ node, address: `127.0.0.${10 + Number(node.slice(2))}`, replace: false, system: { name: node }, ...over });
+
+/** A request as a new node signs it: for `to` (pi1), from `from` (pi4), at `at`. */
+export function signedJoin(key: Buffer, body: string, options: { path?: string; to?: string; from?: string; at?: number } = {}):
+  JoinRequestIn & { readonly headers: Readonly<Record<string, string>> } {
+  const source = options.from ?? '127.0.0.14';
+  const path = options.path ?? '/join';
+  const s = signRequest(key, { method: 'POST', path, member: options.to ?? '127.0.0.11', sender: source }, body,
+    options.at ?? DESK_START, randomBytes(16).toString('hex'));
+  return { source, method: 'POST', path, body, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature } };
+}
