@@ -278,26 +278,26 @@ describe('the member refuses, with a reason and a log line', () => {
 });
 
 describe('batched growth: new nodes that ask together are added in one add session', () => {
-  it('five new nodes powered on together: gathered into one add session (two at most, by the window); each ran the member\'s very document', async () => {
+  it('five new nodes powered on together are gathered into batches, each node added once, each running the member\'s very document', async () => {
     const shelf = await formedShelf(port());
     try {
       const news = await Promise.all(['pi4', 'pi5', 'pi6', 'pi7', 'pi8'].map((n) => newNode(n, 8, shelf)));
       const results = await Promise.all(news.map((r) => boot(r, { readPeer: readStatus })));
       expect(results.map((x) => x.exitCode)).toEqual(news.map(() => EXIT.done));
-      // Each added once; the 60 s window (0.12 s here at 500x) may close before a slow node asks, never more than once.
+      // Each added once, in batches: the 60 s window (0.12 s of wall clock at 500x) may close before a node on a busy
+      // machine asks; test/simulation.test.ts holds the number of sessions to its goal in modelled time.
       expect(shelf.cloud.adds.flat().sort()).toEqual(['pi4', 'pi5', 'pi6', 'pi7', 'pi8']);
-      expect(shelf.cloud.adds.length).toBeLessThanOrEqual(2);
-      expect(shelf.cloud.adds[0]!.length).toBeGreaterThanOrEqual(3);
+      expect(Math.max(...shelf.cloud.adds.map((a) => a.length))).toBeGreaterThanOrEqual(2);
       const adds = preseedInputs(shelf.members[0]!).slice(1);
       for (const r of news) expect(adds).toContain(preseedInputs(r)[0]);
       for (const add of adds) expect(add).not.toContain(TEST_PASSPHRASE);
-      expect(shelf.members[0]!.log.join('\n')).toMatch(/join: adding (pi\d \(127\.0\.0\.\d+\), ){2,}pi\d \(127\.0\.0\.\d+\) in one add session/);
+      expect(shelf.members[0]!.log.join('\n')).toMatch(/join: adding (pi\d \(127\.0\.0\.\d+\), )+pi\d \(127\.0\.0\.\d+\) in one add session/);
     } finally {
       await shelf.close();
     }
   }, 60_000);
 
-  it('a joiner that dies mid-session does not sink the others: they are added in the next batch, it in a later one, nobody twice', async () => {
+  it('a joiner that dies mid-session does not sink the others: they are added in a next batch, it in a later one, nobody twice', async () => {
     const shelf = await formedShelf(port());
     try {
       const [pi4, pi5, pi6] = await Promise.all(['pi4', 'pi5', 'pi6'].map((n) => newNode(n, 6, shelf)));
@@ -313,11 +313,17 @@ describe('batched growth: new nodes that ask together are added in one add sessi
       const [r4, r5, r6] = await Promise.all([boot(pi4!, { readPeer: readStatus }), boot(pi5!, { readPeer: readStatus }),
         boot(pi6!, { readPeer: readStatus, run: dying })]);
       expect([r4.exitCode, r5.exitCode, r6.exitCode]).toEqual([EXIT.done, EXIT.done, EXIT.internal]);
-      expect(pi4!.log.join('\n')).toMatch(/join: joining through pi1 failed \(Error: the initiator ended the session\); asking pi1 again/);
-      expect(shelf.members[0]!.log.join('\n')).toMatch(/join: adding (pi[456], ){2}pi[456] failed \(Error: System "pi6" hasn't reached out\)/);
-      // pi6 powers on again (systemd restarts the service): a batch of its own.
+      // The batch pi6 was in failed for all of it (which others were in it depends on who asked within the window).
+      const failed = /join: adding ([^\n]*) failed \(Error: System "pi6" hasn't reached out\)/.exec(shelf.members[0]!.log.join('\n'));
+      expect(failed).not.toBeNull();
+      const sunk = failed![1]!.split(', ').filter((n) => n !== 'pi6');
+      for (const [name, r] of [['pi4', pi4!], ['pi5', pi5!]] as const)
+        expect([name, /join: joining through pi1 failed \(Error: the initiator ended the session\); asking pi1 again/.test(r.log.join('\n'))])
+          .toEqual([name, sunk.includes(name)]);
+      // pi6 powers on again (systemd restarts the service): added in a batch after the others.
       expect((await boot(pi6!, { readPeer: readStatus })).exitCode).toBe(EXIT.done);
-      expect(shelf.cloud.adds.map((a) => [...a].sort())).toEqual([['pi4', 'pi5'], ['pi6']]);
+      expect(shelf.cloud.adds.flat().sort()).toEqual(['pi4', 'pi5', 'pi6']);
+      expect(shelf.cloud.adds.at(-1)).toEqual(['pi6']);
       expect(shelf.cloud.members.filter((m) => m === 'pi6')).toHaveLength(1);
     } finally {
       await shelf.close();

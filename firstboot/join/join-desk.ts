@@ -76,6 +76,8 @@ export class JoinDesk {
   private batch: Batch | undefined;
   private session: Promise<void> | undefined;
   private readonly added: string[] = [];
+  /** The members MicroCloud listed last: a newcomer a node named that is one by now will not ask. */
+  private members = new Set<string>();
   /** When each member was first seen UNREACHABLE by this desk (cleared when seen otherwise). */
   private readonly unreachableSince = new Map<string, number>();
   private readonly refusals: RefusalLog;
@@ -186,7 +188,8 @@ export class JoinDesk {
   /** Waits until every expected newcomer asked or the window passed, then runs the batch's one add session. */
   private async gather(batch: Batch): Promise<void> {
     const { config, key, run, log, clock } = this.deps;
-    while (clock.now() < batch.closesAt && [...batch.expected].some((n) => !batch.joiners.has(n))) await clock.sleep(GATHER_CHECK_MS);
+    const missing = () => [...batch.expected].some((n) => !batch.joiners.has(n) && !this.members.has(n) && !this.added.includes(n));
+    while (clock.now() < batch.closesAt && missing()) await clock.sleep(GATHER_CHECK_MS);
     const joiners = [...batch.joiners.values()];
     batch.plan = planAdd(config, { name: config.node, address: config.address }, joiners);
     const passphrase = sessionPassphrase(key, batch.id);
@@ -222,6 +225,7 @@ export class JoinDesk {
     const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json'], { timeoutMs: COMMAND_TIMEOUT_MS });
     const members = listed.exitCode === 0 ? parseMembers(listed.stdout) : undefined;
     if (!members) return wait(503, `${config.node} cannot list the cluster's members right now`);
+    this.members = new Set(members.map((m) => m.name));
     const now = clock.now();
     for (const name of this.unreachableSince.keys()) if (!members.some((m) => m.name === name)) this.unreachableSince.delete(name);
     for (const m of members) {

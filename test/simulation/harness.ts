@@ -102,15 +102,20 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     return sendJoin(address, ...rest);
   };
 
-  /** The doubles take their modelled time: snap installs, and the initiator's side of a formation or an add. */
+  /**
+   * The doubles take their modelled time: a snap install before it returns; a formation or an add
+   * session after the machines have met (the double pairs them at once), on every side of it.
+   */
   const modelled = (host: FakeHost): CommandRunner => async (file, args, options) => {
     if (file === 'snap' && args[0] === 'install') await clock.sleep(model.snapInstallS * 1000);
-    if (file === 'microcloud' && args[0] === 'preseed' && options?.input) {
-      const doc = /^initiator: "(.*)"$/m.exec(options.input)?.[1];
+    const ran = await host.run(file, args, options);
+    if (file === 'microcloud' && args[0] === 'preseed' && options?.input && ran.exitCode === 0) {
+      const initiator = /^initiator: "(.*)"$/m.exec(options.input)?.[1];
       const systems = (options.input.match(/^ {2}- name: /gm) ?? []).length;
-      if (doc === host.node) await clock.sleep(host.initialised ? (model.addBaseS + model.addPerSystemS * systems) * 1000 : model.formationS * 1000);
+      const adding = initiator !== undefined && !new RegExp(`^  - name: "${initiator}"$`, 'm').test(options.input);
+      await clock.sleep((adding ? model.addBaseS + model.addPerSystemS * systems : model.formationS) * 1000);
     }
-    return host.run(file, args, options);
+    return ran;
   };
 
   async function start(i: number, fileNodes: number, dies = false): Promise<FirstBootRun> {
