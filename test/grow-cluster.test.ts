@@ -15,7 +15,8 @@ import { EXIT, type FirstBootRun } from '../firstboot/first-boot.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { FakeMicroCloud } from './doubles/fake-host.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
-import { boot, cluster, commands, rig, type NodeRig } from './helpers/first-boot-rig.js';
+import { boot, cluster, commands, fastClock, rig, type NodeRig } from './helpers/first-boot-rig.js';
+import type { Clock } from '../firstboot/run/types.js';
 import { addBody, DESK_START, memberDesk, signedJoin } from './helpers/join-desk-rig.js';
 
 const port = () => 20000 + Math.floor(Math.random() * 20000);
@@ -24,11 +25,11 @@ const preseedInputs = (r: NodeRig) => r.host.calls.filter((c) => c.file === 'mic
 interface Shelf { c: Cluster; cloud: FakeMicroCloud; members: NodeRig[]; runs: FirstBootRun[]; close(): Promise<void> }
 
 /** Three Pis form the cluster the usual way and keep serving (status and joins), as they do after first boot. */
-async function formedShelf(p: number, options: { grow?: boolean } = {}): Promise<Shelf> {
-  const c = cluster(3, { port: p, ...options });
+async function formedShelf(p: number, options: { grow?: boolean; clock?: Clock } = {}): Promise<Shelf> {
+  const c = cluster(3, { port: p, ...(options.grow !== undefined ? { grow: options.grow } : {}) });
   const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 2000);
   const members = await Promise.all(['pi1', 'pi2', 'pi3'].map((n) => rig(n, c, cloud)));
-  const runs = await Promise.all(members.map((r) => boot(r, { readPeer: readStatus, keepServing: true })));
+  const runs = await Promise.all(members.map((r) => boot(r, { readPeer: readStatus, keepServing: true, ...(options.clock ? { clock: options.clock } : {}) })));
   expect(runs.map((x) => x.exitCode)).toEqual([EXIT.done, EXIT.done, EXIT.done]);
   return { c, cloud, members, runs, close: async () => { await Promise.all(runs.map((x) => x.server?.close())); } };
 }
@@ -71,10 +72,12 @@ describe('a node added to the cluster file after formation', () => {
   }, 60_000);
 
   it('two new nodes booting at once are gathered into one add session on the same member', async () => {
-    const shelf = await formedShelf(port());
+    // 60x, not 500x: the 60 s gathering window is a whole second of wall clock, however busy the machine.
+    const clock = fastClock(60);
+    const shelf = await formedShelf(port(), { clock });
     try {
       const [pi4, pi5] = await Promise.all(['pi4', 'pi5'].map((n) => newNode(n, 5, shelf)));
-      const results = await Promise.all([pi4!, pi5!].map((r) => boot(r, { readPeer: readStatus })));
+      const results = await Promise.all([pi4!, pi5!].map((r) => boot(r, { readPeer: readStatus, clock })));
       expect(results.map((x) => x.exitCode)).toEqual([EXIT.done, EXIT.done]);
       expect(shelf.cloud.adds.map((a) => [...a].sort())).toEqual([['pi4', 'pi5']]);
       expect(shelf.cloud.maxOpenSessions).toBe(1);
@@ -314,6 +317,7 @@ describe('batched growth: new nodes that ask together are added in one add sessi
         boot(pi6!, { readPeer: readStatus, run: dying })]);
       expect([r4.exitCode, r5.exitCode, r6.exitCode]).toEqual([EXIT.done, EXIT.done, EXIT.internal]);
       // The batch pi6 was in failed for all of it (which others were in it depends on who asked within the window).
+      await shelf.runs[0]!.desk!.settled();
       const failed = /join: adding ([^\n]*) failed \(Error: System "pi6" hasn't reached out\)/.exec(shelf.members[0]!.log.join('\n'));
       expect(failed).not.toBeNull();
       const sunk = failed![1]!.split(', ').filter((n) => n !== 'pi6');

@@ -21,6 +21,11 @@ const MAX_RETRY_MS = 5 * 60_000;
 /** How often a node in a batch asks whether its add session is open; how long it waits for that at most. */
 export const BATCH_POLL_MS = 10_000;
 const BATCH_WAIT_MS = 15 * 60_000;
+/**
+ * Between half and one and a half times `ms`: new nodes that booted together, or whose batch ended
+ * together, spread their requests instead of reaching the member in the same second.
+ */
+const jittered = (ms: number) => ms * (0.5 + Math.random());
 /** A member that does not answer three polls in a row is gone (powered off, say): the batch is over for this node. */
 const MAX_UNANSWERED_POLLS = 3;
 
@@ -74,7 +79,7 @@ async function followBatch(ctx: StepContext, key: Buffer, member: Member, reques
   let unanswered = 0;
   for (;;) {
     ctx.report(`waiting for ${member.name} to open the add session of its batch`, 'waiting');
-    await ctx.clock.sleep(BATCH_POLL_MS);
+    await ctx.clock.sleep(jittered(BATCH_POLL_MS));
     const { answer } = await ask(ctx, key, member, BATCH_PATH, JSON.stringify({ node: config.node, batch }));
     if (answer?.status === 200) {
       const plan = checkPlan(answer.plan, member, request);
@@ -144,7 +149,8 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
         ctx.log.info(`join: ${member.name} gathers this node into a batch for one add session`);
         if (await followBatch(ctx, key, member, request, answer.batch) === 'done') return;
         refusedRounds = 0;
-        again = true; // the batch ended without this node: ask again at once
+        again = true; // the batch ended without this node: ask again soon (spread: its batch mates do the same)
+        await ctx.clock.sleep(jittered(BATCH_POLL_MS));
         break;
       }
       if (answer.final) throw new ConfigurationFailure(`${member.name} refused to add this node: ${reason}`);

@@ -90,16 +90,20 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   const runs: FirstBootRun[] = [];
   const hosts: FakeHost[] = [];
 
+  // A request counts against the node that served it (a dead node's address serves nothing).
   const readPeer: PeerStatusReader = async (address, p, key) => {
-    traffic.count(address);
     const started = performance.now();
     const status = await readStatus(address, p, key);
-    if (status) traffic.maxStatusLatencyMs = Math.max(traffic.maxStatusLatencyMs, performance.now() - started);
+    if (status) {
+      traffic.count(address);
+      traffic.maxStatusLatencyMs = Math.max(traffic.maxStatusLatencyMs, performance.now() - started);
+    }
     return status;
   };
   const countedSend: JoinSender = async (address, ...rest) => {
-    traffic.count(address);
-    return sendJoin(address, ...rest);
+    const reply = await sendJoin(address, ...rest);
+    if (reply) traffic.count(address);
+    return reply;
   };
 
   /**
