@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
 import type { CommandRunner } from '../builder/command-runner.js';
 import type { Cluster } from '../builder/config/types.js';
-import { deriveJoinKey, HEADERS, MAX_BODY_BYTES, signRequest } from '../firstboot/join/join-auth.js';
+import { deriveJoinKey, HEADERS, MAX_BODY_BYTES, sessionPassphrase, signRequest } from '../firstboot/join/join-auth.js';
+import { renderAddPreseed, withSessionPassphrase, type AddPlan } from '../firstboot/join/add-request.js';
 import { GATHER_WINDOW_MS, REPLACE_AFTER_MS } from '../firstboot/join/join-desk.js';
 import { JOIN_KEY_PATH } from '../firstboot/join/join-key.js';
 import { readJoinAnswer } from '../firstboot/join/join-answer.js';
@@ -361,6 +362,25 @@ describe('batched growth: new nodes that ask together are added in one add sessi
       expect(open).toMatchObject({ status: 200, plan: { initiator: 'pi1', systems: [{ name: 'pi4' }] } });
       expect(JSON.stringify(open.plan)).not.toMatch(/passphrase/);
       await d.settled();
+    });
+
+    it('a node of a batch that was added still gets its plan when it asks late; a failed batch is over', async () => {
+      const { d, clock, member } = await desk();
+      const asked = await d.handle(req('pi4', '/join', addOf('pi4', ['pi4'])));
+      let open = await d.handle(req('pi4', '/join/batch', { node: 'pi4', batch: asked.batch }, clock.at));
+      for (let i = 0; i < 100 && open.status !== 200; i++) open = await d.handle(req('pi4', '/join/batch', { node: 'pi4', batch: asked.batch }, clock.at));
+      expect(open.status).toBe(200);
+      // pi4 runs its side (what join-formed.ts does with the plan), and the session ends in an add.
+      const doc = renderAddPreseed(withSessionPassphrase(open.plan as AddPlan, sessionPassphrase(KEY, asked.batch!)));
+      expect((await member.host.cloud.preseed('pi4', doc)).exitCode).toBe(0);
+      await d.settled();
+      expect(member.host.cloud.adds).toEqual([['pi4']]);
+      expect(await d.handle(req('pi4', '/join/batch', { node: 'pi4', batch: asked.batch }, clock.at))).toMatchObject({ status: 200, plan: open.plan });
+      // A batch nobody came to fails, and is over.
+      const lonely = await d.handle(req('pi5', '/join', addOf('pi5', ['pi5']), clock.at));
+      await d.settled();
+      expect(await d.handle(req('pi5', '/join/batch', { node: 'pi5', batch: lonely.batch }, clock.at)))
+        .toMatchObject({ status: 409, reason: expect.stringMatching(/that batch is over/) });
     });
 
     it('a request that comes while the session runs waits for the next batch', async () => {

@@ -74,6 +74,11 @@ const wait = (status: number, reason: string): Decision => ({ status, reason });
 
 export class JoinDesk {
   private batch: Batch | undefined;
+  /**
+   * The last batch that was added: a node of it that asks after the member's side finished (a
+   * MicroCloud that did not wait for it, like the boot test's double) still gets its plan.
+   */
+  private lastAdded: Batch | undefined;
   private session: Promise<void> | undefined;
   private readonly added: string[] = [];
   /** The members MicroCloud listed last: a newcomer a node named that is one by now will not ask. */
@@ -171,9 +176,9 @@ export class JoinDesk {
     try {
       asked = JSON.parse(request.body) as typeof asked;
     } catch { /* refused below */ }
-    const batch = this.batch;
-    if (!batch || asked.batch !== batch.id || typeof asked.node !== 'string' || !batch.joiners.has(asked.node))
-      return wait(409, 'that batch is over (added, or failed); ask to be added again');
+    const batch = [this.batch, this.lastAdded].find((b) => b && b.id === asked.batch);
+    if (!batch || typeof asked.node !== 'string' || !batch.joiners.has(asked.node))
+      return wait(409, 'that batch is over (it failed, or this member restarted); ask to be added again');
     if (batch.joiners.get(asked.node)!.address !== request.source) return wait(409, 'the request does not come from that node\'s address');
     return batch.plan ? { status: 200, plan: batch.plan } : { status: 202, batch: batch.id };
   }
@@ -205,6 +210,7 @@ export class JoinDesk {
       });
       if (ran.exitCode === 0) {
         this.added.push(...names);
+        this.lastAdded = batch;
         log.info(`join: ${names.join(', ')} added to the cluster`);
       } else {
         // MicroCloud names a machine that did not come ("System X hasn't reached out"): the others ask again and form the next batch.
