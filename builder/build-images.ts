@@ -1,19 +1,18 @@
 // The image build: cluster + base image in, one flashable image per node out, with SHA256SUMS
 // and manifest.json. Expensive work (decompressing the base) happens once for all nodes.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
 import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
 import { extensionOf, type Compression } from './image/compress-image.js';
 import type { CommandRunner } from './command-runner.js';
-import { baseWithRoom } from './image/base-with-room.js';
 import { RASPI_LABELS, type ExpectedLabels } from './image/layout.js';
 import { prepareBase } from './image/prepare-base.js';
 import { prepareRawBase } from './image/decompress.js';
 import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './image/release-files.js';
-import { planRootPayload, type FirstBootFiles } from './image/root-payload.js';
+import { firstBootFolder, type FirstBootSources } from './first-boot-folder.js';
 import { nodeNamed } from './render/node-named.js';
 import { renderSeed } from './render/seed.js';
 import { TOOL } from './tool-version.js';
@@ -38,13 +37,11 @@ export interface ImageBuildOptions {
   readonly log: (line: string) => void;
   readonly compression?: Compression;
   readonly labels?: ExpectedLabels;
-  /** The first-boot service to install; without it the image only carries the seed. */
-  readonly firstBoot?: FirstBootFiles;
+  /** The first-boot service that goes into the boot partition's folder. */
+  readonly firstBoot: FirstBootSources;
   /** Compress each image whole instead of from cached chunks (for comparison in the bench). */
   readonly compressWhole?: boolean;
 }
-
-const MiB = 1024 * 1024;
 
 async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
   const partial = partialPath(path);
@@ -64,22 +61,15 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
     lastPercent = percent;
   }, o.baseSha256);
   o.log(`base: ${base.path}${base.fromCache ? ' (cached)' : ''}`);
-  const labels = o.labels ?? RASPI_LABELS;
-  // Room for what we add: the runtime and bundle, plus a little for the generated files.
-  let payloadAllowance = MiB;
-  for (const file of o.firstBoot ? [o.firstBoot.runtime, o.firstBoot.bundle] : []) payloadAllowance += (await stat(file)).size;
-  payloadAllowance = Math.ceil(payloadAllowance / (8 * MiB)) * 8 * MiB;
-  const rawBase = await baseWithRoom(o.run, base.path, base.sourceSha256, o.cacheDir, payloadAllowance, labels, o.log);
   const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
   await mkdir(o.outDir, { recursive: true });
   const images: NodeImage[] = [];
   const started = performance.now();
+  const folder = await firstBootFolder({ cluster: o.cluster, clusterText: o.clusterText, sources: o.firstBoot, cacheDir: o.cacheDir, baseSha256: base.sourceSha256 });
   const prepared = await prepareBase({
-    run: o.run, rawBase, labels, path: partialPath(join(o.outDir, '.prepared-base')),
-    payload: planRootPayload(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256, baseSha256: base.sourceSha256 },
-      o.firstBoot),
+    run: o.run, rawBase: base.path, labels: o.labels ?? RASPI_LABELS, folder, bootPath: partialPath(join(o.outDir, '.system-boot')),
   });
-  o.log(`base: our files written into writable once for all nodes (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  o.log(`base: the first-boot folder written into system-boot once for all nodes (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   try {
     for (const node of o.nodes) {
       const image = await buildNodeImage({
@@ -95,7 +85,6 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
       images.push(image);
     }
   } finally {
-    await rm(prepared.path, { force: true });
     await rm(prepared.boot.path, { force: true });
   }
   const sumsPath = join(o.outDir, 'SHA256SUMS');

@@ -6,11 +6,21 @@ import { execa } from 'execa';
 import { load } from 'js-yaml';
 import { run } from '../builder/cli/run.js';
 import { exampleFile, REPO } from './helpers/examples.js';
+import { fakeNodeRuntime } from './helpers/raspi-fixture.js';
+import { PRESEED_PATH } from '../builder/render/node-config.js';
 
+let runtime: string;
+let cache: string;
+beforeAll(async () => {
+  runtime = await fakeNodeRuntime();
+  cache = await tempDir('mcpi-cli-cache-');
+});
+
+/** build-image in process; --seed-only builds get the runtime TEST DOUBLE and a cache of the test's own. */
 async function cli(argv: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await run(argv, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env });
+  const code = await run(argv.includes('--seed-only') ? [...argv, '--node-runtime', runtime, '--cache', cache] : argv, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env });
   return { code, stdout: out.join(''), stderr: err.join('\n') };
 }
 
@@ -18,6 +28,13 @@ async function workspace(example = 'three-pis-ceph') {
   const dir = await tempDir('mcpi-cli-');
   await cp(exampleFile(example), join(dir, 'cluster.yaml'));
   return { dir, config: join(dir, 'cluster.yaml'), out: join(dir, 'out') };
+}
+
+/** The join passphrase in a seed folder's user-data (the preseed it writes). */
+async function passphrase(seedDir: string): Promise<string> {
+  const userData = load(await readFile(join(seedDir, 'user-data'), 'utf8')) as { write_files: { path: string; content: string }[] };
+  const preseed = userData.write_files.find((f) => f.path === PRESEED_PATH)!.content;
+  return (load(preseed) as { session_passphrase: string }).session_passphrase;
 }
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
@@ -28,9 +45,11 @@ describe('build-image --seed-only', () => {
     const r = await cli(['--config', ws.config, '--node', 'pi2', '--seed-only', '--out', ws.out]);
     expect(r.code).toBe(0);
     expect(await readdir(ws.out)).toEqual(['pi2']);
-    expect((await readdir(join(ws.out, 'pi2'))).sort()).toEqual(['meta-data', 'microcloud-preseed.yaml', 'network-config', 'user-data']);
+    // Exactly what goes onto the card: the seed and the first-boot folder; no loose copy of the preseed.
+    expect((await readdir(join(ws.out, 'pi2'))).sort()).toEqual(['meta-data', 'microcloud-pi', 'network-config', 'user-data']);
+    expect((await readdir(join(ws.out, 'pi2', 'microcloud-pi'))).sort()).toEqual(
+      ['SHA256SUMS', 'build.json', 'firstboot.mjs', 'install.sh', 'microcloud-pi-firstboot.service', 'node.gz']);
     expect(await mode(join(ws.out, 'pi2', 'user-data'))).toBe(0o600);
-    expect(await mode(join(ws.out, 'pi2', 'microcloud-preseed.yaml'))).toBe(0o600);
     expect(await mode(join(ws.out, 'pi2', 'network-config'))).toBe(0o644);
     expect(await mode(join(ws.dir, 'cluster.secrets.yaml'))).toBe(0o600);
     expect(r.stdout.trim()).toBe(join(ws.out, 'pi2'));
@@ -40,13 +59,12 @@ describe('build-image --seed-only', () => {
   it('writes every node with --all and reuses the passphrase on the next build', async () => {
     const ws = await workspace();
     expect((await cli(['-c', ws.config, '--all', '--seed-only', '-o', ws.out])).code).toBe(0);
-    const passphrase = (p: string) => readFile(p, 'utf8').then((t) => (load(t) as { session_passphrase: string }).session_passphrase);
-    const first = await passphrase(join(ws.out, 'pi1', 'microcloud-preseed.yaml'));
+    const first = await passphrase(join(ws.out, 'pi1'));
     expect(first).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(await passphrase(join(ws.out, 'pi3', 'microcloud-preseed.yaml'))).toBe(first);
+    expect(await passphrase(join(ws.out, 'pi3'))).toBe(first);
     const again = await cli(['-c', ws.config, '--node', 'pi1', '--seed-only', '-o', ws.out]);
     expect(again.stderr).not.toMatch(/Created/);
-    expect(await passphrase(join(ws.out, 'pi1', 'microcloud-preseed.yaml'))).toBe(first);
+    expect(await passphrase(join(ws.out, 'pi1'))).toBe(first);
     expect((await readdir(ws.out)).sort()).toEqual(['pi1', 'pi2', 'pi3']); // no temporary left behind
   });
 
@@ -62,7 +80,7 @@ describe('build-image --seed-only', () => {
     const ws = await workspace();
     const r = await cli(['-c', ws.config, '--node', 'pi1', '--seed-only', '-o', ws.out], { MICROCLOUD_PI_PASSPHRASE: 'from-the-environment-0123' });
     expect(r.code).toBe(0);
-    expect(await readFile(join(ws.out, 'pi1', 'microcloud-preseed.yaml'), 'utf8')).toContain('from-the-environment-0123');
+    expect(await passphrase(join(ws.out, 'pi1'))).toBe('from-the-environment-0123');
     await expect(stat(join(ws.dir, 'cluster.secrets.yaml'))).rejects.toThrow();
   });
 

@@ -4,10 +4,10 @@ import { tempDir } from './helpers/temp-dir.js';
 import { cp, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { run } from '../builder/cli/run.js';
 import { readImageLayout } from '../builder/image/layout.js';
-import { prepareBase } from '../builder/image/prepare-base.js';
-import { execaRunner } from '../builder/command-runner.js';
 import { renderSeed } from '../builder/render/seed.js';
 import { exampleFile, loadExample, REPO, TEST_PASSPHRASE } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';
@@ -42,6 +42,16 @@ async function cli(argv: string[]) {
 
 const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
+const ORDER = ['node.gz', 'firstboot.mjs', 'microcloud-pi-firstboot.service', 'build.json', 'install.sh', 'SHA256SUMS'];
+const order = (path: string) => ORDER.indexOf(path.split('/').pop()!);
+
+/** SHA-256 of one partition's bytes inside an image. */
+async function partitionSha256(image: string, place: { offset: number; bytes: number }): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(image, { start: place.offset, end: place.offset + place.bytes - 1 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 async function fsckBoth(image: string) {
   const layout = await readImageLayout(image);
   const fat = join(await tempDir('mcpi-fat-'), 'p1.fat');
@@ -71,33 +81,35 @@ describe('build-image --node pi1 --base-image', () => {
     const cmdline = await tool('mcopy', ['-n', '-i', `${image}@@${layout.boot.offset}`, '::/cmdline.txt', '-']);
     expect(cmdline.stdout).toContain('root=LABEL=writable'); // Ubuntu's own files stay
 
-    const device = `${image}?offset=${layout.root.offset}`;
-    const info = JSON.parse((await tool('debugfs', ['-R', 'cat /etc/microcloud-pi/build.json', device])).stdout);
+    // Only system-boot differs from the base: writable is the base's, byte for byte.
+    const base = join(ws.dir, 'base.img');
+    await tool('bash', ['-c', `xz -dc '${baseXz}' > '${base}'`]);
+    expect(await partitionSha256(image, layout.root)).toBe(await partitionSha256(base, (await readImageLayout(base)).root));
+    const fat = `${image}@@${layout.boot.offset}`;
+    const folderFile = async (name: string) => (await tool('mcopy', ['-n', '-i', fat, `::/microcloud-pi/${name}`, '-'])).stdout;
+    const listing = (await tool('mdir', ['-b', '-i', fat, '::/microcloud-pi'])).stdout.split('\n').filter(Boolean).map((l) => l.replace('::/microcloud-pi/', '')).sort();
+    expect(listing).toEqual(['SHA256SUMS', 'build.json', 'firstboot.mjs', 'install.sh', 'microcloud-pi-firstboot.service', 'node.gz']);
+    const info = JSON.parse(await folderFile('build.json'));
     expect(info).toMatchObject({ tool: 'microcloud-pi', cluster: 'shelf', configSha256: await sha256(ws.config) });
-    const statOut = (await tool('debugfs', ['-R', 'stat /etc/microcloud-pi/build.json', device])).stdout;
-    expect(statOut).toMatch(/Mode:\s+0644/);
-    expect(statOut).toMatch(/User:\s+0\s+Group:\s+0/);
-
+    expect(info).not.toHaveProperty('node'); // one folder for all nodes
+    const unit = await folderFile('microcloud-pi-firstboot.service');
+    expect(unit).toContain('ExecStart=/usr/lib/microcloud-pi/node /usr/lib/microcloud-pi/firstboot.mjs');
+    expect(unit).toContain('RestartPreventExitStatus=78');
+    expect(unit).not.toMatch(/After=.*cloud-init\.target/);
+    const dumped = join(ws.dir, 'bundle.mjs');
+    await tool('mcopy', ['-n', '-i', fat, '::/microcloud-pi/firstboot.mjs', dumped]);
+    expect(await sha256(dumped)).toBe(await sha256(join(REPO, 'dist', 'firstboot', 'firstboot.mjs')));
+    const archive = join(ws.dir, 'node.gz');
+    await tool('mcopy', ['-n', '-i', fat, '::/microcloud-pi/node.gz', archive]);
+    expect(gunzipSync(await readFile(archive))).toEqual(await readFile(runtime));
+    expect(await folderFile('SHA256SUMS')).toContain(`${await sha256(archive)}  node.gz`);
     const sums = await readFile(join(ws.out, 'SHA256SUMS'), 'utf8');
     expect(sums).toBe(`${await sha256(image)} *pi1.img\n`);
     const manifest = JSON.parse(await readFile(join(ws.out, 'manifest.json'), 'utf8'));
     expect(manifest.base.sha256).toBe(await sha256(baseXz));
     expect(manifest.nodes.pi1.sha256).toBe(await sha256(image));
-    expect(info).not.toHaveProperty('node'); // one payload for all nodes
-    const unit = (await tool('debugfs', ['-R', 'cat /etc/systemd/system/microcloud-pi-firstboot.service', device])).stdout;
-    expect(unit).toContain('ExecStart=/usr/lib/microcloud-pi/node /usr/lib/microcloud-pi/firstboot.mjs');
-    expect(unit).toContain('RestartPreventExitStatus=78');
-    expect(unit).not.toMatch(/After=.*cloud-init\.target/);
-    const wants = (await tool('debugfs', ['-R', 'stat /etc/systemd/system/multi-user.target.wants/microcloud-pi-firstboot.service', device])).stdout;
-    expect(wants).toMatch(/Type: symlink/);
-    expect(wants).toContain('Fast link dest: "/etc/systemd/system/microcloud-pi-firstboot.service"');
-    expect((await tool('debugfs', ['-R', 'stat /usr/lib/microcloud-pi/node', device])).stdout).toMatch(/Mode:\s+0755/);
-    const dumped = join(ws.dir, 'bundle.mjs');
-    await tool('debugfs', ['-R', `dump /usr/lib/microcloud-pi/firstboot.mjs ${dumped}`, device]);
-    expect(await sha256(dumped)).toBe(await sha256(join(REPO, 'dist', 'firstboot', 'firstboot.mjs')));
     expect(manifest.nodes.pi1.injected.map((f: { path: string }) => f.path)).toEqual(
-      ['/user-data', '/meta-data', '/network-config', '/etc/microcloud-pi/build.json',
-        '/etc/systemd/system/microcloud-pi-firstboot.service', '/usr/lib/microcloud-pi/node', '/usr/lib/microcloud-pi/firstboot.mjs']);
+      ['/user-data', '/meta-data', '/network-config', ...listing.map((n) => `/microcloud-pi/${n}`).sort((a, b) => order(a) - order(b))]);
     expect(await readdir(ws.out)).toEqual(['SHA256SUMS', 'manifest.json', 'pi1.img']);
   });
 
@@ -120,32 +132,15 @@ describe('build-image --node pi1 --base-image', () => {
   });
 });
 
-describe('a writable partition with too little room', () => {
-  it('is grown (file, partition entry, filesystem) before writing, and stays fsck clean', async () => {
-    const full = await makeRaspiImage('full', ['--root-mib', '24', '--fill-mib', '18']);
-    const before = await readImageLayout(full);
-    expect(before.root.freeBytes).toBeLessThan(8 * 1024 * 1024);
-    const dir = await tempDir('mcpi-grow-');
-    const big = join(dir, 'bundle.bin');
-    await writeFile(big, Buffer.alloc(12 * 1024 * 1024, 7));
-    const out = join(dir, 'prepared.img');
-    const built = await prepareBase({
-      run: execaRunner, rawBase: full, path: out,
-      payload: { generated: [], entries: [{ kind: 'file', path: '/usr/lib/microcloud-pi/bundle.bin', source: big, mode: 0o644 }] },
-    });
-    expect(built.grownBytes).toBeGreaterThan(0);
-    const { size, blocks } = await stat(out);
-    expect(blocks * 512).toBeLessThan(size * 0.4); // still sparse after the partition was copied back
-    const { vfat, ext4, layout } = await fsckBoth(out);
-    expect(ext4.exitCode).toBe(0);
-    expect(vfat.exitCode).toBe(0);
-    expect(layout.root.partition.sectors).toBeGreaterThan(before.root.partition.sectors);
-    expect(layout.root.ext4.blocks * layout.root.ext4.blockSize).toBe(layout.root.bytes);
-    const sfdisk = await tool('sfdisk', ['-d', out]);
-    expect(sfdisk.stdout).toMatch(new RegExp(`img2 : start=\\s*\\d+, size=\\s*${layout.root.partition.sectors},`));
-    const copied = join(dir, 'back.bin');
-    await tool('debugfs', ['-R', `dump /usr/lib/microcloud-pi/bundle.bin ${copied}`, `${out}?offset=${layout.root.offset}`]);
-    expect(await sha256(copied)).toBe(await sha256(big));
+describe('a system-boot partition with too little room', () => {
+  it('is refused with exit 6, naming the free and needed bytes and what to remove, and nothing is left', async () => {
+    const ws = await workspace();
+    const full = await makeRaspiImage('full', ['--boot-fill-kib', String(62 * 1024 + 512)]);
+    const r = await cli(['-c', ws.config, '--node', 'pi1', '--base-image', full, '--cache', ws.cache, '-o', ws.out]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/system-boot partition has \d+\.\d MB free, and the first-boot folder with the seed needs \d+\.\d MB\. Remove \d+\.\d MB or more/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect((await readdir(ws.out).catch(() => [])).filter((f) => f.includes('partial') || f.endsWith('.img'))).toEqual([]);
   });
 });
 
@@ -153,6 +148,7 @@ describe('broken base images', () => {
   const cases: [string, () => Promise<string>, RegExp][] = [
     ['a wrong boot label', () => makeRaspiImage('label', ['--boot-label', 'BOOT']), /no FAT partition labelled "system-boot" \(found p1 FAT "BOOT", p2 ext4 "writable"\)/],
     ['a wrong root label', () => makeRaspiImage('rootlabel', ['--root-label', 'rootfs']), /no ext4 partition labelled "writable"/],
+    ['a FAT12 boot partition', () => makeRaspiImage('fat12', ['--boot-fat', '12']), /system-boot partition is not FAT16 or FAT32/],
     ['a missing root partition', () => makeRaspiImage('noroot', ['--no-root']), /no ext4 partition labelled "writable" \(found p1 FAT "system-boot"\)/],
     ['no partition table', async () => { const p = join(await tempDir('mcpi-'), 'zero.img'); await writeFile(p, ''); await truncate(p, 4 << 20); return p; }, /no MBR partition table/],
     ['a truncated image', async () => { const p = await makeRaspiImage('short'); await truncate(p, 80 << 20); return p; }, /partition 2 ends past the end of the file/],
@@ -213,7 +209,7 @@ describe('a full disk', () => {
       + `-c '${ws.config}' --node pi1 --base-image '${baseImg}' --cache '${ws.cache}' -o '${ws.out}' --node-runtime '${runtime}'`]);
     expect(r.exitCode).not.toBe(0);
     expect(r.exitCode).not.toBe(1);
-    expect(r.stderr).toMatch(/build-image: .*(cp|File too large|EFBIG)/);
+    expect(r.stderr).toMatch(/build-image: the disk is full \(EFBIG/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect((await readdir(ws.out).catch(() => [])).filter((f) => f.endsWith('.img') || f.includes('partial'))).toEqual([]);
   });

@@ -2,8 +2,8 @@
 // no temporary behind; the rebuild gives the same images as an uninterrupted build. Temporaries
 // of a process killed with -9 are removed by the next build, and nothing else is touched.
 // The moments are made reliable with TEST DOUBLES on PATH that run the real program (or not)
-// and then wait: npm (runtime fetch), debugfs (base preparation), cp (a node's copy), xz
-// (compression). The workspaces share one cache: images built with another cache folder are
+// and then wait: npm (runtime fetch), mdir (base preparation: looking for an earlier folder on
+// system-boot), the second mcopy (a node's seed), xz (compression). The workspaces share one cache: images built with another cache folder are
 // not byte-identical (noted in issue 14), and the question here is only the interruption.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -19,23 +19,25 @@ import { tempDir } from './helpers/temp-dir.js';
 
 const REAL = programSearchPath(process.env.PATH);
 type Moment = 'runtime fetch' | 'base preparation' | 'node copy' | 'compression';
-const WRAPPED: Record<Moment, { program: string; runFirst: boolean }> = {
+const WRAPPED: Record<Moment, { program: string; runFirst: boolean; passCalls?: number }> = {
   'runtime fetch': { program: 'npm', runFirst: false },
-  'base preparation': { program: 'debugfs', runFirst: true },
-  'node copy': { program: 'cp', runFirst: true },
+  'base preparation': { program: 'mdir', runFirst: true },
+  'node copy': { program: 'mcopy', runFirst: true, passCalls: 1 }, // the first writes the folder, once for all nodes
   compression: { program: 'xz', runFirst: false },
 };
 
 /** A PATH whose `program` marks the moment (after running the real one, if asked) and waits. */
 async function slowPath(moment: Moment, mark: string): Promise<string> {
-  const { program, runFirst } = WRAPPED[moment];
+  const { program, runFirst, passCalls = 0 } = WRAPPED[moment];
   const dir = await tempDir('mcpi-slow-');
+  const calls = join(dir, 'calls');
   const real = (await findProgram(program, REAL))!;
   await writeFile(join(dir, program), [
     '#!/bin/sh',
     `# TEST DOUBLE: ${program} that stops the build at a known moment`,
     `case "$1" in --help|--version|-V) exec ${real} "$@";; esac`,
-    ...(runFirst ? [`${real} "$@" || exit $?`] : []),
+    `echo >> '${calls}'; if [ "$(wc -l < '${calls}')" -le ${passCalls} ]; then exec ${real} "$@"; fi`,
+    ...(runFirst ? [`${real} "$@"`] : []), // its exit status is not needed: the build is stopped in the wait
     `touch '${mark}'`,
     'exec sleep 60',
   ].join('\n'), { mode: 0o755 });

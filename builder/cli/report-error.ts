@@ -43,6 +43,12 @@ export function reportError(error: unknown, options: { debug: boolean; stderr: (
   const err = error instanceof Error ? error : new Error(String(error));
   const code = (err as NodeJS.ErrnoException).code;
   const path = (err as NodeJS.ErrnoException).path;
+  if (code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT') {
+    stderr(`build-image: the disk is full (${code}${path ? ` on ${path}` : ''}: ${err.message}). Free some space `
+      + '(an image needs its full size, a compressed one a few MB of cache per GB), then run the same command again.');
+    stderr('Nothing partial was left in the output directory.');
+    return EXIT.image;
+  }
   stderr(`build-image: unexpected failure: ${code && path ? `${code} on ${path}` : err.message}`);
   stderr(options.debug ? String(err.stack) : 'Rerun with --debug for details, and report it if it is a bug.');
   return EXIT.internal;

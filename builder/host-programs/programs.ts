@@ -15,17 +15,8 @@ export interface Program {
   readonly mustSupport?: readonly string[];
 }
 
-const e2fs = { debian: 'e2fsprogs', fedora: 'e2fsprogs', brew: 'e2fsprogs' };
-const coreutils = { debian: 'coreutils', fedora: 'coreutils', brew: 'coreutils' };
-
 export const PROGRAMS: readonly Program[] = [
-  { name: 'mcopy', purpose: 'writes the seed into the FAT boot partition', packages: { debian: 'mtools', fedora: 'mtools', brew: 'mtools' }, versionArgs: ['--version'] },
-  { name: 'debugfs', purpose: 'writes the first-boot service into the ext4 root', packages: e2fs, versionArgs: ['-V'] },
-  { name: 'resize2fs', purpose: 'grows the root filesystem when it lacks room', packages: e2fs, versionArgs: ['-V'] },
-  { name: 'e2fsck', purpose: 'checks the root filesystem before growing it', packages: e2fs, versionArgs: ['-V'] },
-  { name: 'cp', purpose: 'copies the base image sparsely (GNU cp: --reflink, --sparse)', packages: coreutils, versionArgs: ['--version'], mustSupport: ['--reflink', '--sparse'] },
-  { name: 'dd', purpose: 'moves the root partition in and out when growing it', packages: coreutils, versionArgs: ['--version'] },
-  { name: 'fallocate', purpose: 'keeps a grown base image sparse', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
+  { name: 'mcopy', purpose: 'writes the seed and the first-boot folder into the FAT boot partition (mtools: mcopy, mdir, mdeltree)', packages: { debian: 'mtools', fedora: 'mtools', brew: 'mtools' }, versionArgs: ['--version'] },
   { name: 'xz', purpose: 'decompresses .img.xz and writes .img.xz', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
   { name: 'zstd', purpose: 'writes and reads .img.zst', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
   { name: 'gpgv', purpose: 'checks the signature of Ubuntu\'s SHA256SUMS', packages: { debian: 'gpgv', fedora: 'gnupg2', brew: 'gnupg' }, versionArgs: ['--version'] },
@@ -33,7 +24,7 @@ export const PROGRAMS: readonly Program[] = [
   { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
 ];
 
-const IMAGE_BUILD = ['mcopy', 'debugfs', 'resize2fs', 'e2fsck', 'cp', 'dd', 'fallocate'];
+const IMAGE_BUILD = ['mcopy'];
 const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
   'image build': IMAGE_BUILD,
   'base image download': ['gpgv', 'xz'],
@@ -53,6 +44,8 @@ export const jobsUsing = (name: string): Job[] =>
   (Object.keys(JOB_PROGRAMS) as Job[]).filter((job) => JOB_PROGRAMS[job].includes(name));
 
 export interface BuildNeeds {
+  /** --seed-only: no image is written, only files (the runtime may still need fetching). */
+  readonly seedOnly?: boolean;
   readonly download: boolean;
   readonly fetchRuntime: boolean;
   readonly xzBase: boolean;
@@ -69,7 +62,7 @@ function needsOf(jobs: readonly Job[]): Need[] {
 
 export function programsForBuild(needs: BuildNeeds): Need[] {
   return needsOf([
-    'image build',
+    ...(needs.seedOnly ? [] : ['image build' as const]),
     ...(needs.download ? ['base image download' as const] : []),
     ...(needs.xzBase ? ['.xz base image' as const] : []),
     ...(needs.fetchRuntime ? ['runtime fetch' as const] : []),

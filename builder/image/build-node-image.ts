@@ -3,14 +3,13 @@
 // and hashes it, or compresses it from cached chunks. Published under the final name only when
 // complete.
 import { createHash } from 'node:crypto';
-import { chmod, rename, rm, stat } from 'node:fs/promises';
+import { chmod, constants, copyFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
 import type { CommandRunner } from '../command-runner.js';
 import { CHUNK_BYTES, compressChunked } from './chunked-compress.js';
 import { compressFile, type Compression } from './compress-image.js';
-import { copyImage } from './copy-image.js';
 import { writeFatFiles } from './fat-files.js';
 import { hashing, sha256File, sha256Hex } from './hash-file.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
@@ -26,7 +25,6 @@ export interface NodeImage {
   readonly sha256: string;
   /** The raw image's size and hash, when `path` is compressed (what a flasher writes). */
   readonly raw?: { readonly bytes: number; readonly sha256: string };
-  readonly grownBytes: number;
   readonly injected: readonly InjectedFile[];
   /** Seed into its system-boot; the one read of the image (written and hashed, or compressed); a whole-file compression. */
   readonly seconds: { seed: number; write: number; compress: number };
@@ -45,7 +43,7 @@ export async function buildNodeImage(options: {
   const compressedPartial = `${partial}.compressed`;
   try {
     let t = now();
-    await copyImage(run, base.boot.path, bootPartial);
+    await copyFile(base.boot.path, bootPartial, constants.COPYFILE_FICLONE); // a clone where the filesystem has them
     await chmod(bootPartial, 0o600); // user-data inside carries the join passphrase
     await writeFatFiles(run, bootPartial, 0, SEED_FILES.map((name) => ({ name, content: seed[name] })));
     const seedSeconds = now() - t;
@@ -53,7 +51,7 @@ export async function buildNodeImage(options: {
       ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256Hex(seed[name]) })),
       ...base.injected,
     ];
-    const common = { node, path: out, grownBytes: base.grownBytes, injected };
+    const common = { node, path: out, injected };
     const pool = new BufferPool(CHUNK_BYTES);
     const image = readSegments(splicedImage({ path: base.path, size: base.bytes }, { ...base.boot, path: bootPartial }), CHUNK_BYTES, pool);
     const compression = options.compression ?? 'none';

@@ -30,5 +30,7 @@ export interface CloudConfig {
   disable_root: boolean;
   ntp?: { enabled: boolean; servers: string[] };
   write_files: CloudWriteFile[];
+  /** Argument lists, run once per instance by cloud-init's final stage. */
+  runcmd: string[][];
   final_message: string;
 }

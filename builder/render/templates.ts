@@ -9,7 +9,7 @@ import { yamlBlock, yamlValue } from './yaml-scalars.js';
 
 /** The YAML templates: every value in them goes through {{yaml}} or {{block}}. */
 export const YAML_TEMPLATES = ['user-data', 'meta-data', 'network-config', 'preseed'] as const;
-export type TemplateName = (typeof YAML_TEMPLATES)[number] | 'firstboot.service';
+export type TemplateName = (typeof YAML_TEMPLATES)[number] | 'firstboot.service' | 'install-firstboot.sh';
 
 const handlebars = Handlebars.create();
 handlebars.registerHelper('yaml', (value: unknown) => new handlebars.SafeString(yamlValue(value)));

@@ -1,5 +1,6 @@
 // user-data: hostname, the admin user (keys only, no password), time, and the first-boot files.
 import type { Cluster } from '../config/types.js';
+import { INSTALL_COMMAND } from '../image/boot-folder.js';
 import type { CloudConfig } from './cloud-config.js';
 import { NODE_CONFIG_PATH, PRESEED_PATH, renderNodeConfig, type SeedOptions } from './node-config.js';
 import { nodeNamed } from './node-named.js';
@@ -29,6 +30,8 @@ export function planUserData(cluster: Cluster, nodeName: string, preseed: string
       { path: PRESEED_PATH, owner: 'root:root', permissions: '0600', content: preseed },
       { path: NODE_CONFIG_PATH, owner: 'root:root', permissions: '0644', content: renderNodeConfig(cluster, nodeName, options) },
     ],
+    // The first-boot service travels on the boot partition; this installs and starts it.
+    runcmd: [[...INSTALL_COMMAND]],
     final_message: 'microcloud-pi seed applied; cloud-init finished after $UPTIME seconds',
   };
 }

@@ -12,7 +12,7 @@ import { bootFilesOf, Guest, kvmWorks, sleep, type Accel } from './helpers/guest
 import { readBack } from './helpers/read-back.js';
 import type { PrivateNetwork } from './helpers/private-network.js';
 import {
-  CLI, clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, setUpLab, tearDownLab, waitFor, type Lab,
+  CLI, clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, setUpLab, stockCardWithSeedFolder, tearDownLab, waitFor, type Lab,
 } from './helpers/watch.js';
 
 const NODES = [
@@ -80,6 +80,8 @@ beforeAll(async () => {
       passphrase: PASSPHRASE });
     ({ work, network } = lab);
     timings.imageBuildSeconds = lab.imageBuildSeconds;
+    // node3 is a stock card: the untouched base with its --seed-only folder copied onto the FAT.
+    await stockCardWithSeedFolder(lab, { node: 'node3', base, imageId: 'debian-13-standin-amd64', cacheDir });
     for (const [index, node] of NODES.entries()) guests.push(await guestFor(node.name, index, ALL_DONE_WITHIN + 10 * MINUTE));
     const started = Date.now();
     for (const g of guests) g.start();
@@ -148,6 +150,10 @@ describe('three stand-in Pis booted from build-image output', () => {
     }
     for (const g of guests) {
       const text = await g.console();
+      // Installed from the boot partition by user-data (node3's card is stock Ubuntu plus the --seed-only folder).
+      const installed = /microcloud-pi: first-boot service installed and started \((\d+) s\)/.exec(text);
+      expect([g.spec.name, installed !== null]).toEqual([g.spec.name, true]);
+      timings[`${g.spec.name}InstallSeconds`] = Number(installed![1]);
       expect(text).toMatch(/Started .*microcloud-pi-fir/);
       // Preflight passed on the node itself (NICs, the virtio Ceph disk, kernel modules, snapd) before its preseed.
       expect(text).toMatch(/step preflight: done/);
@@ -248,6 +254,8 @@ describe('three stand-in Pis booted from build-image output', () => {
       expect(files.get('/boot/user-data')!.toString()).toMatch(/^#cloud-config\n/);
       expect(files.get('/boot/user-data')!.toString()).toMatch(/session_passphrase: "x+/);
       expect(files.has('/root/var/lib/microcloud-pi/join.key')).toBe(true);
+      // The runtime's archive left the boot partition once installed; the rest of the folder stays.
+      expect([g.spec.name, files.has('/boot/microcloud-pi/node.gz'), files.has('/boot/microcloud-pi/install.sh')]).toEqual([g.spec.name, false, true]);
     }
   }), 15 * MINUTE);
 });

@@ -1,6 +1,8 @@
 // build-image --config FILE (--node N | --all) [--seed-only | --image ID | --base-image FILE [--image ID]]
 import { readFile, stat } from 'node:fs/promises';
 import { buildImages, defaultCacheDir } from '../../build-images.js';
+import { firstBootFolder, type FirstBootSources } from '../../first-boot-folder.js';
+import { BOOT_FOLDER } from '../../image/boot-folder.js';
 import { defaultOutDir, writeSeeds } from '../../build-seeds.js';
 import { loadCluster } from '../../config/load-cluster.js';
 import { formatProblem } from '../../config/problems.js';
@@ -34,14 +36,14 @@ export async function buildCommand(options: BuildOptions, io: CliIo, deps: Pick<
   }
   const nodes = options.all ? cluster.nodes.map((n) => n.name) : options.nodes;
   // Resolved and checked before anything is written, the secrets file included.
-  const base = options.seedOnly ? undefined : await resolveBase(options, io, deps.programPath);
+  const base = await resolveBase(options, io, deps.programPath);
   const { secrets, file: secretsFile, created } = await loadOrCreateSecrets(options.config, {
     ...(io.env.MICROCLOUD_PI_PASSPHRASE !== undefined ? { passphraseFromEnv: io.env.MICROCLOUD_PI_PASSPHRASE } : {}),
   });
   if (created) io.stderr(`Created ${secretsFile} with a new join passphrase (mode 0600). Keep it; never commit it.`);
   const outDir = options.out ?? defaultOutDir(cluster);
-  return base === undefined
-    ? seeds(cluster, secrets, nodes, outDir, options, io)
+  return options.seedOnly
+    ? seeds(cluster, secrets, nodes, outDir, options, io, base)
     : images(cluster, secrets, nodes, outDir, options, io, base);
 }
 
@@ -52,23 +54,24 @@ interface BaseChoice {
   readonly cacheDir: string;
 }
 
-/** Which base and architecture this build uses, and every program that takes (checked now). */
+/** Which base and architecture this build uses (--seed-only: which runtime), and every program that takes (checked now). */
 async function resolveBase(options: BuildOptions, io: CliIo, programPath: string): Promise<BaseChoice> {
   const cacheDir = options.cacheDir ?? defaultCacheDir(io.env);
   let entry: CatalogEntry | undefined;
   let arch = options.arch ?? 'arm64';
   // --image names the base (its labels, its architecture); without --base-image it is downloaded.
-  if (options.image || !options.baseImage) {
+  if (options.image || (!options.baseImage && !options.seedOnly)) {
     entry = await catalogEntry(options.catalog ?? defaultCatalogPath(), options.image);
     if (options.arch && options.arch !== entry.architecture)
       throw new UsageError(`--arch ${options.arch} contradicts --image ${entry.id}, which is ${entry.architecture}: drop --arch.`);
-    if (!options.baseImage && !isDownloadable(entry))
+    if (!options.baseImage && !options.seedOnly && !isDownloadable(entry))
       throw new UsageError(`${entry.id} is built on this machine (${entry.builtBy}), not downloaded: build it, `
         + `then give it with --base-image FILE --image ${entry.id}.`);
     arch = entry.architecture;
   }
   await requirePrograms(programsForBuild({
-    download: !options.baseImage,
+    seedOnly: options.seedOnly,
+    download: !options.baseImage && !options.seedOnly,
     xzBase: options.baseImage?.endsWith('.xz') ?? false,
     fetchRuntime: !options.nodeRuntime && !(await runtimeCached(await runtimePin(arch), cacheDir)),
     compression: options.compress,
@@ -77,9 +80,12 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
 }
 
 async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
-  options: BuildOptions, io: CliIo): Promise<number> {
-  const builds = await writeSeeds(cluster, secrets, nodes, outDir, (b) =>
-    io.stderr(`${b.node}: seed written to ${b.dir}/ (${b.files.join(', ')})`), { replace: options.replace });
+  options: BuildOptions, io: CliIo, { arch, cacheDir }: BaseChoice): Promise<number> {
+  const folder = await firstBootFolder({ cluster, clusterText: await readFile(options.config, 'utf8'), cacheDir,
+    sources: await firstBootSources(options, arch, cacheDir) });
+  const builds = await writeSeeds(cluster, secrets, nodes, outDir, folder, (b) =>
+    io.stderr(`${b.node}: ${b.dir}/ holds what goes onto its card's system-boot drive (${b.files.filter((f) => !f.includes('/')).join(', ')}, ${BOOT_FOLDER}/)`),
+    { replace: options.replace });
   io.stdout(options.json
     ? `${JSON.stringify({ cluster: cluster.name, seeds: builds }, null, 2)}\n`
     : builds.map((b) => `${b.dir}\n`).join(''));
@@ -99,10 +105,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   } else if (entry) {
     io.stderr(`base: ${baseImage}, taken as ${entry.id} (${entry.architecture}${entry.test ? ', a test stand-in' : ''})`);
   }
-  const firstBoot = {
-    bundle: await firstBootBundle(),
-    runtime: options.nodeRuntime ?? await nodeRuntime(await runtimePin(arch), cacheDir),
-  };
+  const firstBoot = await firstBootSources(options, arch, cacheDir);
   const built = await buildImages({
     run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, replace: options.replace,
     baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
@@ -114,10 +117,10 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   return 0;
 }
 
-/** The bundled first-boot service, made by `npm run build` (npm ci runs it too). */
-async function firstBootBundle(): Promise<string> {
+/** The bundled first-boot service (made by `npm run build`; npm ci runs it too) and the runtime for `arch`. */
+async function firstBootSources(options: BuildOptions, arch: string, cacheDir: string): Promise<FirstBootSources> {
   const bundle = fromPackageRoot('dist', 'firstboot', 'firstboot.mjs');
   if (!(await stat(bundle).then((s) => s.isFile(), () => false)))
     throw new UsageError(`The first-boot service bundle ${bundle} is missing: run npm run build first.`);
-  return bundle;
+  return { bundle, runtime: options.nodeRuntime ?? await nodeRuntime(await runtimePin(arch), cacheDir) };
 }

@@ -1,12 +1,13 @@
 // What every boot test does from outside its guests: build their images and network, poll until
 // something holds, read `build-image status` inside the network, show the consoles on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { fromPackageRoot } from '../../../builder/package-root.js';
+import { readImageLayout } from '../../../builder/image/layout.js';
 import type { StatusRow } from '../../../builder/status.js';
 import { sleep, type Guest } from './guest.js';
 import { createPrivateNetwork, type PrivateNetwork } from './private-network.js';
@@ -84,4 +85,20 @@ export async function tearDownLab(lab: Lab | undefined, guests: readonly Guest[]
   await Promise.all(guests.map((g) => g.kill()));
   lab?.ntpServer.kill();
   await lab?.network.destroy();
+}
+
+/**
+ * Replaces `work/out/NODE.img` with a card as a user of a stock image makes it: the untouched base,
+ * and the `--seed-only` folder copied onto its FAT (mtools, as a file manager would).
+ */
+export async function stockCardWithSeedFolder(lab: Lab, o: { node: string; base: string; imageId: string; cacheDir: string }): Promise<void> {
+  const seeds = join(lab.work, 'seeds');
+  await execa(process.execPath, [CLI, '-c', join(lab.work, 'cluster.yaml'), '--node', o.node, '--seed-only', '--image', o.imageId,
+    '--out', seeds, '--cache', o.cacheDir], { stderr: 'inherit' });
+  const image = join(lab.work, 'out', `${o.node}.img`);
+  await copyFile(o.base, image);
+  const { boot } = await readImageLayout(image);
+  const folder = join(seeds, o.node);
+  await execa('mcopy', ['-s', '-o', '-i', `${image}@@${boot.offset}`, ...(await readdir(folder)).map((n) => join(folder, n)), '::/'],
+    { env: { MTOOLS_SKIP_CHECK: '1' } });
 }

@@ -1,0 +1,20 @@
+// The boot partition's microcloud-pi folder for a build: hashes the host files and makes the
+// runtime's archive (cached), then plans the folder. Shared by image builds and --seed-only.
+import { createHash } from 'node:crypto';
+import type { Cluster } from './config/types.js';
+import { planBootFolder, type BootFile } from './image/boot-folder.js';
+import { sha256File } from './image/hash-file.js';
+import { runtimeArchive } from './image/runtime-archive.js';
+import { TOOL } from './tool-version.js';
+
+/** The first-boot service's host files: the bundle, and the `node` binary for the node's architecture. */
+export interface FirstBootSources { readonly bundle: string; readonly runtime: string }
+
+export async function firstBootFolder(o: {
+  cluster: Cluster; clusterText: string; sources: FirstBootSources; cacheDir: string; baseSha256?: string;
+}): Promise<BootFile[]> {
+  const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
+  return planBootFolder(o.cluster,
+    { tool: TOOL.name, version: TOOL.version, configSha256, ...(o.baseSha256 ? { baseSha256: o.baseSha256 } : {}) },
+    { bundle: { path: o.sources.bundle, sha256: await sha256File(o.sources.bundle) }, runtimeArchive: await runtimeArchive(o.sources.runtime, o.cacheDir) });
+}
