@@ -7,7 +7,6 @@ import { basename, join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
 import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
 import { extensionOf, type Compression } from './image/compress-image.js';
-import type { CommandRunner } from './command-runner.js';
 import { RASPI_LABELS, type ExpectedLabels } from './image/layout.js';
 import { prepareBase } from './image/prepare-base.js';
 import { prepareRawBase } from './image/decompress.js';
@@ -22,7 +21,6 @@ export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>
   env.MICROCLOUD_PI_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'microcloud-pi');
 
 export interface ImageBuildOptions {
-  readonly run: CommandRunner;
   readonly cluster: Cluster;
   readonly clusterText: string;
   readonly secrets: ClusterSecrets;
@@ -67,13 +65,13 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   const started = performance.now();
   const folder = await firstBootFolder({ cluster: o.cluster, clusterText: o.clusterText, sources: o.firstBoot, cacheDir: o.cacheDir, baseSha256: base.sourceSha256 });
   const prepared = await prepareBase({
-    run: o.run, rawBase: base.path, labels: o.labels ?? RASPI_LABELS, folder, bootPath: partialPath(join(o.outDir, '.system-boot')),
+    rawBase: base.path, labels: o.labels ?? RASPI_LABELS, folder, bootPath: partialPath(join(o.outDir, '.system-boot')),
   });
   o.log(`base: the first-boot folder written into system-boot once for all nodes (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   try {
     for (const node of o.nodes) {
       const image = await buildNodeImage({
-        run: o.run, base: prepared, node,
+        base: prepared, node,
         seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase, { replace: o.replace ?? false }),
         out: join(o.outDir, `${node}.img${extensionOf(o.compression ?? 'none')}`),
         compression: o.compression ?? 'none',

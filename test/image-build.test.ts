@@ -148,7 +148,7 @@ describe('broken base images', () => {
   const cases: [string, () => Promise<string>, RegExp][] = [
     ['a wrong boot label', () => makeRaspiImage('label', ['--boot-label', 'BOOT']), /no FAT partition labelled "system-boot" \(found p1 FAT "BOOT", p2 ext4 "writable"\)/],
     ['a wrong root label', () => makeRaspiImage('rootlabel', ['--root-label', 'rootfs']), /no ext4 partition labelled "writable"/],
-    ['a FAT12 boot partition', () => makeRaspiImage('fat12', ['--boot-fat', '12']), /system-boot partition is not FAT16 or FAT32/],
+    ['a FAT12 boot partition', () => makeRaspiImage('fat12', ['--boot-fat', '12']), /system-boot partition cannot be written: not a FAT16 or FAT32 filesystem\. Use an Ubuntu Server/],
     ['a missing root partition', () => makeRaspiImage('noroot', ['--no-root']), /no ext4 partition labelled "writable" \(found p1 FAT "system-boot"\)/],
     ['no partition table', async () => { const p = join(await tempDir('mcpi-'), 'zero.img'); await writeFile(p, ''); await truncate(p, 4 << 20); return p; }, /no MBR partition table/],
     ['a truncated image', async () => { const p = await makeRaspiImage('short'); await truncate(p, 80 << 20); return p; }, /partition 2 ends past the end of the file/],

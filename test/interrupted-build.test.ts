@@ -2,12 +2,15 @@
 // no temporary behind; the rebuild gives the same images as an uninterrupted build. Temporaries
 // of a process killed with -9 are removed by the next build, and nothing else is touched.
 // The moments are made reliable with TEST DOUBLES on PATH that run the real program (or not)
-// and then wait: npm (runtime fetch), mdir (base preparation: looking for an earlier folder on
-// system-boot), the second mcopy (a node's seed), xz (compression). The workspaces share one cache: images built with another cache folder are
-// not byte-identical (noted in issue 14), and the question here is only the interruption.
+// and then wait: npm (runtime fetch), xz (compression). The runtime's archive is made in
+// process: that moment is its temporary appearing in the cache (that case's runtime double is
+// 20 MB of random bytes, so gzip takes a second or two). The FAT edits and a node's copy are in
+// process too, and quick; they leave their temporaries under the same marked names every case
+// checks. The workspaces share one cache.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../builder/cli/run.js';
@@ -18,16 +21,15 @@ import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const REAL = programSearchPath(process.env.PATH);
-type Moment = 'runtime fetch' | 'base preparation' | 'node copy' | 'compression';
-const WRAPPED: Record<Moment, { program: string; runFirst: boolean; passCalls?: number }> = {
+type Moment = 'runtime fetch' | 'runtime archive' | 'compression';
+const WRAPPED: Record<Exclude<Moment, 'runtime archive'>, { program: string; runFirst: boolean; passCalls?: number }> = {
   'runtime fetch': { program: 'npm', runFirst: false },
-  'base preparation': { program: 'mdir', runFirst: true },
-  'node copy': { program: 'mcopy', runFirst: true, passCalls: 1 }, // the first writes the folder, once for all nodes
   compression: { program: 'xz', runFirst: false },
 };
 
 /** A PATH whose `program` marks the moment (after running the real one, if asked) and waits. */
 async function slowPath(moment: Moment, mark: string): Promise<string> {
+  if (moment === 'runtime archive') return REAL;
   const { program, runFirst, passCalls = 0 } = WRAPPED[moment];
   const dir = await tempDir('mcpi-slow-');
   const calls = join(dir, 'calls');
@@ -46,12 +48,16 @@ async function slowPath(moment: Moment, mark: string): Promise<string> {
 
 let baseImage: string;
 let runtime: string;
+/** For the runtime archive moment only: the rebuild that must match the reference uses `runtime`. */
+let bigRuntime: string;
 let reference: string;
 let sharedCache: string;
 beforeAll(async () => {
   sharedCache = await tempDir('mcpi-interrupt-cache-');
   baseImage = await makeRaspiImage('interrupt-base');
   runtime = await fakeNodeRuntime();
+  bigRuntime = await fakeNodeRuntime();
+  await appendFile(bigRuntime, randomBytes(20 * 1024 * 1024)); // gzip takes a second or two: a moment to stop it in
   const ws = await workspace();
   expect(await run(argsFor(ws, true), { stdout: () => {}, stderr: () => {}, env: {} })).toBe(0);
   reference = await readFile(join(ws.out, 'SHA256SUMS'), 'utf8');
@@ -65,9 +71,9 @@ async function workspace() {
   return { dir, config: join(dir, 'cluster.yaml'), out: join(dir, 'out'), cache: sharedCache };
 }
 
-const argsFor = (ws: { config: string; out: string; cache: string }, withRuntime: boolean) => [
+const argsFor = (ws: { config: string; out: string; cache: string }, withRuntime: boolean | string) => [
   '-c', ws.config, '--all', '--base-image', baseImage, '--compress', 'xz', '--cache', ws.cache, '-o', ws.out,
-  ...(withRuntime ? ['--node-runtime', runtime] : []),
+  ...(withRuntime ? ['--node-runtime', withRuntime === true ? runtime : withRuntime] : []),
 ];
 
 /** Every path under `dir` whose name carries a temporary's mark. */
@@ -85,30 +91,36 @@ function partials(dir: string, pid?: number): string[] {
   return found;
 }
 
+/** Waits for `path` to exist (for `*.partial`: any temporary in its folder) while the build runs. */
 async function waitFor(path: string, child: ReturnType<typeof spawn>, ms = 90_000): Promise<void> {
   const deadline = Date.now() + ms;
+  const name = path.split('/').pop()!;
+  const seen = (n: string) => (name.endsWith('.partial') ? n.includes('.partial-') : n === name);
   while (Date.now() < deadline) {
-    if (readdirSync(join(path, '..')).includes(path.split('/').pop()!)) return;
+    let names: string[] = [];
+    try { names = readdirSync(join(path, '..')); } catch { /* not made yet */ }
+    if (names.some(seen)) return;
     if (child.exitCode !== null) throw new Error(`the build ended (exit ${child.exitCode}) before the moment came`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`the moment ${path} never came`);
 }
 
 const CASES: [Moment, NodeJS.Signals, number][] = [
-  ['runtime fetch', 'SIGINT', 130], ['base preparation', 'SIGTERM', 143], ['node copy', 'SIGHUP', 129],
-  ['compression', 'SIGINT', 130], ['node copy', 'SIGTERM', 143], ['compression', 'SIGHUP', 129],
-  ['base preparation', 'SIGINT', 130], ['runtime fetch', 'SIGTERM', 143],
+  ['runtime fetch', 'SIGINT', 130], ['runtime archive', 'SIGTERM', 143], ['compression', 'SIGINT', 130],
+  ['compression', 'SIGHUP', 129], ['runtime archive', 'SIGHUP', 129], ['runtime fetch', 'SIGTERM', 143],
 ];
+
+const ARCHIVES = (cache: string) => join(cache, 'node-runtime', 'archives');
 
 describe('an interrupted build', () => {
   it.each(CASES)('stopped during the %s by %s exits %d, leaves nothing, and rebuilds identically', async (moment, signal, code) => {
     const ws = await workspace();
     // Compressed chunks are cached by content: drop them so this build must compress again.
     if (moment === 'compression') await rm(join(ws.cache, 'chunks'), { recursive: true, force: true });
-    const mark = join(ws.dir, 'moment');
+    const mark = moment === 'runtime archive' ? join(ARCHIVES(ws.cache), 'archive.partial') : join(ws.dir, 'moment');
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'builder', 'cli', 'main.ts'),
-      ...argsFor(ws, moment !== 'runtime fetch')], { env: { ...process.env, PATH: await slowPath(moment, mark) }, stdio: ['ignore', 'ignore', 'pipe'] });
+      ...argsFor(ws, moment === 'runtime archive' ? bigRuntime : moment !== 'runtime fetch')], { env: { ...process.env, PATH: await slowPath(moment, mark) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += String(d); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

@@ -16,18 +16,15 @@ export interface Program {
 }
 
 export const PROGRAMS: readonly Program[] = [
-  { name: 'mcopy', purpose: 'writes the seed and the first-boot folder into the FAT boot partition (mtools: mcopy, mdir, mdeltree)', packages: { debian: 'mtools', fedora: 'mtools', brew: 'mtools' }, versionArgs: ['--version'] },
   { name: 'xz', purpose: 'decompresses .img.xz and writes .img.xz', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
   { name: 'zstd', purpose: 'writes and reads .img.zst', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
-  { name: 'gpgv', purpose: 'checks the signature of Ubuntu\'s SHA256SUMS', packages: { debian: 'gpgv', fedora: 'gnupg2', brew: 'gnupg' }, versionArgs: ['--version'] },
   { name: 'npm', purpose: 'fetches the pinned Node.js runtime for the Pi', packages: { debian: 'npm', fedora: 'npm', brew: 'node' }, versionArgs: ['--version'] },
   { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
 ];
 
-const IMAGE_BUILD = ['mcopy'];
 const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
-  'image build': IMAGE_BUILD,
-  'base image download': ['gpgv', 'xz'],
+  'image build': [], // in process: the FAT edit, the copy, the hash
+  'base image download': ['xz'], // the signature is checked in process (openpgp.js)
   'runtime fetch': ['npm'],
   '.xz base image': ['xz'],
   'xz compression': ['xz'],

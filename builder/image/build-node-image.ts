@@ -7,7 +7,6 @@ import { chmod, constants, copyFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
-import type { CommandRunner } from '../command-runner.js';
 import { CHUNK_BYTES, compressChunked } from './chunked-compress.js';
 import { compressFile, type Compression } from './compress-image.js';
 import { writeFatFiles } from './fat-files.js';
@@ -31,12 +30,12 @@ export interface NodeImage {
 }
 
 export async function buildNodeImage(options: {
-  run: CommandRunner; base: PreparedBase; node: string; seed: Seed; out: string;
+  base: PreparedBase; node: string; seed: Seed; out: string;
   compression?: Compression; now?: () => number;
   /** Where compressed chunks are cached; without it a compressed image is compressed whole. */
   chunkCacheDir?: string;
 }): Promise<NodeImage> {
-  const { run, base, node, seed, out } = options;
+  const { base, node, seed, out } = options;
   const now = options.now ?? (() => performance.now() / 1000);
   const partial = partialPath(join(dirname(out), `.${basename(out)}`));
   const bootPartial = `${partial}.system-boot`;
@@ -45,7 +44,7 @@ export async function buildNodeImage(options: {
     let t = now();
     await copyFile(base.boot.path, bootPartial, constants.COPYFILE_FICLONE); // a clone where the filesystem has them
     await chmod(bootPartial, 0o600); // user-data inside carries the join passphrase
-    await writeFatFiles(run, bootPartial, 0, SEED_FILES.map((name) => ({ name, content: seed[name] })));
+    await writeFatFiles(bootPartial, 0, SEED_FILES.map((name) => ({ name, content: seed[name] })));
     const seedSeconds = now() - t;
     const injected: InjectedFile[] = [
       ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256Hex(seed[name]) })),

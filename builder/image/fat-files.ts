@@ -1,45 +1,50 @@
-// Writes files into a FAT filesystem inside a file (at `offset`: 0 for a partition on its own)
-// with mtools: no root, no loop. A top-level folder among the files replaces the one on the
-// volume whole (what an earlier build left there must not mix with this build's).
-import { copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { ensureOk, type CommandRunner } from '../command-runner.js';
-import { REPRODUCIBLE_TIME } from './reproducible-time.js';
-import { tempPrefix } from '../output/leftovers.js';
+// Writes files into a FAT filesystem inside a file (at `offset`: 0 for a partition on its own),
+// in process (fat/volume.ts): no mtools, no root, no loop, the same on every OS. A top-level
+// folder among the files replaces the one on the volume whole (what an earlier build left there
+// must not mix with this build's).
+import { open, stat } from 'node:fs/promises';
+import { fatBytesFor } from './fat/geometry.js';
+import { FatVolume } from './fat/volume.js';
 
 /** `name` is relative to the FAT root, `/`-separated; content given, or copied from `source`. */
 export type FatFile = { readonly name: string } & ({ readonly content: string | Uint8Array } | { readonly source: string });
 
-export async function writeFatFiles(run: CommandRunner, image: string, offset: number, files: readonly FatFile[]): Promise<void> {
-  const staging = await mkdtemp(tempPrefix('fat'));
-  const volume = `${image}@@${offset}`;
-  try {
-    for (const file of files) {
-      const path = join(staging, ...file.name.split('/'));
-      await mkdir(dirname(path), { recursive: true });
-      if ('source' in file) await copyFile(file.source, path);
-      else await writeFile(path, file.content, { mode: 0o600 });
-    }
-    const top = await readdir(staging);
-    for (const name of top) await stampTree(join(staging, name)); // with -m: the same bytes every build
-    await removeFatFolders(run, image, offset, files);
-    ensureOk('mcopy', await run('mcopy', ['-s', '-o', '-m', '-i', volume, ...top.map((n) => join(staging, n)), '::/']));
-  } finally {
-    await rm(staging, { recursive: true, force: true });
+const topFolders = (files: readonly FatFile[]) => [...new Set(files.filter((f) => f.name.includes('/')).map((f) => f.name.split('/')[0]!))];
+
+/** The volume lacks room for the files (after an earlier copy of their folder was removed). */
+export class FatRoomError extends Error {
+  override name = 'FatRoomError';
+  constructor(readonly freeBytes: number, readonly neededBytes: number) {
+    super(`${neededBytes} bytes needed, ${freeBytes} free`);
   }
 }
 
-async function stampTree(path: string): Promise<void> {
-  const entries = await readdir(path, { withFileTypes: true }).catch(() => undefined);
-  for (const entry of entries ?? []) await stampTree(join(path, entry.name));
-  await utimes(path, REPRODUCIBLE_TIME, REPRODUCIBLE_TIME);
-}
-
-/** Removes, whole, each top-level folder the files would go into. */
-export async function removeFatFolders(run: CommandRunner, image: string, offset: number, files: readonly FatFile[]): Promise<void> {
-  const volume = `${image}@@${offset}`;
-  for (const folder of new Set(files.filter((f) => f.name.includes('/')).map((f) => f.name.split('/')[0]!))) {
-    const present = await run('mdir', ['-b', '-i', volume, `::/${folder}`]);
-    if (present.exitCode === 0) ensureOk('mdeltree', await run('mdeltree', ['-i', volume, `::/${folder}`]));
+/**
+ * Writes `files`, replacing their top-level folders whole. With `keepFreeBytes`, first checks that
+ * the files fit with that much left over (for what is written after them), and writes nothing if not.
+ */
+export async function writeFatFiles(image: string, offset: number, files: readonly FatFile[], options: { keepFreeBytes?: number } = {}): Promise<void> {
+  const volume = await FatVolume.open(image, offset);
+  try {
+    for (const folder of topFolders(files)) await volume.remove(folder);
+    if (options.keepFreeBytes !== undefined) {
+      const sizes = await Promise.all(files.map(async (f) => ('source' in f ? (await stat(f.source)).size : Buffer.byteLength(f.content))));
+      const needed = fatBytesFor(sizes, volume.geometry.clusterBytes) + options.keepFreeBytes;
+      if (needed > volume.freeBytes) throw new FatRoomError(volume.freeBytes, needed);
+    }
+    for (const file of files) {
+      if (!('source' in file)) {
+        await volume.writeFile(file.name, { bytes: typeof file.content === 'string' ? Buffer.from(file.content) : file.content });
+        continue;
+      }
+      const source = await open(file.source, 'r');
+      try {
+        await volume.writeFile(file.name, { source, size: (await source.stat()).size });
+      } finally {
+        await source.close();
+      }
+    }
+  } finally {
+    await volume.close();
   }
 }

@@ -1,12 +1,11 @@
 // The prepared base: the raw base read once for its layout, and its system-boot partition copied
 // into a file of its own with our folder written into it. Made once per build; every node then
 // reads the untouched base once, with its own copy of that partition (plus its seed) spliced in.
-import { open, rm, stat } from 'node:fs/promises';
-import type { CommandRunner } from '../command-runner.js';
+import { rm } from 'node:fs/promises';
 import type { BootFile } from './boot-folder.js';
 import { ImageLayoutError } from './errors.js';
-import { removeFatFolders, writeFatFiles } from './fat-files.js';
-import { fatBytesFor, fatFreeBytes, fatGeometry } from './fat-space.js';
+import { FatRoomError, writeFatFiles } from './fat-files.js';
+import { FatError } from './fat/volume.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
 import { BufferPool, readSegments, recycling } from './read-segments.js';
 import { writeSparse } from './sparse-writer.js';
@@ -24,17 +23,16 @@ export interface PreparedBase {
 
 /** Writes `bootPath` (which must not exist yet). On failure, removes it. */
 export async function prepareBase(options: {
-  run: CommandRunner; rawBase: string; folder: readonly BootFile[]; bootPath: string; labels?: ExpectedLabels;
+  rawBase: string; folder: readonly BootFile[]; bootPath: string; labels?: ExpectedLabels;
 }): Promise<PreparedBase> {
-  const { run, rawBase, folder, bootPath } = options;
+  const { rawBase, folder, bootPath } = options;
   const layout = await readImageLayout(rawBase, options.labels ?? RASPI_LABELS);
   try {
     const boot = { path: bootPath, offset: layout.boot.offset, bytes: layout.boot.bytes };
     const pool = new BufferPool(4 * 1024 * 1024);
     await writeSparse(recycling(readSegments([{ path: rawBase, from: boot.offset, bytes: boot.bytes }], pool.size, pool), pool), bootPath, 0o600);
-    await removeFatFolders(run, bootPath, 0, folder); // an earlier build's folder is replaced whole
-    await ensureRoom(rawBase, bootPath, folder);
-    await writeFatFiles(run, bootPath, 0, folder);
+    // An earlier build's folder is replaced whole; nothing is written unless it all fits.
+    await writeFatFiles(bootPath, 0, folder, { keepFreeBytes: SEED_ALLOWANCE }).catch((error: unknown) => { throw explained(rawBase, error); });
     const injected = folder.map((f) => ({ partition: 'system-boot' as const, path: `/${f.name}`, sha256: f.sha256 }));
     return { path: rawBase, bytes: layout.size, boot, injected };
   } catch (error) {
@@ -46,20 +44,12 @@ export async function prepareBase(options: {
 const SEED_ALLOWANCE = 256 * 1024; // each node's three seed files, written after the folder
 const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-/** Refuses, naming the bytes, a system-boot without room for the folder (and the seed after it). */
-async function ensureRoom(rawBase: string, bootPath: string, folder: readonly BootFile[]): Promise<void> {
-  const file = await open(bootPath, 'r');
-  try {
-    const sector = Buffer.alloc(512);
-    await file.read(sector, 0, 512, 0);
-    const geometry = fatGeometry(sector);
-    if (!geometry) throw new ImageLayoutError(rawBase, 'its system-boot partition is not FAT16 or FAT32', 'Use an Ubuntu Server preinstalled image for Raspberry Pi.');
-    const sizes = await Promise.all(folder.map(async (f) => (f.source !== undefined ? (await stat(f.source)).size : Buffer.byteLength(f.content))));
-    const needed = fatBytesFor(sizes, geometry.clusterBytes) + SEED_ALLOWANCE;
-    const free = await fatFreeBytes(file, 0, geometry);
-    if (needed > free) throw new ImageLayoutError(rawBase, `its system-boot partition has ${MB(free)} free, and the first-boot folder with the seed needs ${MB(needed)}`,
-      `Remove ${MB(needed - free)} or more from it (old kernels or initrds, files you added), or use a base with a larger boot partition.`);
-  } finally {
-    await file.close();
-  }
+/** What a base's system-boot that cannot take the folder means to the user. */
+function explained(rawBase: string, error: unknown): unknown {
+  if (error instanceof FatRoomError) return new ImageLayoutError(rawBase,
+    `its system-boot partition has ${MB(error.freeBytes)} free, and the first-boot folder with the seed needs ${MB(error.neededBytes)}`,
+    `Remove ${MB(error.neededBytes - error.freeBytes)} or more from it (old kernels or initrds, files you added), or use a base with a larger boot partition.`);
+  if (error instanceof FatError) return new ImageLayoutError(rawBase, `its system-boot partition cannot be written: ${error.message}`,
+    'Use an Ubuntu Server preinstalled image for Raspberry Pi (FAT32 system-boot), or check this one with fsck.fat.');
+  return error;
 }

@@ -11,7 +11,6 @@ import type { Cluster, ClusterSecrets } from '../../config/types.js';
 import { requirePrograms } from '../../host-programs/find-programs.js';
 import { programsForBuild } from '../../host-programs/programs.js';
 import { catalogEntry, defaultCatalogPath, isDownloadable, type CatalogEntry } from '../../image/catalog.js';
-import { execaRunner } from '../../command-runner.js';
 import { nodeFetcher } from '../../image/download.js';
 import { fetchBaseImage } from '../../image/fetch-base-image.js';
 import type { ExpectedLabels } from '../../image/layout.js';
@@ -98,7 +97,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   let baseSha256: string | undefined;
   const labels: ExpectedLabels | undefined = entry?.labels;
   if (entry && !baseImage && isDownloadable(entry)) {
-    const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, run: execaRunner, cacheDir, onProgress: progressFor(io), log: io.stderr });
+    const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, cacheDir, onProgress: progressFor(io), log: io.stderr });
     io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
     baseImage = fetched.path;
     baseSha256 = fetched.sha256;
@@ -107,7 +106,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   }
   const firstBoot = await firstBootSources(options, arch, cacheDir);
   const built = await buildImages({
-    run: execaRunner, cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, replace: options.replace,
+    cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, replace: options.replace,
     baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
     compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}),
   });

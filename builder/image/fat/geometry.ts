@@ -1,14 +1,19 @@
-// How much room a FAT volume has, and how much a set of files takes there, from its boot sector
-// and its first FAT (FSInfo's free count is only a hint, so the table itself is counted).
-import type { FileHandle } from 'node:fs/promises';
-
+// Where things are in a FAT16 or FAT32 volume, from its boot sector; and how much room files take. Pure.
 export interface FatGeometry {
+  readonly sectorBytes: number;
   readonly clusterBytes: number;
+  /** Data clusters: numbered 2 .. clusters + 1. */
   readonly clusters: number;
-  /** Where the first FAT starts and how long it is, in bytes from the volume's start. */
+  /** Where the first FAT starts and how long each copy is, in bytes from the volume's start. */
   readonly fatOffset: number;
   readonly fatBytes: number;
+  readonly fats: number;
   readonly entryBytes: 2 | 4;
+  readonly dataOffset: number;
+  /** FAT32: the root directory's first cluster. FAT16: the fixed root region. */
+  readonly root: { readonly cluster: number } | { readonly offset: number; readonly bytes: number };
+  /** FAT32's FSInfo sector, in bytes from the volume's start. */
+  readonly fsInfoOffset?: number;
 }
 
 /** FAT16 or FAT32 geometry from a boot sector; undefined for anything else (FAT12 included). */
@@ -22,29 +27,22 @@ export function fatGeometry(bootSector: Uint8Array): FatGeometry | undefined {
   const rootEntries = b.readUInt16LE(17);
   const total = b.readUInt16LE(19) || b.readUInt32LE(32);
   const fatSectors = b.readUInt16LE(22) || b.readUInt32LE(36);
-  if (![512, 1024, 2048, 4096].includes(sector) || !perCluster || !fats || !fatSectors) return undefined;
+  if (![512, 1024, 2048, 4096].includes(sector) || !perCluster || (perCluster & (perCluster - 1)) || !fats || !fatSectors || !reserved) return undefined;
   const rootSectors = Math.ceil((rootEntries * 32) / sector);
   const clusters = Math.floor((total - reserved - fats * fatSectors - rootSectors) / perCluster);
   if (clusters < 4085) return undefined; // FAT12: not what a Pi boots from
-  const entryBytes = clusters < 65525 ? 2 : 4;
-  return { clusterBytes: sector * perCluster, clusters, fatOffset: reserved * sector, fatBytes: fatSectors * sector, entryBytes };
-}
-
-/** Free bytes of the volume at `offset` in `file`: its free clusters, counted in the first FAT. */
-export async function fatFreeBytes(file: FileHandle, offset: number, geometry: FatGeometry): Promise<number> {
-  const piece = Buffer.alloc(1024 * 1024);
-  let free = 0;
-  let entry = 0;
-  const last = geometry.clusters + 2; // entries 0 and 1 are reserved
-  for (let at = 0; at < geometry.fatBytes && entry < last; at += piece.length) {
-    const { bytesRead } = await file.read(piece, 0, Math.min(piece.length, geometry.fatBytes - at), offset + geometry.fatOffset + at);
-    for (let i = 0; i + geometry.entryBytes <= bytesRead && entry < last; i += geometry.entryBytes, entry++) {
-      if (entry < 2) continue;
-      const value = geometry.entryBytes === 4 ? piece.readUInt32LE(i) & 0x0fffffff : piece.readUInt16LE(i);
-      if (value === 0) free++;
-    }
-  }
-  return free * geometry.clusterBytes;
+  const fat32 = clusters >= 65525;
+  const entryBytes = fat32 ? 4 : 2;
+  if (fatSectors * sector < (clusters + 2) * entryBytes) return undefined; // a FAT too short for its clusters
+  const rootOffset = (reserved + fats * fatSectors) * sector;
+  const fsInfo = fat32 ? b.readUInt16LE(48) : 0;
+  return {
+    sectorBytes: sector, clusterBytes: sector * perCluster, clusters, fats,
+    fatOffset: reserved * sector, fatBytes: fatSectors * sector, entryBytes,
+    dataOffset: rootOffset + rootSectors * sector,
+    root: fat32 ? { cluster: b.readUInt32LE(44) } : { offset: rootOffset, bytes: rootSectors * sector },
+    ...(fat32 && fsInfo > 0 && fsInfo < reserved ? { fsInfoOffset: fsInfo * sector } : {}),
+  };
 }
 
 /** Bytes files of these sizes take in one new folder: whole clusters each, plus the folder's entries (long names). */
