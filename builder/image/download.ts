@@ -1,6 +1,8 @@
-// HTTP downloads through an injected Fetcher (node-fetch in production): small files into memory,
+// HTTP downloads through an injected Fetcher (node-fetch in production, through the user's proxy): small files into memory,
 // large ones to a `.partial` file that a later run resumes with a Range request.
 import { open, stat, truncate } from 'node:fs/promises';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import fetch from 'node-fetch';
 import { DownloadError } from './errors.js';
 import type { OnProgress } from './progress.js';
@@ -14,6 +16,30 @@ export interface FetchResponse {
 export type Fetcher = (url: string, init?: { headers?: Record<string, string> }) => Promise<FetchResponse>;
 
 export const nodeFetcher: Fetcher = (url, init) => fetch(url, init) as unknown as Promise<FetchResponse>;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The proxy for `url` as npm and curl read it from the environment, or undefined (NO_PROXY honoured). */
+export function proxyFor(url: string, env: Env): string | undefined {
+  const { protocol, hostname } = new URL(url);
+  const noProxy = (env.npm_config_noproxy ?? env.NO_PROXY ?? env.no_proxy ?? '').split(/[\s,]+/).filter(Boolean);
+  if (noProxy.some((entry) => entry === '*' || hostname === entry.replace(/^\./, '') || hostname.endsWith(`.${entry.replace(/^\./, '')}`)))
+    return undefined;
+  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v);
+  return protocol === 'https:'
+    ? pick('npm_config_https_proxy', 'HTTPS_PROXY', 'https_proxy', 'npm_config_proxy', 'HTTP_PROXY', 'http_proxy')
+    : pick('npm_config_proxy', 'HTTP_PROXY', 'http_proxy');
+}
+
+/** node-fetch through the proxy the environment names, if any. */
+export function fetcherFor(env: Env): Fetcher {
+  return (url, init) => {
+    const proxy = proxyFor(url, env);
+    const agent = proxy === undefined ? undefined
+      : url.startsWith('https:') ? new HttpsProxyAgent(proxy) : new HttpProxyAgent(proxy);
+    return fetch(url, { ...init, ...(agent ? { agent } : {}) }) as unknown as Promise<FetchResponse>;
+  };
+}
 
 export interface RetryPolicy {
   readonly attempts: number;

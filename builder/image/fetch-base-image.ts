@@ -4,7 +4,6 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DownloadEntry } from './catalog.js';
-import type { CommandRunner } from '../command-runner.js';
 import { downloadResumable, fetchSmall, type Fetcher, type RetryPolicy } from './download.js';
 import { VerificationError } from './errors.js';
 import { sha256File } from './hash-file.js';
@@ -25,14 +24,14 @@ export function pickImage(entry: DownloadEntry, sums: ReadonlyMap<string, string
 }
 
 export async function fetchBaseImage(entry: DownloadEntry, options: {
-  fetcher: Fetcher; run: CommandRunner; cacheDir: string; onProgress?: OnProgress; log?: (line: string) => void; policy?: RetryPolicy;
+  fetcher: Fetcher; cacheDir: string; onProgress?: OnProgress; log?: (line: string) => void; policy?: RetryPolicy;
 }): Promise<FetchedImage> {
   const sumsUrl = `${entry.directory}${entry.checksums}`;
   const [sumsBytes, signature] = await Promise.all([
     fetchSmall(options.fetcher, sumsUrl, options.policy),
     fetchSmall(options.fetcher, `${entry.directory}${entry.signature}`, options.policy),
   ]);
-  await verifyDetachedSignature(options.run, { data: sumsBytes, signature, keyring: entry.signingKey, label: sumsUrl });
+  await verifyDetachedSignature({ data: sumsBytes, signature, keyring: entry.signingKey, label: sumsUrl });
   const { file, sha256 } = pickImage(entry, parseSha256Sums(Buffer.from(sumsBytes).toString('utf8')));
   const dir = join(options.cacheDir, 'downloads');
   const verified = join(dir, sha256, file);

@@ -3,7 +3,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tempDir } from './temp-dir.js';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { execaRunner } from '../../builder/command-runner.js';
 import { verifyDetachedSignature } from '../../builder/image/verify-signature.js';
 
 export interface TestSigner { readonly keyring: string; sign(data: Uint8Array): Promise<Uint8Array> }
@@ -16,7 +15,7 @@ export async function makeTestSigner(name: string): Promise<TestSigner> {
     const data = new TextEncoder().encode(`probe ${attempt}`);
     try {
       // The same check the downloader makes, so a key that passes here is one it accepts.
-      await verifyDetachedSignature(execaRunner, { data, signature: await signer.sign(data), keyring: signer.keyring, label: 'test signer probe' });
+      await verifyDetachedSignature({ data, signature: await signer.sign(data), keyring: signer.keyring, label: 'test signer probe' });
       return signer;
     } catch (error) {
       lastError = error;
