@@ -9,6 +9,7 @@ import { programsForBuild, PROGRAMS } from '../builder/host-programs/programs.js
 import { exampleFile } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { execa } from 'execa';
 
 const REAL_PATH = programSearchPath(process.env.PATH);
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
   runtime = await fakeNodeRuntime();
 });
 
-const imageBuildPrograms = programsForBuild({ download: false, xzBase: true, fetchRuntime: false, compression: 'zst' })
+const imageBuildPrograms = programsForBuild({ download: false, xzBase: true, compression: 'zst' })
   .map((n) => n.program);
 
 describe('a build on a machine that lacks a program', () => {
@@ -68,16 +69,13 @@ describe('a build on a machine that lacks a program', () => {
     expect(r.stderr).toMatch(/apt-get install xz-utils zstd/);
   });
 
-  it('asks for npm only when the runtime must be fetched', async () => {
+  it('builds a raw image from a raw base with none of the programs', async () => {
     const ws = await workspace();
-    const withFile = await cli(['-c', ws.config, '--all', '--base-image', baseImage, '--node-runtime', runtime,
-      '--cache', ws.cache, '-o', ws.out, '--compress', 'xz'], await pathWithout('npm', 'zstd'));
-    expect(withFile.code).toBe(0);
-    const ws2 = await workspace();
-    const fetching = await cli(['-c', ws2.config, '--all', '--base-image', baseImage, '--cache', ws2.cache, '-o', ws2.out],
-      await pathWithout('npm'));
-    expect(fetching.code).toBe(7);
-    expect(fetching.stderr).toMatch(/^  npm: fetches the pinned Node\.js runtime/m);
+    const raw = join(ws.dir, 'base.img');
+    await execa('sh', ['-c', `xz -dc '${baseImage}' > '${raw}'`]);
+    const r = await cli(['-c', ws.config, '--all', '--base-image', raw, '--node-runtime', runtime, '--cache', ws.cache, '-o', ws.out],
+      await tempDir('mcpi-empty-'));
+    expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/missing/)]);
   }, 120_000);
 
   it('names xz before downloading a base image', async () => {
@@ -89,13 +87,10 @@ describe('a build on a machine that lacks a program', () => {
     expect(await readdir(ws.dir)).toEqual(['cluster.yaml']);
   });
 
-  it('needs nothing for --seed-only once the runtime is at hand, and npm only to fetch it', async () => {
+  it('needs nothing for --seed-only', async () => {
     const ws = await workspace();
     const empty = await tempDir('mcpi-empty-');
     expect((await cli(['-c', ws.config, '--all', '--seed-only', '--node-runtime', runtime, '--cache', ws.cache, '-o', ws.out], empty)).code).toBe(0);
-    const fetching = await cli(['-c', ws.config, '--all', '--seed-only', '--cache', await tempDir('mcpi-cold-'), '-o', ws.out], empty);
-    expect(fetching.code).toBe(7);
-    expect(fetching.stderr).toMatch(/^  npm: fetches the pinned Node\.js runtime/m);
   });
 });
 

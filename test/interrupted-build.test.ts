@@ -2,7 +2,8 @@
 // no temporary behind; the rebuild gives the same images as an uninterrupted build. Temporaries
 // of a process killed with -9 are removed by the next build, and nothing else is touched.
 // The moments are made reliable with TEST DOUBLES on PATH that run the real program (or not)
-// and then wait: npm (runtime fetch), xz (compression). The runtime's archive is made in
+// and then wait: xz (compression); the runtime fetch is held by a TEST DOUBLE of the npm
+// registry that sends half the tarball and waits. The runtime's archive is made in
 // process: that moment is its temporary appearing in the cache (that case's runtime double is
 // 20 MB of random bytes, so gzip takes a second or two). The FAT edits and a node's copy are in
 // process too, and quick; they leave their temporaries under the same marked names every case
@@ -19,17 +20,19 @@ import { programSearchPath } from '../builder/command-runner.js';
 import { exampleFile, REPO } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { packageTarball, startRegistryDouble, type RegistryDouble } from './helpers/npm-registry-double.js';
+
+afterAll(async () => { await registry?.close(); });
 
 const REAL = programSearchPath(process.env.PATH);
 type Moment = 'runtime fetch' | 'runtime archive' | 'compression';
-const WRAPPED: Record<Exclude<Moment, 'runtime archive'>, { program: string; runFirst: boolean; passCalls?: number }> = {
-  'runtime fetch': { program: 'npm', runFirst: false },
+const WRAPPED: Record<'compression', { program: string; runFirst: boolean; passCalls?: number }> = {
   compression: { program: 'xz', runFirst: false },
 };
 
 /** A PATH whose `program` marks the moment (after running the real one, if asked) and waits. */
 async function slowPath(moment: Moment, mark: string): Promise<string> {
-  if (moment === 'runtime archive') return REAL;
+  if (moment !== 'compression') return REAL;
   const { program, runFirst, passCalls = 0 } = WRAPPED[moment];
   const dir = await tempDir('mcpi-slow-');
   const calls = join(dir, 'calls');
@@ -47,6 +50,7 @@ async function slowPath(moment: Moment, mark: string): Promise<string> {
 }
 
 let baseImage: string;
+let registry: RegistryDouble;
 let runtime: string;
 /** For the runtime archive moment only: the rebuild that must match the reference uses `runtime`. */
 let bigRuntime: string;
@@ -54,6 +58,10 @@ let reference: string;
 let sharedCache: string;
 beforeAll(async () => {
   sharedCache = await tempDir('mcpi-interrupt-cache-');
+  // The pinned package, as far as the build gets before it is stopped: half a tarball.
+  const pin = JSON.parse(await readFile(join(REPO, 'images', 'node-runtime.json'), 'utf8')).arm64 as { package: string; version: string };
+  registry = await startRegistryDouble({ [`${pin.package}@${pin.version}`]: await packageTarball({ 'package/bin/node': randomBytes(1 << 20) }) });
+  registry.stallTarball = true;
   baseImage = await makeRaspiImage('interrupt-base');
   runtime = await fakeNodeRuntime();
   bigRuntime = await fakeNodeRuntime();
@@ -91,15 +99,15 @@ function partials(dir: string, pid?: number): string[] {
   return found;
 }
 
-/** Waits for `path` to exist (for `*.partial`: any temporary in its folder) while the build runs. */
-async function waitFor(path: string, child: ReturnType<typeof spawn>, ms = 90_000): Promise<void> {
+/** Waits for `path` to exist (for `*.partial`: any temporary in its folder), or `came` to say so, while the build runs. */
+async function waitFor(path: string, child: ReturnType<typeof spawn>, came: () => boolean = () => false, ms = 90_000): Promise<void> {
   const deadline = Date.now() + ms;
   const name = path.split('/').pop()!;
   const seen = (n: string) => (name.endsWith('.partial') ? n.includes('.partial-') : n === name);
   while (Date.now() < deadline) {
     let names: string[] = [];
     try { names = readdirSync(join(path, '..')); } catch { /* not made yet */ }
-    if (names.some(seen)) return;
+    if (names.some(seen) || came()) return;
     if (child.exitCode !== null) throw new Error(`the build ended (exit ${child.exitCode}) before the moment came`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -116,15 +124,17 @@ const ARCHIVES = (cache: string) => join(cache, 'node-runtime', 'archives');
 describe('an interrupted build', () => {
   it.each(CASES)('stopped during the %s by %s exits %d, leaves nothing, and rebuilds identically', async (moment, signal, code) => {
     const ws = await workspace();
+    registry.requests.length = 0;
     // Compressed chunks are cached by content: drop them so this build must compress again.
     if (moment === 'compression') await rm(join(ws.cache, 'chunks'), { recursive: true, force: true });
     const mark = moment === 'runtime archive' ? join(ARCHIVES(ws.cache), 'archive.partial') : join(ws.dir, 'moment');
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'builder', 'cli', 'main.ts'),
-      ...argsFor(ws, moment === 'runtime archive' ? bigRuntime : moment !== 'runtime fetch')], { env: { ...process.env, PATH: await slowPath(moment, mark) }, stdio: ['ignore', 'ignore', 'pipe'] });
+      ...argsFor(ws, moment === 'runtime archive' ? bigRuntime : moment !== 'runtime fetch')],
+    { env: { ...process.env, PATH: await slowPath(moment, mark), npm_config_registry: registry.url }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += String(d); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    await waitFor(mark, child);
+    await waitFor(mark, child, () => moment === 'runtime fetch' && registry.requests.some((r) => r.endsWith('.tgz')));
     if (moment !== 'runtime fetch') expect(partials(ws.out).length + partials(ws.cache).length).toBeGreaterThan(0);
     child.kill(signal);
     expect(await exited).toBe(code);

@@ -40,7 +40,7 @@ Options:
                       compress each image in one piece instead (slower; for comparison)
       --node-runtime FILE
                       the node binary to install for the first-boot service (default:
-                      the pinned node-linux-<arch> npm package, fetched with npm pack,
+                      the pinned node-linux-<arch> npm package, fetched from the npm registry,
                       integrity-checked and cached)
       --arch arm64|amd64
                       architecture of a --base-image (default: arm64; the catalog says
@@ -64,8 +64,9 @@ status:
   per look with --json.
 
 doctor:
-  Lists every program the builder drives (mtools, e2fsprogs, xz, zstd, gpgv, npm, ...):
-  found or not, its version, and which jobs need it. Every job checks its own programs
+  Lists every program the builder can drive (xz, zstd, lsblk): found or not, its version,
+  and which jobs need it. A build from a raw .img needs none: the FAT edit, the OpenPGP
+  check, the runtime fetch, copying and hashing run in Node. Every job checks its own programs
   before it writes anything and lists all missing ones at once, with install commands.
 
 flash:

@@ -2,7 +2,7 @@
 // Pure data and planners: finding them on this machine is find-programs.ts's job.
 import type { Compression } from '../image/compress-image.js';
 
-export type Job = 'image build' | 'base image download' | 'runtime fetch' | '.xz base image'
+export type Job = 'image build' | 'base image download' | '.xz base image'
   | 'xz compression' | 'zstd compression' | 'flash of .img.xz' | 'flash of .img.zst' | 'flash';
 
 export interface Program {
@@ -18,14 +18,12 @@ export interface Program {
 export const PROGRAMS: readonly Program[] = [
   { name: 'xz', purpose: 'decompresses .img.xz and writes .img.xz', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
   { name: 'zstd', purpose: 'writes and reads .img.zst', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
-  { name: 'npm', purpose: 'fetches the pinned Node.js runtime for the Pi', packages: { debian: 'npm', fedora: 'npm', brew: 'node' }, versionArgs: ['--version'] },
   { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
 ];
 
 const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
   'image build': [], // in process: the FAT edit, the copy, the hash
   'base image download': ['xz'], // the signature is checked in process (openpgp.js)
-  'runtime fetch': ['npm'],
   '.xz base image': ['xz'],
   'xz compression': ['xz'],
   'zstd compression': ['zstd'],
@@ -44,7 +42,6 @@ export interface BuildNeeds {
   /** --seed-only: no image is written, only files (the runtime may still need fetching). */
   readonly seedOnly?: boolean;
   readonly download: boolean;
-  readonly fetchRuntime: boolean;
   readonly xzBase: boolean;
   readonly compression: Compression;
 }
@@ -62,7 +59,6 @@ export function programsForBuild(needs: BuildNeeds): Need[] {
     ...(needs.seedOnly ? [] : ['image build' as const]),
     ...(needs.download ? ['base image download' as const] : []),
     ...(needs.xzBase ? ['.xz base image' as const] : []),
-    ...(needs.fetchRuntime ? ['runtime fetch' as const] : []),
     ...(needs.compression === 'xz' ? ['xz compression' as const] : needs.compression === 'zst' ? ['zstd compression' as const] : []),
   ]);
 }

@@ -1,33 +1,19 @@
-// The pinned Node.js runtime for the image's architecture: an npm package fetched once with
-// `npm pack`, checked against its pinned sha512 integrity, `bin/node` taken out with tar-stream
-// and cached. Never the Ubuntu release's own nodejs, never an unverified download.
+// The pinned Node.js runtime for the image's architecture: an npm package fetched once from the
+// registry in process, checked against its pinned sha512 integrity, `bin/node` taken out with
+// tar-stream and cached. Never the Ubuntu release's own nodejs, never an unverified download.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { execa } from 'execa';
 import tar from 'tar-stream';
 import { fromPackageRoot } from '../package-root.js';
-import { DownloadError, VerificationError } from './errors.js';
+import { VerificationError } from './errors.js';
+import type { PackageFetcher } from './npm-registry.js';
 import { partialPath, tempPrefix } from '../output/leftovers.js';
 
 export interface RuntimePin { readonly package: string; readonly version: string; readonly integrity: string }
-
-/** Fetches `name@version` as a .tgz into `dir`, returning its path. */
-export type PackageFetcher = (spec: string, dir: string) => Promise<string>;
-
-export const npmPackFetcher: PackageFetcher = async (spec, dir) => {
-  const r = await execa('npm', ['pack', spec, '--pack-destination', dir, '--json', '--ignore-scripts'], { reject: false });
-  if (r.exitCode !== 0) {
-    const reason = r.failed && r.exitCode === undefined ? `npm could not be started (${r.shortMessage})`
-      : `npm pack failed: ${String(r.stderr).trim().split('\n').filter((l) => !/^npm warn/i.test(l)).pop() ?? `exit ${r.exitCode}`}`;
-    throw new DownloadError(`${spec} from the npm registry`, `${reason}. On a machine without the registry, `
-      + `give the runtime with --node-runtime FILE (the bin/node of ${spec}, for the image's architecture)`);
-  }
-  return join(dir, (JSON.parse(String(r.stdout)) as { filename: string }[])[0]!.filename);
-};
 
 export async function runtimePin(arch: string): Promise<RuntimePin> {
   const pins = JSON.parse(await readFile(fromPackageRoot('images', 'node-runtime.json'), 'utf8')) as Record<string, RuntimePin>;
@@ -44,16 +30,13 @@ async function integrityOf(file: string, algorithm: string): Promise<string> {
 
 const runtimeDir = (pin: RuntimePin, cacheDir: string) => join(cacheDir, 'node-runtime', `${pin.package}-${pin.version}`);
 
-/** True when the verified runtime is already cached (no npm, no network needed). */
-export const runtimeCached = (pin: RuntimePin, cacheDir: string): Promise<boolean> =>
-  stat(join(runtimeDir(pin, cacheDir), 'node')).then(() => true, () => false);
-
 /** Path of the verified `node` binary in the cache, fetching it the first time. */
-export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: PackageFetcher = npmPackFetcher): Promise<string> {
+export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: PackageFetcher): Promise<string> {
   const dir = runtimeDir(pin, cacheDir);
   const binary = join(dir, 'node');
   if (await stat(binary).then(() => true, () => false)) return binary;
   const staging = await mkdtemp(tempPrefix('runtime'));
+  const partial = partialPath(binary);
   try {
     const tgz = await fetcher(`${pin.package}@${pin.version}`, staging);
     const algorithm = pin.integrity.split('-')[0]!;
@@ -61,7 +44,6 @@ export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: Pa
     if (actual !== pin.integrity)
       throw new VerificationError(`${pin.package}@${pin.version}`, `integrity ${actual} does not match the pinned ${pin.integrity}; it was not used`);
     await mkdir(dir, { recursive: true });
-    const partial = partialPath(binary);
     let found = false;
     const extract = tar.extract();
     extract.on('entry', (header, stream, next) => {
@@ -79,6 +61,7 @@ export async function nodeRuntime(pin: RuntimePin, cacheDir: string, fetcher: Pa
     await rename(partial, binary);
     return binary;
   } finally {
+    await rm(partial, { force: true });
     await rm(staging, { recursive: true, force: true });
   }
 }

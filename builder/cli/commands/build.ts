@@ -11,10 +11,12 @@ import type { Cluster, ClusterSecrets } from '../../config/types.js';
 import { requirePrograms } from '../../host-programs/find-programs.js';
 import { programsForBuild } from '../../host-programs/programs.js';
 import { catalogEntry, defaultCatalogPath, isDownloadable, type CatalogEntry } from '../../image/catalog.js';
-import { nodeFetcher } from '../../image/download.js';
+import { fetcherFor } from '../../image/download.js';
+import { registryFetcher } from '../../image/npm-registry.js';
+import { sweepStaleLeftovers } from '../../output/leftovers.js';
 import { fetchBaseImage } from '../../image/fetch-base-image.js';
 import type { ExpectedLabels } from '../../image/layout.js';
-import { nodeRuntime, runtimeCached, runtimePin } from '../../image/node-runtime.js';
+import { nodeRuntime, runtimePin } from '../../image/node-runtime.js';
 import { fromPackageRoot } from '../../package-root.js';
 import type { BuildOptions } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -72,7 +74,6 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
     seedOnly: options.seedOnly,
     download: !options.baseImage && !options.seedOnly,
     xzBase: options.baseImage?.endsWith('.xz') ?? false,
-    fetchRuntime: !options.nodeRuntime && !(await runtimeCached(await runtimePin(arch), cacheDir)),
     compression: options.compress,
   }), programPath);
   return { ...(entry ? { entry } : {}), arch, cacheDir };
@@ -81,7 +82,7 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
 async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
   options: BuildOptions, io: CliIo, { arch, cacheDir }: BaseChoice): Promise<number> {
   const folder = await firstBootFolder({ cluster, clusterText: await readFile(options.config, 'utf8'), cacheDir,
-    sources: await firstBootSources(options, arch, cacheDir) });
+    sources: await firstBootSources(options, arch, cacheDir, io) });
   const builds = await writeSeeds(cluster, secrets, nodes, outDir, folder, (b) =>
     io.stderr(`${b.node}: ${b.dir}/ holds what goes onto its card's system-boot drive (${b.files.filter((f) => !f.includes('/')).join(', ')}, ${BOOT_FOLDER}/)`),
     { replace: options.replace });
@@ -97,14 +98,14 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   let baseSha256: string | undefined;
   const labels: ExpectedLabels | undefined = entry?.labels;
   if (entry && !baseImage && isDownloadable(entry)) {
-    const fetched = await fetchBaseImage(entry, { fetcher: nodeFetcher, cacheDir, onProgress: progressFor(io), log: io.stderr });
+    const fetched = await fetchBaseImage(entry, { fetcher: fetcherFor(io.env), cacheDir, onProgress: progressFor(io), log: io.stderr });
     io.stderr(`base: ${fetched.file} verified against the signed SHA256SUMS${fetched.fromCache ? ' (cached)' : ''}`);
     baseImage = fetched.path;
     baseSha256 = fetched.sha256;
   } else if (entry) {
     io.stderr(`base: ${baseImage}, taken as ${entry.id} (${entry.architecture}${entry.test ? ', a test stand-in' : ''})`);
   }
-  const firstBoot = await firstBootSources(options, arch, cacheDir);
+  const firstBoot = await firstBootSources(options, arch, cacheDir, io);
   const built = await buildImages({
     cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, replace: options.replace,
     baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
@@ -117,9 +118,13 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
 }
 
 /** The bundled first-boot service (made by `npm run build`; npm ci runs it too) and the runtime for `arch`. */
-async function firstBootSources(options: BuildOptions, arch: string, cacheDir: string): Promise<FirstBootSources> {
+async function firstBootSources(options: BuildOptions, arch: string, cacheDir: string, io: CliIo): Promise<FirstBootSources> {
   const bundle = fromPackageRoot('dist', 'firstboot', 'firstboot.mjs');
   if (!(await stat(bundle).then((s) => s.isFile(), () => false)))
     throw new UsageError(`The first-boot service bundle ${bundle} is missing: run npm run build first.`);
-  return { bundle, runtime: options.nodeRuntime ?? await nodeRuntime(await runtimePin(arch), cacheDir) };
+  if (options.nodeRuntime) return { bundle, runtime: options.nodeRuntime };
+  // Watched before the fetch: Ctrl-C during it removes its temporaries in the cache too.
+  for (const path of await sweepStaleLeftovers(cacheDir)) io.stderr(`removed ${path}, left by an interrupted build`);
+  const pin = await runtimePin(arch);
+  return { bundle, runtime: await nodeRuntime(pin, cacheDir, registryFetcher(fetcherFor(io.env), io.env)) };
 }
