@@ -10,11 +10,11 @@ import { TOOL } from './tool-version.js';
 /** The first-boot service's host files: the bundle, and the `node` binary for the node's architecture. */
 export interface FirstBootSources { readonly bundle: string; readonly runtime: string }
 
+/** The same folder for an image and for --seed-only (no base named in it: manifest.json says which base an image used). */
 export async function firstBootFolder(o: {
-  cluster: Cluster; clusterText: string; sources: FirstBootSources; cacheDir: string; baseSha256?: string;
+  cluster: Cluster; clusterText: string; sources: FirstBootSources; cacheDir: string;
 }): Promise<BootFile[]> {
   const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
-  return planBootFolder(o.cluster,
-    { tool: TOOL.name, version: TOOL.version, configSha256, ...(o.baseSha256 ? { baseSha256: o.baseSha256 } : {}) },
+  return planBootFolder(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256 },
     { bundle: { path: o.sources.bundle, sha256: await sha256File(o.sources.bundle) }, runtimeArchive: await runtimeArchive(o.sources.runtime, o.cacheDir) });
 }

@@ -22,7 +22,7 @@ const ARCHIVE = 'node.gz';
 const BUNDLE = 'firstboot.mjs';
 const BUILD_INFO = 'build.json';
 
-export interface BuildInfo { tool: string; version: string; cluster: string; configSha256: string; baseSha256?: string }
+export interface BuildInfo { tool: string; version: string; cluster: string; configSha256: string }
 
 /** A host file to copy, with its SHA-256 (hashed by the caller: this module reads no files). */
 export interface HashedFile { readonly path: string; readonly sha256: string }
