@@ -37,7 +37,8 @@ export async function loadOrCreateSecrets(clusterFile: string, options: SecretsO
   }
   const created = await createIfMissing(file, generatePassphrase(options.random));
   const mode = (await stat(file)).mode & 0o777;
-  if (mode & 0o077)
+  // Windows has no POSIX modes (stat says 0666 for every file): its ACLs keep a user's files private by default.
+  if (process.platform !== 'win32' && mode & 0o077)
     fail(file, `is readable by other users (mode ${mode.toString(8).padStart(4, '0')})`,
       `It holds the cluster's join passphrase: run chmod 600 ${file}.`);
   const doc = parseDocument(await readFile(file, 'utf8'));

@@ -20,6 +20,7 @@ interface Entry {
   readonly short: string;
   readonly attr: number;
   readonly cluster: number;
+  readonly size: number;
   /** Absolute byte offsets of its slots: long name entries, then the short entry. */
   readonly slots: readonly number[];
 }
@@ -55,6 +56,30 @@ export class FatVolume {
     let free = 0;
     for (let c = 2; c < this.geometry.clusters + 2; c++) if (this.get(c) === 0) free++;
     return free * this.geometry.clusterBytes;
+  }
+
+  /** A folder's entries (the root's for ''), or undefined when there is no such folder. */
+  async list(path = ''): Promise<{ name: string; folder: boolean; size: number }[] | undefined> {
+    const found = segments(path).length ? await this.lookup(path) : undefined;
+    if (segments(path).length && !(found && found.attr & ATTR.directory)) return undefined;
+    const entries = await this.entries(found ? { cluster: found.cluster } : this.rootDir());
+    return entries.map((e) => ({ name: e.name, folder: !!(e.attr & ATTR.directory), size: e.size }));
+  }
+
+  /** A file's bytes (for small files: checks and tests), or undefined when there is none. */
+  async readFile(path: string): Promise<Buffer | undefined> {
+    const found = await this.lookup(path);
+    if (!found || found.attr & ATTR.directory) return undefined;
+    const bytes = Buffer.alloc(found.size);
+    let at = 0;
+    for (const cluster of this.chain(found.cluster)) {
+      if (at >= found.size) break;
+      const length = Math.min(this.geometry.clusterBytes, found.size - at);
+      await this.file.read(bytes, at, length, this.offset + this.clusterOffset(cluster));
+      at += length;
+    }
+    if (at < found.size) throw new FatError(`${path}: its cluster chain is shorter than its size`);
+    return bytes;
   }
 
   /** Removes `path` (a file, or a folder with everything in it); false when there is none. */
@@ -261,7 +286,7 @@ export class FatVolume {
       if (text === '.          ' || text === '..         ') { long = undefined; continue; }
       const name = long && long.checksum === shortNameChecksum(short) ? long.parts.reverse().join('') : shortNameText(e);
       const cluster = (this.geometry.entryBytes === 4 ? e.readUInt16LE(20) << 16 : 0) | e.readUInt16LE(26);
-      entries.push({ name, short: text, attr: e[11]!, cluster: cluster >>> 0, slots: [...(long?.checksum === shortNameChecksum(short) ? long.slots : []), at[i]!] });
+      entries.push({ name, short: text, attr: e[11]!, cluster: cluster >>> 0, size: e.readUInt32LE(28), slots: [...(long?.checksum === shortNameChecksum(short) ? long.slots : []), at[i]!] });
       long = undefined;
     }
     return entries;
