@@ -15,6 +15,8 @@ export async function doctorCommand(argv: readonly string[], io: CliIo, deps: Pi
     ...(f.lacks ? { lacks: f.lacks } : {}), neededFor: jobsUsing(f.program.name),
   }));
   const missing = found.filter((f) => !f.path || f.lacks);
+  io.stderr('The image build runs in Node alone (FAT edit, OpenPGP check, runtime fetch, copy and hash): these programs '
+    + 'are needed only for the jobs named beside them.');
   if (argv.includes('--json')) io.stdout(`${JSON.stringify({ programs: rows }, null, 2)}\n`);
   else {
     const width = Math.max(...rows.map((r) => r.program.length));

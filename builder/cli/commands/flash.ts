@@ -3,11 +3,16 @@ import { stat } from 'node:fs/promises';
 import { flash } from '../../flash/flash-command.js';
 import { requirePrograms } from '../../host-programs/find-programs.js';
 import { programsForFlash } from '../../host-programs/programs.js';
+import { flashUnsupported } from '../../flash/platform-support.js';
 import { parseFlashArgs } from '../args.js';
+import { UsageError } from '../errors.js';
 import { progressFor, type CliIo, type RunDeps } from '../io.js';
 
 export async function flashCommand(argv: readonly string[], io: CliIo, deps: RunDeps): Promise<number> {
   const options = parseFlashArgs(argv);
+  const isFile = await stat(options.target).then((s) => s.isFile(), () => false);
+  const unsupported = flashUnsupported(process.platform, isFile);
+  if (unsupported) throw new UsageError(unsupported);
   const toDevice = await stat(options.target).then((s) => s.isBlockDevice(), () => false);
   await requirePrograms(programsForFlash(options.image).filter((n) => toDevice || n.program.name !== 'lsblk'),
     deps.programPath);
