@@ -1,7 +1,7 @@
 // The build on a machine with Node and nothing else: build-image runs in a mount namespace whose
 // /usr/bin holds only node and whose sbin and /usr/local folders are empty, with an empty cache
 // (the runtime comes from a TEST DOUBLE of the npm registry), from the package as installed
-// (dist/, templates/, images/). Then, outside, with the oracles: `writable` is the base's byte for
+// (dist/, templates/, images/), once from the base as .img.xz and once as .img. Then, outside, with the oracles: `writable` is the base's byte for
 // byte, fsck.fat is clean, the FAT's files are the base's plus the --seed-only folder, and two
 // builds with different cache folders give the same bytes. Needs root (unshare -m), as CI has.
 import { createHash } from 'node:crypto';
@@ -28,6 +28,7 @@ beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('this test hides system programs with unshare -m: run it as root (CI does)');
   work = await tempDir('mcpi-nodeonly-');
   base = await makeRaspiImage('nodeonly-base');
+  await tool('xz', ['-0', '-k', base]); // base.img.xz beside it: the form Ubuntu publishes
   // The package as npm installs it, with the arm64 runtime pinned to the registry double's tarball.
   const runtimeTgz = await packageTarball({ 'package/package.json': '{}', 'package/bin/node': '#!/bin/sh\necho "runtime double"\n' });
   const pins = JSON.parse(await readFile(join(REPO, 'images', 'node-runtime.json'), 'utf8'));
@@ -76,10 +77,10 @@ async function fatFiles(image: string): Promise<Map<string, string>> {
 }
 
 describe('build-image with Node and nothing else', () => {
-  it('writes an image that differs from the base only by the seed-only folder, the same with any cache folder', async () => {
+  it('writes an image that differs from the base only by the seed-only folder, the same from .img.xz and .img, with any cache folder', async () => {
     const runs = [];
-    for (const name of ['a', 'b']) {
-      const r = await buildWithNodeOnly(['-c', join(work, 'cluster.yaml'), '--node', 'pi1', '--base-image', base,
+    for (const [name, from] of [['a', `${base}.xz`], ['b', base]] as const) {
+      const r = await buildWithNodeOnly(['-c', join(work, 'cluster.yaml'), '--node', 'pi1', '--base-image', from,
         '--cache', join(work, `cache-${name}`), '-o', join(work, `out-${name}`)]);
       expect([r.exitCode, r.stderr]).toEqual([0, expect.stringContaining('pi1')]);
       runs.push(join(work, `out-${name}`, 'pi1.img'));

@@ -16,15 +16,15 @@ export interface Program {
 }
 
 export const PROGRAMS: readonly Program[] = [
-  { name: 'xz', purpose: 'decompresses .img.xz and writes .img.xz', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
+  { name: 'xz', purpose: 'writes .img.xz (--compress xz) and reads it for flash', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
   { name: 'zstd', purpose: 'writes and reads .img.zst', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
   { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
 ];
 
 const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
   'image build': [], // in process: the FAT edit, the copy, the hash
-  'base image download': ['xz'], // the signature is checked in process (openpgp.js)
-  '.xz base image': ['xz'],
+  'base image download': [], // in process: the download, the OpenPGP check, xz-decompress
+  '.xz base image': [],
   'xz compression': ['xz'],
   'zstd compression': ['zstd'],
   'flash of .img.xz': ['xz'],

@@ -1,11 +1,13 @@
-// A base image in, a cached raw image out: `.img.xz` is decompressed once (streamed through xz,
-// hashed on the way) and reused by every node and every later build.
+// A base image in, a cached raw image out: `.img.xz` is decompressed once (in process with
+// xz-decompress, liblzma built to WebAssembly: the same on every OS; hashed on the way) and
+// reused by every node and every later build.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import xzDecompress from 'xz-decompress';
 import { ImageLayoutError } from './errors.js';
 import { sha256File } from './hash-file.js';
 import { writeSparse } from './sparse-writer.js';
@@ -35,20 +37,19 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
   if (await stat(cached).then(() => true, () => false)) return { path: cached, sourceSha256, fromCache: true };
   const partial = partialPath(cached);
   try {
-    const xz = execa('xz', ['--decompress', '--stdout', '--threads=0'], { stdout: 'pipe', stdin: 'pipe', buffer: false });
     let done = 0;
     const input = createReadStream(source, { highWaterMark: 4 * 1024 * 1024 });
     input.on('data', (chunk) => onBytes((done += chunk.length), info.size));
     const check = createHash('sha256');
     input.on('data', (chunk) => check.update(chunk as Buffer));
-    // When xz rejects the data, feeding it fails too (EPIPE): xz's verdict is the one to report.
-    const [fed, written, decompressed] = await Promise.allSettled([
-      pipeline(input, xz.stdin!), writeSparse(xz.stdout! as AsyncIterable<Buffer>, partial), xz,
-    ]);
-    if (decompressed.status === 'rejected')
+    const decoded = Readable.fromWeb(new xzDecompress.XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>) as unknown as WebReadableStream);
+    try {
+      await writeSparse(bufferPieces(decoded), partial);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== undefined) throw error; // the disk, not the data
       throw new ImageLayoutError(source, 'could not be decompressed with xz (corrupt or truncated)',
-        'Download the image again.', { cause: decompressed.reason });
-    for (const step of [fed, written]) if (step.status === 'rejected') throw step.reason;
+        'Download the image again.', { cause: error });
+    }
     if (check.digest('hex') !== sourceSha256)
       throw new ImageLayoutError(source, 'changed while it was being read', 'Leave the file alone during the build and retry.');
     await rename(partial, cached);
@@ -57,4 +58,9 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
     throw error;
   }
   return { path: cached, sourceSha256, fromCache: false };
+}
+
+/** The decoder's pieces as Buffers (writeSparse compares blocks with Buffer.equals). */
+async function* bufferPieces(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const piece of stream) yield Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
 }
