@@ -68,5 +68,9 @@ describe('an arm64 stand-in Pi booted from build-image output', () => {
     expect(text).toMatch(/Linux version .*aarch64|Booting Linux on physical CPU/);
     expect(text).toMatch(/step preflight: done/);
     expect(text.match(/\$ microcloud preseed -> exit 0/g)).toHaveLength(1);
+    // The aarch64 runtime came from the boot partition: user-data's runcmd checked and installed it.
+    const installed = /microcloud-pi: first-boot service installed and started \((\d+) s\)/.exec(text);
+    expect(installed).not.toBeNull();
+    timings.installSeconds = Number(installed![1]);
   }));
 });
