@@ -5,12 +5,9 @@
 // folder and the seed copied onto it is the same node as a built image. The same for every node
 // of a cluster: written once. Pure: a plan of files.
 import type { Cluster } from '../config/types.js';
+import { BOOT_FOLDER, INSTALL_SCRIPT } from '../render/install-command.js';
 import { renderTemplate } from '../render/templates.js';
 import { sha256Hex } from './hash-file.js';
-
-/** The folder at the root of `system-boot`; user-data's runcmd looks for it there. */
-export const BOOT_FOLDER = 'microcloud-pi';
-export const INSTALL_SCRIPT = 'install.sh';
 
 export const RUNTIME_PATH = '/usr/lib/microcloud-pi/node';
 export const BUNDLE_PATH = '/usr/lib/microcloud-pi/firstboot.mjs';
@@ -41,11 +38,6 @@ export const renderInstallScript = (): string => renderTemplate('install-firstbo
   archive: ARCHIVE, runtime: RUNTIME_PATH, bundleFile: BUNDLE, bundle: BUNDLE_PATH, buildInfoFile: BUILD_INFO,
   buildInfo: BUILD_INFO_PATH, unit: UNIT_NAME, unitPath: UNIT_PATH,
 });
-
-/** The shell command user-data's runcmd runs: the folder's script, wherever the image mounts the FAT. */
-export const INSTALL_COMMAND = ['sh', '-c', `for d in /boot/firmware /boot; do if [ -f "$d/${BOOT_FOLDER}/${INSTALL_SCRIPT}" ]; `
-  + `then exec sh "$d/${BOOT_FOLDER}/${INSTALL_SCRIPT}"; fi; done; echo "microcloud-pi: no ${BOOT_FOLDER} folder on the boot `
-  + `partition, so the first-boot service cannot be installed: copy the whole folder from build-image --seed-only" >&2; exit 1`];
 
 export function planBootFolder(cluster: Cluster, build: Omit<BuildInfo, 'cluster'>, files: FirstBootFiles): BootFile[] {
   const text = (name: string, content: string): BootFile => ({ name, content, sha256: sha256Hex(content) });

@@ -1,6 +1,6 @@
 // user-data: hostname, the admin user (keys only, no password), time, and the first-boot files.
 import type { Cluster } from '../config/types.js';
-import { INSTALL_COMMAND } from '../image/boot-folder.js';
+import { INSTALL_COMMAND } from './install-command.js';
 import type { CloudConfig } from './cloud-config.js';
 import { NODE_CONFIG_PATH, PRESEED_PATH, renderNodeConfig, type SeedOptions } from './node-config.js';
 import { nodeNamed } from './node-named.js';

@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { buildImages, defaultCacheDir } from '../../build-images.js';
 import { firstBootFolder, type FirstBootSources } from '../../first-boot-folder.js';
-import { BOOT_FOLDER } from '../../image/boot-folder.js';
+import { BOOT_FOLDER } from '../../render/install-command.js';
 import { defaultOutDir, writeSeeds } from '../../build-seeds.js';
 import { loadCluster } from '../../config/load-cluster.js';
 import { formatProblem } from '../../config/problems.js';
