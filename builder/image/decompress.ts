@@ -7,7 +7,6 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import xzDecompress from 'xz-decompress';
 import { ImageLayoutError } from './errors.js';
 import { sha256File } from './hash-file.js';
 import { writeSparse } from './sparse-writer.js';
@@ -42,6 +41,7 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
     input.on('data', (chunk) => onBytes((done += chunk.length), info.size));
     const check = createHash('sha256');
     input.on('data', (chunk) => check.update(chunk as Buffer));
+    const { default: xzDecompress } = await import('xz-decompress'); // loaded only for an .img.xz base
     const decoded = Readable.fromWeb(new xzDecompress.XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>) as unknown as WebReadableStream);
     try {
       await writeSparse(bufferPieces(decoded), partial);

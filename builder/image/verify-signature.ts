@@ -2,7 +2,7 @@
 // (openpgp.js: no gpgv, no user keyring; only the key in the repo is trusted). The signature
 // may be binary or ASCII-armoured, as Ubuntu publishes either.
 import { readFile } from 'node:fs/promises';
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
 import { VerificationError } from './errors.js';
 
 const ARMOUR = '-----BEGIN PGP SIGNATURE-----';
@@ -12,8 +12,9 @@ export async function verifyDetachedSignature(options: {
 }): Promise<void> {
   const refuse = (why: string, cause?: unknown) => new VerificationError(options.label,
     `its OpenPGP signature does not verify with the pinned key ${options.keyring} (${why}); nothing from this release was used`, { cause });
+  const openpgp = await import('openpgp'); // 17 MiB once loaded: only builds that download pay for it
   const keys = await openpgp.readKeys({ binaryKeys: await readFile(options.keyring) });
-  let signature: openpgp.Signature;
+  let signature: OpenPgp.Signature;
   try {
     const text = Buffer.from(options.signature.subarray(0, 64)).toString('latin1');
     signature = text.trimStart().startsWith(ARMOUR)
