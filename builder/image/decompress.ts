@@ -36,12 +36,14 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
   if (await stat(cached).then(() => true, () => false)) return { path: cached, sourceSha256, fromCache: true };
   const partial = partialPath(cached);
   try {
+    // Loaded before the file is opened: a 'data' listener starts the flow, and bytes read while an
+    // import is awaited would never reach the decoder.
+    const { default: xzDecompress } = await import('xz-decompress'); // only an .img.xz base pays for it
     let done = 0;
     const input = createReadStream(source, { highWaterMark: 4 * 1024 * 1024 });
     input.on('data', (chunk) => onBytes((done += chunk.length), info.size));
     const check = createHash('sha256');
     input.on('data', (chunk) => check.update(chunk as Buffer));
-    const { default: xzDecompress } = await import('xz-decompress'); // loaded only for an .img.xz base
     const decoded = Readable.fromWeb(new xzDecompress.XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>) as unknown as WebReadableStream);
     try {
       await writeSparse(bufferPieces(decoded), partial);
