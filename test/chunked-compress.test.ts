@@ -1,7 +1,7 @@
 // Compressed images made of cached, independently compressed chunks decompress to exactly the
 // raw image with every decoder a Pi user has (xz, zstd, libarchive's bsdcat, which Raspberry
 // Pi Imager uses), and a second node recompresses only the chunks its seed changed.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { run } from '../builder/cli/run.js';
 import { compressChunked } from '../builder/image/chunked-compress.js';
+import { compressChunk, compressWithXzProgram, xzCompressor } from '../builder/image/codecs.js';
 import { partialPath } from '../builder/output/leftovers.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';
@@ -91,10 +92,26 @@ describe('chunked compression', () => {
         const decoded = await tool('bash', ['-c', `zstd -dc '${out}' | sha256sum`]);
         expect(`${i}: ${decoded.stdout.split(' ')[0]}`).toBe(`${i}: ${results[i]!.rawSha256}`);
       }
-      expect(await readdir(join(cache, String(round), 'chunks', 'zst'))).toEqual(
+      expect(await readdir(join(cache, String(round), 'chunks', 'zst-wasm'))).toEqual(
         expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{64}\.zst$/)]));
-      expect((await readdir(join(cache, String(round), 'chunks', 'zst'))).filter((f) => f.includes('partial'))).toEqual([]);
+      expect((await readdir(join(cache, String(round), 'chunks', 'zst-wasm'))).filter((f) => f.includes('partial'))).toEqual([]);
     }
     expect(partialPath('x')).not.toBe(partialPath('x'));
+  });
+});
+
+describe('xz chunks where lzma-native does not load', () => {
+  it('are the same bytes from the xz program as from lzma-native, so one chunk cache serves both', async () => {
+    const dir = await tempDir('mcpi-xzsame-');
+    // Text-like data with repeats and some noise: a chunk liblzma must really work on.
+    const words = Array.from({ length: 4000 }, (_, i) => `line ${i} ${(i * 2654435761) % 9973}\n`).join('');
+    const data = Buffer.concat([Buffer.from(words.repeat(40)), randomBytes(256 * 1024)]);
+    await compressChunk(data, 'xz', join(dir, 'native.xz'));
+    await compressWithXzProgram(data, join(dir, 'program.xz'));
+    expect(await xzCompressor()).toBe('lzma-native');
+    expect(await sha256(join(dir, 'program.xz'))).toBe(await sha256(join(dir, 'native.xz')));
+    const back = join(dir, 'back');
+    await tool('sh', ['-c', `xz -dc '${join(dir, 'native.xz')}' > '${back}'`]);
+    expect((await readFile(back)).equals(data)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 // A machine without the programs a job drives: every missing one is named with the command that
 // installs it, the exit code is 7, and nothing is written (not even the secrets file).
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../builder/cli/run.js';
 import { findProgram } from '../builder/host-programs/find-programs.js';
@@ -45,13 +45,13 @@ beforeAll(async () => {
   runtime = await fakeNodeRuntime();
 });
 
-const imageBuildPrograms = programsForBuild({ download: false, xzBase: true, compression: 'zst' })
+const wholeZstPrograms = programsForBuild({ download: false, xzBase: true, compression: 'zst', compressWhole: true })
   .map((n) => n.program);
 
 describe('a build on a machine that lacks a program', () => {
-  it.each(imageBuildPrograms.map((p) => [p.name, p.packages.debian]))('names %s and apt-get install %s, writes nothing, exits 7', async (name, pkg) => {
+  it.each(wholeZstPrograms.map((p) => [p.name, p.packages.debian]))('--compress-whole zst: names %s and apt-get install %s, writes nothing, exits 7', async (name, pkg) => {
     const ws = await workspace();
-    const r = await cli(['-c', ws.config, '--all', '--base-image', baseImage, '--compress', 'zst',
+    const r = await cli(['-c', ws.config, '--all', '--base-image', baseImage, '--compress', 'zst', '--compress-whole',
       '--node-runtime', runtime, '--cache', ws.cache, '-o', ws.out], await pathWithout(name));
     expect(r.code).toBe(7);
     expect(r.stderr).toMatch(new RegExp(`^  ${name}: `, 'm'));
@@ -60,9 +60,28 @@ describe('a build on a machine that lacks a program', () => {
     expect(await readdir(ws.dir)).toEqual(['cluster.yaml']); // no secrets file, no out, no cache
   });
 
-  it('needs no program to download, verify and unpack a base, nor to build raw images', () => {
-    expect(programsForBuild({ download: true, xzBase: true, compression: 'none' })).toEqual([]);
+  it('needs no program to download, verify and unpack a base, nor to build raw or compressed images', () => {
+    expect(wholeZstPrograms.map((p) => p.name)).toEqual(['zstd']);
+    for (const compression of ['none', 'xz', 'zst'] as const)
+      expect(programsForBuild({ download: true, xzBase: true, compression, lzmaNative: true })).toEqual([]);
+    expect(programsForBuild({ download: false, xzBase: false, compression: 'xz', lzmaNative: false }).map((n) => n.program.name)).toEqual(['xz']);
   });
+
+  it.each(['xz', 'zst'])('builds .img.%s images with none of the programs, and flashes them with none', async (compression) => {
+    const ws = await workspace();
+    const r = await cli(['-c', ws.config, '--node', 'pi1', '--base-image', baseImage, '--compress', compression,
+      '--node-runtime', runtime, '--cache', ws.cache, '-o', ws.out], await tempDir('mcpi-empty-'));
+    expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/missing/)]);
+    const image = join(ws.out, `pi1.img.${compression}`);
+    const card = join(ws.dir, 'card.img');
+    const flashed = await cli(['flash', image, card, '--yes'], await tempDir('mcpi-empty-'));
+    expect([flashed.code, flashed.stderr]).toEqual([0, expect.stringMatching(/Checking against .*manifest\.json/)]);
+    // The programs agree: the card holds what the file decodes to.
+    const tool = compression === 'xz' ? 'xz' : 'zstd';
+    const decoded = join(ws.dir, 'decoded.img');
+    await execa('sh', ['-c', `${tool} -dc '${image}' > '${decoded}'`]);
+    expect((await execa('cmp', [decoded, card])).exitCode).toBe(0);
+  }, 300_000);
 
   it('builds a raw image from a raw base with none of the programs', async () => {
     const ws = await workspace();
@@ -93,19 +112,20 @@ describe('build-image doctor', () => {
   it('says MISSING and exits 7 when a program is not there', async () => {
     const r = await cli(['doctor'], await pathWithout('zstd'));
     expect(r.code).toBe(7);
-    expect(r.stdout).toMatch(/^zstd +MISSING +\(zstd compression, flash of \.img\.zst\)$/m);
+    expect(r.stdout).toMatch(/^zstd +MISSING +\(--compress-whole zst\)$/m);
     expect(r.stderr).toMatch(/apt-get install zstd/);
   });
 });
 
-describe('flash on a machine without the decompressor', () => {
-  it('names xz for an .img.xz and writes nothing', async () => {
+describe('flash decodes in process', () => {
+  it('refuses a truncated .img.xz with the file named and what to do, and needs no program for it', async () => {
     const dir = await tempDir('mcpi-flash-');
-    await mkdir(join(dir, 'in'));
-    const target = join(dir, 'card.img');
-    const r = await cli(['flash', baseImage, target, '--yes'], await pathWithout('xz'));
-    expect(r.code).toBe(7);
-    expect(r.stderr).toMatch(/^  xz: /m);
-    expect(await readdir(dir)).toEqual(['in']);
+    const cut = join(dir, 'cut.img.xz');
+    const bytes = await readFile(baseImage);
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const r = await cli(['flash', cut, join(dir, 'card.img'), '--yes'], await tempDir('mcpi-empty-'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cut\.img\.xz: could not be decoded \(corrupt or truncated.*flash again/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });

@@ -1,11 +1,11 @@
 // A build stopped by SIGINT, SIGTERM or SIGHUP at several moments exits 130/143/129 and leaves
 // no temporary behind; the rebuild gives the same images as an uninterrupted build. Temporaries
 // of a process killed with -9 are removed by the next build, and nothing else is touched.
-// The moments are made reliable with TEST DOUBLES on PATH that run the real program (or not)
-// and then wait: xz (compression); the runtime fetch is held by a TEST DOUBLE of the npm
-// registry that sends half the tarball and waits. The runtime's archive is made in
-// process: that moment is its temporary appearing in the cache (that case's runtime double is
-// 20 MB of random bytes, so gzip takes a second or two). The FAT edits and a node's copy are in
+// The runtime fetch is held by a TEST DOUBLE of the npm registry that sends half the tarball and
+// waits. The runtime's archive is made in process: that moment is its temporary appearing in the
+// cache (that case's runtime double is 20 MB of random bytes, so gzip takes a second or two).
+// Compression is in process too (lzma-native): that moment is a chunk's temporary appearing in
+// the chunk cache, which the case empties first. The FAT edits and a node's copy are in
 // process too, and quick; they leave their temporaries under the same marked names every case
 // checks. The workspaces share one cache.
 import { spawn } from 'node:child_process';
@@ -15,7 +15,6 @@ import { appendFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../builder/cli/run.js';
-import { findProgram } from '../builder/host-programs/find-programs.js';
 import { programSearchPath } from '../builder/command-runner.js';
 import { exampleFile, REPO } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
@@ -26,29 +25,6 @@ afterAll(async () => { await registry?.close(); });
 
 const REAL = programSearchPath(process.env.PATH);
 type Moment = 'runtime fetch' | 'runtime archive' | 'compression';
-const WRAPPED: Record<'compression', { program: string; runFirst: boolean; passCalls?: number }> = {
-  compression: { program: 'xz', runFirst: false },
-};
-
-/** A PATH whose `program` marks the moment (after running the real one, if asked) and waits. */
-async function slowPath(moment: Moment, mark: string): Promise<string> {
-  if (moment !== 'compression') return REAL;
-  const { program, runFirst, passCalls = 0 } = WRAPPED[moment];
-  const dir = await tempDir('mcpi-slow-');
-  const calls = join(dir, 'calls');
-  const real = (await findProgram(program, REAL))!;
-  await writeFile(join(dir, program), [
-    '#!/bin/sh',
-    `# TEST DOUBLE: ${program} that stops the build at a known moment`,
-    `case "$1" in --help|--version|-V) exec ${real} "$@";; esac`,
-    `echo >> '${calls}'; if [ "$(wc -l < '${calls}')" -le ${passCalls} ]; then exec ${real} "$@"; fi`,
-    ...(runFirst ? [`${real} "$@"`] : []), // its exit status is not needed: the build is stopped in the wait
-    `touch '${mark}'`,
-    'exec sleep 60',
-  ].join('\n'), { mode: 0o755 });
-  return `${dir}:${REAL}`;
-}
-
 let baseImage: string;
 let registry: RegistryDouble;
 let runtime: string;
@@ -127,10 +103,11 @@ describe('an interrupted build', () => {
     registry.requests.length = 0;
     // Compressed chunks are cached by content: drop them so this build must compress again.
     if (moment === 'compression') await rm(join(ws.cache, 'chunks'), { recursive: true, force: true });
-    const mark = moment === 'runtime archive' ? join(ARCHIVES(ws.cache), 'archive.partial') : join(ws.dir, 'moment');
+    const mark = moment === 'runtime archive' ? join(ARCHIVES(ws.cache), 'archive.partial')
+      : moment === 'compression' ? join(ws.cache, 'chunks', 'xz', 'chunk.partial') : join(ws.dir, 'moment');
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'builder', 'cli', 'main.ts'),
       ...argsFor(ws, moment === 'runtime archive' ? bigRuntime : moment !== 'runtime fetch')],
-    { env: { ...process.env, PATH: await slowPath(moment, mark), npm_config_registry: registry.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    { env: { ...process.env, PATH: REAL, npm_config_registry: registry.url }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += String(d); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

@@ -1,9 +1,10 @@
 // The build on a machine with Node and nothing else: build-image runs in a mount namespace whose
 // /usr/bin holds only node and whose sbin and /usr/local folders are empty, with an empty cache
 // (the runtime comes from a TEST DOUBLE of the npm registry), from the package as installed
-// (dist/, templates/, images/), once from the base as .img.xz and once as .img. Then, outside, with the oracles: `writable` is the base's byte for
+// (dist/, templates/, images/), once from the base as .img.xz and once as .img, and once
+// compressed to .img.xz (lzma-native in process). Then, outside, with the oracles: `writable` is the base's byte for
 // byte, fsck.fat is clean, the FAT's files are the base's plus the --seed-only folder, and two
-// builds with different cache folders give the same bytes. Needs root (unshare -m), as CI has.
+// builds with different cache folders give the same bytes, and the .img.xz decodes to them. Needs root (unshare -m), as CI has.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -89,6 +90,12 @@ describe('build-image with Node and nothing else', () => {
     const seeds = await buildWithNodeOnly(['-c', join(work, 'cluster.yaml'), '--node', 'pi1', '--seed-only',
       '--cache', join(work, 'cache-a'), '-o', join(work, 'seeds')]);
     expect(seeds.exitCode).toBe(0);
+    // And compressed, in process: no xz program in the namespace.
+    const xz = await buildWithNodeOnly(['-c', join(work, 'cluster.yaml'), '--node', 'pi1', '--base-image', base,
+      '--compress', 'xz', '--cache', join(work, 'cache-c'), '-o', join(work, 'out-c')]);
+    expect([xz.exitCode, xz.stderr]).toEqual([0, expect.stringContaining('pi1.img.xz')]);
+    const decoded = await execa('sh', ['-c', `xz -dc '${join(work, 'out-c', 'pi1.img.xz')}' | sha256sum`]);
+    expect(decoded.stdout.slice(0, 64)).toBe(await partitionSha256(runs[0]!, { offset: 0, bytes: (await readImageLayout(runs[0]!)).size }));
 
     const [a, b] = runs as [string, string];
     expect(await partitionSha256(a, { offset: 0, bytes: (await readImageLayout(a)).size }))

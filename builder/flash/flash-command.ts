@@ -1,6 +1,8 @@
 // build-image flash IMAGE DEVICE: refuse what must not be overwritten, say what will be, ask,
 // write, read back, compare.
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Manifest } from '../image/release-files.js';
 import type { OnProgress } from '../image/progress.js';
 import { describeTarget, refusals, type DeviceProbe } from './device-facts.js';
 import { writeAndVerify, type FlashResult } from './write-image.js';
@@ -32,9 +34,25 @@ export async function flash(options: FlashOptions, deps: {
     const answer = await deps.confirm('Type "yes" to continue: ');
     if (answer.trim() !== 'yes') throw new FlashRefused('Not confirmed; nothing was written.');
   }
+  const expectedSha256 = await recordedRawSha256(options.image);
+  if (expectedSha256) deps.log(`Checking against ${join(dirname(options.image), 'manifest.json')}: raw SHA-256 ${expectedSha256}.`);
   return writeAndVerify(options.image, options.target, {
+    ...(expectedSha256 ? { expectedSha256 } : {}),
     ...(raw ? { total: imageInfo.size } : {}),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
     ...(deps.beforeReadBack ? { beforeReadBack: deps.beforeReadBack } : {}),
   });
+}
+
+/** The raw SHA-256 that the build's manifest.json beside `image` records for it, if there is one. */
+export async function recordedRawSha256(image: string): Promise<string | undefined> {
+  const text = await readFile(join(dirname(image), 'manifest.json'), 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  try {
+    const manifest = JSON.parse(text) as Partial<Manifest>;
+    const entry = Object.values(manifest.nodes ?? {}).find((n) => n.file === basename(image));
+    return entry ? entry.raw?.sha256 ?? entry.sha256 : undefined;
+  } catch {
+    return undefined; // not our manifest: the read-back still guards the write
+  }
 }

@@ -3,19 +3,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { execa } from 'execa';
+import { decodedStream } from '../image/codecs.js';
 import { VerificationError } from '../image/errors.js';
 import type { OnProgress } from '../image/progress.js';
 
 const CHUNK = 4 * 1024 * 1024;
-
-function decompressedStream(image: string): { stream: Readable; done: Promise<unknown> } {
-  const tool = image.endsWith('.xz') ? 'xz' : image.endsWith('.zst') ? 'zstd' : undefined;
-  if (!tool) return { stream: createReadStream(image, { highWaterMark: CHUNK }), done: Promise.resolve() };
-  const child = execa(tool, ['-dc', image], { buffer: false, stdout: 'pipe' });
-  return { stream: child.stdout!, done: child };
-}
 
 export interface FlashResult { readonly bytes: number; readonly sha256: string }
 
@@ -23,6 +16,8 @@ export async function writeAndVerify(image: string, target: string, options: {
   onProgress?: OnProgress; total?: number; now?: () => number;
   /** Runs between the write and the read-back (tests corrupt the target here). */
   beforeReadBack?: () => Promise<void>;
+  /** The raw image's SHA-256 as its build recorded it: what is written must match it. */
+  expectedSha256?: string;
 } = {}): Promise<FlashResult> {
   const now = options.now ?? (() => Date.now());
   const started = now();
@@ -33,22 +28,30 @@ export async function writeAndVerify(image: string, target: string, options: {
     bytesPerSecond: bytes / Math.max(0.001, (now() - started) / 1000),
   });
   const out = await open(target, 'r+').catch(() => open(target, 'w'));
-  const { stream, done } = decompressedStream(image);
+  const stream = await decodedStream(image, createReadStream(image, { highWaterMark: CHUNK }));
   try {
     let last = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      await out.write(chunk, 0, chunk.length, bytes);
-      written.update(chunk);
-      bytes += chunk.length;
-      if (now() - last > 500) { last = now(); report(false, `writing ${target}`); }
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        await out.write(chunk, 0, chunk.length, bytes);
+        written.update(chunk);
+        bytes += chunk.length;
+        if (now() - last > 500) { last = now(); report(false, `writing ${target}`); }
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== undefined) throw error; // the disk or the card, not the data
+      throw new VerificationError(image, `could not be decoded (corrupt or truncated: ${(error as Error).message}); `
+        + `${target} holds a partial image: build or download the image again and flash again`, { cause: error });
     }
-    await done;
     if (!(await out.stat()).isBlockDevice()) await out.truncate(bytes); // a file target ends where the image does
     await out.sync();
   } finally {
     await out.close();
   }
   const sha256 = written.digest('hex');
+  if (options.expectedSha256 && options.expectedSha256 !== sha256)
+    throw new VerificationError(image, `decodes to SHA-256 ${sha256}, not the ${options.expectedSha256} its build recorded `
+      + `in manifest.json; ${target} holds a damaged image: build or download the image again and flash again`);
   // Read the device, not the page cache: drop the kernel's buffers for it first.
   if ((await stat(target)).isBlockDevice()) await execa('blockdev', ['--flushbufs', target], { reject: false });
   await options.beforeReadBack?.();

@@ -3,7 +3,7 @@
 import type { Compression } from '../image/compress-image.js';
 
 export type Job = 'image build' | 'base image download' | '.xz base image'
-  | 'xz compression' | 'zstd compression' | 'flash of .img.xz' | 'flash of .img.zst' | 'flash';
+  | 'xz compression where lzma-native does not load' | '--compress-whole xz' | '--compress-whole zst' | 'flash';
 
 export interface Program {
   readonly name: string;
@@ -16,8 +16,8 @@ export interface Program {
 }
 
 export const PROGRAMS: readonly Program[] = [
-  { name: 'xz', purpose: 'writes .img.xz (--compress xz) and reads it for flash', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
-  { name: 'zstd', purpose: 'writes and reads .img.zst', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
+  { name: 'xz', purpose: 'writes .img.xz with --compress-whole, or where lzma-native does not load (Linux arm64)', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
+  { name: 'zstd', purpose: 'writes .img.zst with --compress-whole', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
   { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
 ];
 
@@ -25,10 +25,10 @@ const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
   'image build': [], // in process: the FAT edit, the copy, the hash
   'base image download': [], // in process: the download, the OpenPGP check, xz-decompress
   '.xz base image': [],
-  'xz compression': ['xz'],
-  'zstd compression': ['zstd'],
-  'flash of .img.xz': ['xz'],
-  'flash of .img.zst': ['zstd'],
+  // --compress xz|zst runs in process (lzma-native, zstd-wasm), as does decoding for flash.
+  'xz compression where lzma-native does not load': ['xz'],
+  '--compress-whole xz': ['xz'], // one multi-threaded stream: the programs' own threads
+  '--compress-whole zst': ['zstd'],
   flash: ['lsblk'],
 };
 
@@ -44,6 +44,9 @@ export interface BuildNeeds {
   readonly download: boolean;
   readonly xzBase: boolean;
   readonly compression: Compression;
+  readonly compressWhole?: boolean;
+  /** Whether lzma-native loads on this machine (it compresses xz chunks in process). */
+  readonly lzmaNative?: boolean;
 }
 
 export interface Need { readonly program: Program; readonly jobs: readonly Job[] }
@@ -59,12 +62,15 @@ export function programsForBuild(needs: BuildNeeds): Need[] {
     ...(needs.seedOnly ? [] : ['image build' as const]),
     ...(needs.download ? ['base image download' as const] : []),
     ...(needs.xzBase ? ['.xz base image' as const] : []),
-    ...(needs.compression === 'xz' ? ['xz compression' as const] : needs.compression === 'zst' ? ['zstd compression' as const] : []),
+    ...(needs.compression === 'none' ? []
+      : needs.compressWhole ? [`--compress-whole ${needs.compression}` as const]
+        : needs.compression === 'xz' && needs.lzmaNative === false ? ['xz compression where lzma-native does not load' as const] : []),
   ]);
 }
 
-export function programsForFlash(image: string): Need[] {
-  return needsOf(['flash', ...(image.endsWith('.xz') ? ['flash of .img.xz' as const] : image.endsWith('.zst') ? ['flash of .img.zst' as const] : [])]);
+/** Flashing decodes .img.xz and .img.zst in process: only the device check needs a program. */
+export function programsForFlash(): Need[] {
+  return needsOf(['flash']);
 }
 
 /** One install line per platform, for every missing program at once. */

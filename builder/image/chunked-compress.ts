@@ -3,24 +3,21 @@
 // cached by the SHA-256 of their raw bytes, so a node's image recompresses only the chunks
 // that differ from what an earlier node or build already compressed: its seed's few MiB.
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CommandFailed } from '../command-runner.js';
+import { compressChunk, type ChunkedCompression } from './codecs.js';
 import { partialPath } from '../output/leftovers.js';
 import { BufferPool, readSegments } from './read-segments.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
 const PARALLEL = 2;
 
-export type ChunkedCompression = 'xz' | 'zst';
+export type { ChunkedCompression };
 
-// Single-threaded per chunk, fixed settings: a chunk always compresses to the same bytes.
-const COMPRESSOR: Record<ChunkedCompression, [string, string[]]> = {
-  xz: ['xz', ['--compress', '--stdout', '-6', '--threads=1', '--check=crc64']],
-  zst: ['zstd', ['--compress', '--stdout', '-3', '-T1', '-q', '--no-progress']],
-};
+// Where each format's chunks are cached. zstd chunks written by the zstd program (earlier
+// versions) carried a checksum and differ from zstd-wasm's: a folder of their own keeps a build's
+// bytes independent of what an older cache holds. xz chunks are the same bytes either way.
+const CACHE_FOLDER: Record<ChunkedCompression, string> = { xz: 'xz', zst: 'zst-wasm' };
 
 export interface ChunkedResult {
   readonly rawSha256: string;
@@ -32,30 +29,13 @@ export interface ChunkedResult {
   readonly chunks: number;
 }
 
-/** Compresses one chunk into `dest`: the tool writes the file itself, so no output is held in memory. */
-async function compressChunk(data: Buffer, compression: ChunkedCompression, dest: string): Promise<void> {
-  const [file, args] = COMPRESSOR[compression];
-  const output = await open(dest, 'w', 0o644);
-  try {
-    const child = spawn(file, args, { stdio: ['pipe', output.fd, 'pipe'] });
-    const stderr: Buffer[] = [];
-    child.stderr!.on('data', (b: Buffer) => stderr.push(b));
-    child.stdin!.on('error', () => {}); // a tool that dies early closes its stdin: its exit code says why
-    child.stdin!.end(data);
-    const [code] = await once(child, 'close') as [number | null];
-    if (code !== 0) throw new CommandFailed(file, code ?? undefined, Buffer.concat(stderr).toString());
-  } finally {
-    await output.close();
-  }
-}
-
 /**
  * Reads the raw image once (a file, or its bytes in CHUNK_BYTES pieces): hashes it whole and per
  * chunk, and writes `out` from cached or new chunks.
  */
 export async function compressChunked(raw: string | AsyncIterable<Buffer>, out: string, compression: ChunkedCompression,
   cacheDir: string, pool?: BufferPool): Promise<ChunkedResult> {
-  const dir = join(cacheDir, 'chunks', compression);
+  const dir = join(cacheDir, 'chunks', CACHE_FOLDER[compression]);
   await mkdir(dir, { recursive: true });
   const own = pool ?? new BufferPool(CHUNK_BYTES);
   const pieces = typeof raw === 'string' ? readSegments([{ path: raw, from: 0, bytes: (await stat(raw)).size }], CHUNK_BYTES, own) : raw;

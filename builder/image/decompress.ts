@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { decodedStream } from './codecs.js';
 import { ImageLayoutError } from './errors.js';
 import { sha256File } from './hash-file.js';
 import { writeSparse } from './sparse-writer.js';
@@ -36,15 +36,9 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
   if (await stat(cached).then(() => true, () => false)) return { path: cached, sourceSha256, fromCache: true };
   const partial = partialPath(cached);
   try {
-    // Loaded before the file is opened: a 'data' listener starts the flow, and bytes read while an
-    // import is awaited would never reach the decoder.
-    const { default: xzDecompress } = await import('xz-decompress'); // only an .img.xz base pays for it
-    let done = 0;
-    const input = createReadStream(source, { highWaterMark: 4 * 1024 * 1024 });
-    input.on('data', (chunk) => onBytes((done += chunk.length), info.size));
     const check = createHash('sha256');
-    input.on('data', (chunk) => check.update(chunk as Buffer));
-    const decoded = Readable.fromWeb(new xzDecompress.XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>) as unknown as WebReadableStream);
+    const decoded = await decodedStream(source, Readable.from(counted(createReadStream(source, { highWaterMark: 4 * 1024 * 1024 }),
+      (chunk, done) => { check.update(chunk); onBytes(done, info.size); })));
     try {
       await writeSparse(bufferPieces(decoded), partial);
     } catch (error) {
@@ -60,6 +54,15 @@ export async function prepareRawBase(source: string, cacheDir: string, onBytes: 
     throw error;
   }
   return { path: cached, sourceSha256, fromCache: false };
+}
+
+/** Passes the pieces on, telling `seen` about each (the hash and the progress of what is read). */
+async function* counted(input: AsyncIterable<Buffer>, seen: (chunk: Buffer, done: number) => void): AsyncGenerator<Buffer> {
+  let done = 0;
+  for await (const chunk of input) {
+    seen(chunk, (done += chunk.length));
+    yield chunk;
+  }
 }
 
 /** The decoder's pieces as Buffers (writeSparse compares blocks with Buffer.equals). */

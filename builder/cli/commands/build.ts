@@ -10,6 +10,7 @@ import { loadOrCreateSecrets } from '../../config/secrets.js';
 import type { Cluster, ClusterSecrets } from '../../config/types.js';
 import { requirePrograms } from '../../host-programs/find-programs.js';
 import { programsForBuild } from '../../host-programs/programs.js';
+import { xzCompressor } from '../../image/codecs.js';
 import { catalogEntry, defaultCatalogPath, isDownloadable, type CatalogEntry } from '../../image/catalog.js';
 import { fetcherFor } from '../../image/download.js';
 import { registryFetcher } from '../../image/npm-registry.js';
@@ -75,6 +76,8 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
     download: !options.baseImage && !options.seedOnly,
     xzBase: options.baseImage?.endsWith('.xz') ?? false,
     compression: options.compress,
+    compressWhole: options.compressWhole,
+    ...(options.compress === 'xz' && !options.compressWhole ? { lzmaNative: await xzCompressor() === 'lzma-native' } : {}),
   }), programPath);
   return { ...(entry ? { entry } : {}), arch, cacheDir };
 }

@@ -14,7 +14,7 @@ export async function flashCommand(argv: readonly string[], io: CliIo, deps: Run
   const unsupported = flashUnsupported(process.platform, isFile);
   if (unsupported) throw new UsageError(unsupported);
   const toDevice = await stat(options.target).then((s) => s.isBlockDevice(), () => false);
-  await requirePrograms(programsForFlash(options.image).filter((n) => toDevice || n.program.name !== 'lsblk'),
+  await requirePrograms(programsForFlash().filter((n) => toDevice || n.program.name !== 'lsblk'),
     deps.programPath);
   const result = await flash(options, {
     probe: deps.probe, log: io.stderr, onProgress: progressFor(io),

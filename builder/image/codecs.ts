@@ -1,0 +1,118 @@
+// xz and zstd in process, on every OS: one chunk of an image compressed at a time, and a whole
+// .img.xz / .img.zst decoded as a stream. Each library loads only when a build or flash uses it.
+//
+// xz: lzma-native (liblzma, prebuilt for Linux x64, macOS and Windows; what Etcher uses) gives,
+// with these settings, the very bytes of `xz -6 --threads=1 --check=crc64`, so chunks cached by
+// either stay valid. Where its prebuild does not load (its "linux-arm64" build is an x86-64 file),
+// the xz program does the same job. zstd: zstd-wasm (libzstd in WebAssembly) writes, fzstd reads.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { CommandFailed } from '../command-runner.js';
+
+export type ChunkedCompression = 'xz' | 'zst';
+
+interface LzmaNative {
+  CHECK_CRC64: number;
+  createCompressor(options: { preset: number; check: number }): NodeJS.ReadWriteStream;
+}
+interface ZstdWasm { init(): Promise<void>; compress(data: Uint8Array, level: number): Uint8Array }
+
+let lzma: Promise<LzmaNative | undefined> | undefined;
+let zstd: Promise<ZstdWasm> | undefined;
+
+/** lzma-native, or undefined where its native build does not load on this machine. */
+export function loadLzmaNative(): Promise<LzmaNative | undefined> {
+  lzma ??= Promise.resolve().then(() => {
+    try {
+      return createRequire(import.meta.url)('lzma-native') as LzmaNative;
+    } catch {
+      return undefined;
+    }
+  });
+  return lzma;
+}
+
+function loadZstd(): Promise<ZstdWasm> {
+  zstd ??= import('@bokuweb/zstd-wasm').then(async (m) => {
+    const lib = ((m as { default?: ZstdWasm }).default ?? m) as ZstdWasm;
+    await lib.init();
+    return lib;
+  });
+  return zstd;
+}
+
+/** Which implementation compresses xz chunks here, for `doctor` and the build's log. */
+export const xzCompressor = async (): Promise<'lzma-native' | 'xz program'> =>
+  (await loadLzmaNative()) ? 'lzma-native' : 'xz program';
+
+/** One chunk into the file `dest`, the same bytes every time for the same data. */
+export async function compressChunk(data: Buffer, compression: ChunkedCompression, dest: string): Promise<void> {
+  if (compression === 'zst') {
+    // One frame, level 3, no checksum (the manifest carries the raw image's SHA-256).
+    const frame = (await loadZstd()).compress(data, 3);
+    const out = await open(dest, 'w', 0o644);
+    try {
+      await out.writeFile(frame);
+    } finally {
+      await out.close();
+    }
+    return;
+  }
+  const native = await loadLzmaNative();
+  // No `threads` option: liblzma's threaded encoder writes block sizes into the headers, other bytes.
+  if (native) return pipeline(Readable.from([data]), native.createCompressor({ preset: 6, check: native.CHECK_CRC64 }),
+    createWriteStream(dest, { mode: 0o644 }));
+  await compressWithXzProgram(data, dest);
+}
+
+export async function compressWithXzProgram(data: Buffer, dest: string): Promise<void> {
+  const output = await open(dest, 'w', 0o644);
+  try {
+    const child = spawn('xz', ['--compress', '--stdout', '-6', '--threads=1', '--check=crc64'], { stdio: ['pipe', output.fd, 'pipe'] });
+    const stderr: Buffer[] = [];
+    child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+    child.on('error', () => {}); // a missing program: 'close' still comes, with its code
+    child.stdin!.on('error', () => {}); // a tool that dies early closes its stdin: its exit code says why
+    child.stdin!.end(data);
+    const [code] = await once(child, 'close') as [number | null];
+    if (code !== 0) throw new CommandFailed('xz', code ?? undefined,
+      Buffer.concat(stderr).toString() || 'lzma-native does not load on this machine and the xz program did not run: install xz');
+  } finally {
+    await output.close();
+  }
+}
+
+/** The raw bytes of `path`: decoded when it ends in .xz or .zst (one or many streams or frames). */
+export async function decodedStream(path: string, input: Readable = createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })): Promise<Readable> {
+  if (path.endsWith('.xz')) {
+    const { default: xz } = await import('xz-decompress');
+    return Readable.fromWeb(new xz.XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>) as unknown as WebReadableStream);
+  }
+  if (path.endsWith('.zst')) {
+    const { Decompress } = await import('fzstd');
+    return Readable.from(zstdFrames(input, Decompress));
+  }
+  return input;
+}
+
+async function* zstdFrames(input: AsyncIterable<Buffer>, Decompress: typeof import('fzstd').Decompress): AsyncGenerator<Buffer> {
+  let out: Buffer[] = [];
+  // Copied: a block handed out may be a view that the decoder writes over later.
+  const decoder = new Decompress((chunk) => { out.push(Buffer.from(chunk)); });
+  let any = false;
+  for await (const piece of input) {
+    any = true;
+    decoder.push(piece);
+    yield* out;
+    out = [];
+  }
+  if (!any) throw new Error('empty .zst file');
+  decoder.push(new Uint8Array(0), true); // throws on a truncated frame
+  yield* out;
+}
