@@ -78,8 +78,8 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
         ...(o.compressWhole ? {} : { chunkCacheDir: o.cacheDir }),
       });
       const s = image.seconds;
-      o.log(`${node}: ${image.path} (seed ${s.seed.toFixed(1)} s, ${o.compression && o.compression !== 'none' && !o.compressWhole
-        ? 'compress from chunks' : 'write and hash'} ${s.write.toFixed(1)} s${s.compress ? `, compress ${s.compress.toFixed(1)} s` : ''})`);
+      const chunked = o.compression && o.compression !== 'none' && !o.compressWhole;
+      o.log(`${node}: ${image.path} (image ${s.write.toFixed(1)} s${s.compress ? `, ${chunked ? 'compress from chunks' : 'compress'} ${s.compress.toFixed(1)} s` : ''})`);
       images.push(image);
     }
   } finally {

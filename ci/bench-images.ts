@@ -76,11 +76,10 @@ async function bench(nodes: number, base: string, cache: string, compress = 'non
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const perNodeAfterFirst = nodeLines.length > 1 ? (nodeLines.at(-1)!.at - firstNodeAt) / 1000 / (nodeLines.length - 1) : 0;
   const bytes = Number(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')).nodes.pi1.bytes);
-  const read = compress === 'none' || whole ? 'write and hash' : 'compress from chunks';
-  const firstNode = stage('seed')[0]! + stage(read)[0]! + stage(', compress')[0]!;
+  const firstNode = stage('image')[0]! + stage('compress from chunks')[0]! + stage(', compress')[0]!;
   let line = `${nodes} nodes, --compress ${compress}${compress === 'none' ? '' : whole ? ' (whole)' : ' (chunked)'}: `
     + `pi1 ${(bytes / 1048576).toFixed(1)} MiB; total ${total.toFixed(1)} s; base prepare ${((firstNodeAt - start) / 1000 - firstNode).toFixed(1)} s; `
-    + `seed ${sum(stage('seed')).toFixed(1)} s, ${read} ${sum(stage(read)).toFixed(1)} s; `
+    + `raw image (copy, seed, hash) ${sum(stage('image')).toFixed(1)} s, compress from chunks ${sum(stage('compress from chunks')).toFixed(1)} s; `
     + `whole-file compress ${sum(stage(', compress')).toFixed(1)} s; each node after the first ${perNodeAfterFirst.toFixed(2)} s`;
   if (compress === 'none' && nodes > 1) {
     const floor = await floorSeconds(join(out, 'pi2.img'));

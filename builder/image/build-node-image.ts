@@ -1,19 +1,19 @@
-// One node's SD-card image: the node's seed goes into a copy of the prepared base's system-boot
-// partition; then one read of the base with that partition spliced in writes the image (sparse)
-// and hashes it, or compresses it from cached chunks. Published under the final name only when
+// One node's SD-card image: a copy of the base (a clone where the filesystem makes them, else
+// its data extents, holes kept) with the prepared system-boot partition over the base's, the
+// node's seed written into that, and one hashing pass, which on a copy is the copy itself. A
+// compressed image is then made from cached chunks. Published under the final name only when
 // complete.
-import { createHash } from 'node:crypto';
-import { chmod, constants, copyFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { constants, copyFile, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
-import { CHUNK_BYTES, compressChunked } from './chunked-compress.js';
+import { compressChunked } from './chunked-compress.js';
 import { compressFile, type Compression } from './compress-image.js';
+import { copyRange } from './extents.js';
 import { writeFatFiles } from './fat-files.js';
-import { hashing, sha256File, sha256Hex } from './hash-file.js';
+import { sha256File, sha256Hex } from './hash-file.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
-import { BufferPool, readSegments, recycling, splicedImage } from './read-segments.js';
-import { writeSparse } from './sparse-writer.js';
 import { partialPath } from '../output/leftovers.js';
 
 export interface NodeImage {
@@ -25,8 +25,42 @@ export interface NodeImage {
   /** The raw image's size and hash, when `path` is compressed (what a flasher writes). */
   readonly raw?: { readonly bytes: number; readonly sha256: string };
   readonly injected: readonly InjectedFile[];
-  /** Seed into its system-boot; the one read of the image (written and hashed, or compressed); a whole-file compression. */
-  readonly seconds: { seed: number; write: number; compress: number };
+  /** The raw image (copy, seed, hash); its compression from chunks or whole. */
+  readonly seconds: { write: number; compress: number };
+}
+
+/** Makes `to` a copy-on-write clone of `from`; false where the filesystem cannot (ext4, NTFS, ...). */
+export type Cloner = (from: string, to: string) => Promise<boolean>;
+
+export const cloneFile: Cloner = (from, to) =>
+  copyFile(from, to, constants.COPYFILE_FICLONE_FORCE).then(() => true, () => false);
+
+/**
+ * Writes the node's raw image to `path`: a clone or a sparse copy of the base, the prepared
+ * system-boot over it, the seed into that. With `hash`, adds the image to it in the same pass.
+ */
+async function writeRawImage(base: PreparedBase, seed: Seed, path: string, clone: Cloner, hash?: Hash): Promise<void> {
+  const bootEnd = base.boot.offset + base.boot.bytes;
+  const cloned = await clone(base.path, path);
+  const target = await open(path, cloned ? 'r+' : 'w+', 0o600);
+  const source = await open(base.path, 'r');
+  const boot = await open(base.boot.path, 'r');
+  try {
+    await target.chmod(0o600); // user-data carries the join passphrase; a clone has the base's mode
+    if (!cloned) {
+      await target.truncate(base.bytes);
+      await copyRange(source, 0, base.boot.offset, { target, extents: base.extents });
+    }
+    // The prepared partition whole over a clone (the base's blocks are there); onto a copy, its data.
+    await copyRange(boot, 0, base.boot.bytes, { target, targetOffset: base.boot.offset,
+      ...(cloned ? { extents: [{ offset: 0, bytes: base.boot.bytes }] } : {}) });
+    await writeFatFiles(path, base.boot.offset, SEED_FILES.map((name) => ({ name, content: seed[name] })));
+    if (hash) await copyRange(target, 0, bootEnd, { hash }); // just written: read from the page cache
+    if (!cloned) await copyRange(source, bootEnd, base.bytes, { target, extents: base.extents, ...(hash ? { hash } : {}) });
+    else if (hash) await copyRange(target, bootEnd, base.bytes, { extents: base.extents, hash });
+  } finally {
+    await Promise.all([target.close(), source.close(), boot.close()]);
+  }
 }
 
 export async function buildNodeImage(options: {
@@ -34,55 +68,49 @@ export async function buildNodeImage(options: {
   compression?: Compression; now?: () => number;
   /** Where compressed chunks are cached; without it a compressed image is compressed whole. */
   chunkCacheDir?: string;
+  clone?: Cloner;
 }): Promise<NodeImage> {
   const { base, node, seed, out } = options;
   const now = options.now ?? (() => performance.now() / 1000);
   const partial = partialPath(join(dirname(out), `.${basename(out)}`));
-  const bootPartial = `${partial}.system-boot`;
   const compressedPartial = `${partial}.compressed`;
+  const compression = options.compression ?? 'none';
   try {
-    let t = now();
-    await copyFile(base.boot.path, bootPartial, constants.COPYFILE_FICLONE); // a clone where the filesystem has them
-    await chmod(bootPartial, 0o600); // user-data inside carries the join passphrase
-    await writeFatFiles(bootPartial, 0, SEED_FILES.map((name) => ({ name, content: seed[name] })));
-    const seedSeconds = now() - t;
     const injected: InjectedFile[] = [
       ...SEED_FILES.map((name) => ({ partition: 'system-boot' as const, path: `/${name}`, sha256: sha256Hex(seed[name]) })),
       ...base.injected,
     ];
     const common = { node, path: out, injected };
-    const pool = new BufferPool(CHUNK_BYTES);
-    const image = readSegments(splicedImage({ path: base.path, size: base.bytes }, { ...base.boot, path: bootPartial }), CHUNK_BYTES, pool);
-    const compression = options.compression ?? 'none';
-    t = now();
-    if (compression !== 'none' && options.chunkCacheDir) {
-      // Its hash, its chunks' hashes, and the output from cached chunks, in the one read.
-      const r = await compressChunked(image, compressedPartial, compression, options.chunkCacheDir, pool);
-      await rename(compressedPartial, out);
-      return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
-        seconds: { seed: seedSeconds, write: now() - t, compress: 0 } };
-    }
-    const hash = createHash('sha256');
-    const rawBytes = await writeSparse(recycling(hashing(image, hash), pool), partial, 0o600);
-    const rawSha256 = hash.digest('hex');
+    let t = now();
+    // Chunked compression hashes the raw image as it reads it: no hash in the write then.
+    const chunked = compression !== 'none' && options.chunkCacheDir !== undefined;
+    const hash = chunked ? undefined : createHash('sha256');
+    await writeRawImage(base, seed, partial, options.clone ?? cloneFile, hash);
     const writeSeconds = now() - t;
     if (compression === 'none') {
       await rename(partial, out);
-      return { ...common, bytes: rawBytes, sha256: rawSha256, seconds: { seed: seedSeconds, write: writeSeconds, compress: 0 } };
+      return { ...common, bytes: base.bytes, sha256: hash!.digest('hex'), seconds: { write: writeSeconds, compress: 0 } };
     }
     t = now();
+    if (chunked) {
+      // Its hash, its chunks' hashes, and the output from cached chunks, in one read.
+      const r = await compressChunked(partial, compressedPartial, compression, options.chunkCacheDir!);
+      await rm(partial, { force: true });
+      await rename(compressedPartial, out);
+      return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
+        seconds: { write: writeSeconds, compress: now() - t } };
+    }
+    const rawSha256 = hash!.digest('hex');
     await compressFile(partial, compressedPartial, compression);
     await rm(partial, { force: true });
     const compressedSha256 = await sha256File(compressedPartial);
     const bytes = (await stat(compressedPartial)).size;
     await rename(compressedPartial, out);
-    return { ...common, bytes, sha256: compressedSha256, raw: { bytes: rawBytes, sha256: rawSha256 },
-      seconds: { seed: seedSeconds, write: writeSeconds, compress: now() - t } };
+    return { ...common, bytes, sha256: compressedSha256, raw: { bytes: base.bytes, sha256: rawSha256 },
+      seconds: { write: writeSeconds, compress: now() - t } };
   } catch (error) {
     await rm(partial, { force: true });
     await rm(compressedPartial, { force: true });
     throw error;
-  } finally {
-    await rm(bootPartial, { force: true });
   }
 }

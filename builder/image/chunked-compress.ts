@@ -30,15 +30,14 @@ export interface ChunkedResult {
 }
 
 /**
- * Reads the raw image once (a file, or its bytes in CHUNK_BYTES pieces): hashes it whole and per
- * chunk, and writes `out` from cached or new chunks.
+ * Reads the raw image once: hashes it whole and per chunk, and writes `out` from cached or new chunks.
  */
-export async function compressChunked(raw: string | AsyncIterable<Buffer>, out: string, compression: ChunkedCompression,
-  cacheDir: string, pool?: BufferPool): Promise<ChunkedResult> {
+export async function compressChunked(raw: string, out: string, compression: ChunkedCompression,
+  cacheDir: string): Promise<ChunkedResult> {
   const dir = join(cacheDir, 'chunks', CACHE_FOLDER[compression]);
   await mkdir(dir, { recursive: true });
-  const own = pool ?? new BufferPool(CHUNK_BYTES);
-  const pieces = typeof raw === 'string' ? readSegments([{ path: raw, from: 0, bytes: (await stat(raw)).size }], CHUNK_BYTES, own) : raw;
+  const own = new BufferPool(CHUNK_BYTES);
+  const pieces = readSegments([{ path: raw, from: 0, bytes: (await stat(raw)).size }], CHUNK_BYTES, own);
   const output = await open(out, 'w', 0o600);
   const rawHash = createHash('sha256');
   const outHash = createHash('sha256');

@@ -91,7 +91,9 @@ export async function compressWithXzProgram(data: Buffer, dest: string): Promise
 /** The raw bytes of `path`: decoded when it ends in .xz or .zst (one or many streams or frames). */
 export async function decodedStream(path: string, input: Readable = createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })): Promise<Readable> {
   if (path.endsWith('.xz')) {
-    const { default: xz } = await import('xz-decompress');
+    // CommonJS: Node puts its exports under `default`; loaders that honour __esModule do not.
+    const m = await import('xz-decompress') as unknown as { default?: typeof import('xz-decompress'); XzReadableStream?: unknown };
+    const xz = (m.XzReadableStream ? m : m.default!) as typeof import('xz-decompress');
     return Readable.fromWeb(new xz.XzReadableStream(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>) as unknown as WebReadableStream);
   }
   if (path.endsWith('.zst')) {

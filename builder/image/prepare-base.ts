@@ -1,14 +1,13 @@
-// The prepared base: the raw base read once for its layout, and its system-boot partition copied
-// into a file of its own with our folder written into it. Made once per build; every node then
-// reads the untouched base once, with its own copy of that partition (plus its seed) spliced in.
-import { rm } from 'node:fs/promises';
+// The prepared base, made once per build: the raw base read once for its layout and where its
+// data lies, and its system-boot partition copied into a file of its own with our folder written
+// into it. Every node's image is then a copy of the untouched base with that partition over it.
+import { open, rm } from 'node:fs/promises';
 import type { BootFile } from './boot-folder.js';
 import { ImageLayoutError } from './errors.js';
 import { FatRoomError, writeFatFiles } from './fat-files.js';
 import { FatError } from './fat/volume.js';
+import { copyRange, dataExtents, type Extent } from './extents.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
-import { BufferPool, readSegments, recycling } from './read-segments.js';
-import { writeSparse } from './sparse-writer.js';
 
 export interface InjectedFile { readonly partition: 'system-boot'; readonly path: string; readonly sha256: string }
 
@@ -18,6 +17,8 @@ export interface PreparedBase {
   readonly bytes: number;
   /** Its system-boot partition with our folder, in a file of its own: each node's seed goes into a copy of that. */
   readonly boot: { readonly path: string; readonly offset: number; readonly bytes: number };
+  /** Where the base holds data (the rest is zeros): what a node's copy reads and writes. */
+  readonly extents: readonly Extent[];
   readonly injected: readonly InjectedFile[];
 }
 
@@ -29,12 +30,24 @@ export async function prepareBase(options: {
   const layout = await readImageLayout(rawBase, options.labels ?? RASPI_LABELS);
   try {
     const boot = { path: bootPath, offset: layout.boot.offset, bytes: layout.boot.bytes };
-    const pool = new BufferPool(4 * 1024 * 1024);
-    await writeSparse(recycling(readSegments([{ path: rawBase, from: boot.offset, bytes: boot.bytes }], pool.size, pool), pool), bootPath, 0o600);
+    const source = await open(rawBase, 'r');
+    let extents: Extent[];
+    try {
+      const copy = await open(bootPath, 'w', 0o600);
+      try {
+        await copy.truncate(boot.bytes);
+        await copyRange(source, boot.offset, boot.offset + boot.bytes, { target: copy, targetOffset: 0 });
+      } finally {
+        await copy.close();
+      }
+      extents = await dataExtents(source, 0, layout.size);
+    } finally {
+      await source.close();
+    }
     // An earlier build's folder is replaced whole; nothing is written unless it all fits.
     await writeFatFiles(bootPath, 0, folder, { keepFreeBytes: SEED_ALLOWANCE }).catch((error: unknown) => { throw explained(rawBase, error); });
     const injected = folder.map((f) => ({ partition: 'system-boot' as const, path: `/${f.name}`, sha256: f.sha256 }));
-    return { path: rawBase, bytes: layout.size, boot, injected };
+    return { path: rawBase, bytes: layout.size, boot, extents, injected };
   } catch (error) {
     await rm(bootPath, { force: true });
     throw error;

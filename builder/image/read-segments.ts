@@ -1,21 +1,9 @@
-// Reads byte ranges of files as one stream, in pieces of a fixed size. A node's image is the
-// prepared base with its own system-boot partition in the middle: read this way, it is written,
-// hashed and compressed in one pass, and nothing base-identical is copied first and read again.
+// Reads byte ranges of files as one stream, in pieces of a fixed size taken from a pool: an
+// image is compressed in 16 MiB chunks that way while only the chunks in use are held.
 import { open, type FileHandle } from 'node:fs/promises';
 
 /** `bytes` bytes of `path` from offset `from`. */
 export interface Segment { readonly path: string; readonly from: number; readonly bytes: number }
-
-/** The image at `base` with `[offset, offset + bytes)` taken from `path` (bytes long) instead. */
-export function splicedImage(base: { path: string; size: number }, splice: { path: string; offset: number; bytes: number }): Segment[] {
-  const end = splice.offset + splice.bytes;
-  if (end > base.size) throw new RangeError(`${splice.path} does not fit in ${base.path} at ${splice.offset}`);
-  return [
-    { path: base.path, from: 0, bytes: splice.offset },
-    { path: splice.path, from: 0, bytes: splice.bytes },
-    { path: base.path, from: end, bytes: base.size - end },
-  ].filter((s) => s.bytes > 0);
-}
 
 /**
  * Buffers of one size handed out again once given back: an image streamed in 16 MiB pieces then
@@ -64,13 +52,5 @@ export async function* readSegments(segments: readonly Segment[], pieceBytes: nu
     }
   } finally {
     await Promise.all([...files.values()].map((f) => f.close()));
-  }
-}
-
-/** Passes pieces on, giving each back to `pool` once the consumer asks for the next. */
-export async function* recycling(pieces: AsyncIterable<Buffer>, pool: BufferPool): AsyncGenerator<Buffer> {
-  for await (const piece of pieces) {
-    yield piece;
-    pool.give(piece);
   }
 }
