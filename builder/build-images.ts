@@ -63,7 +63,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   await mkdir(o.outDir, { recursive: true });
   const images: NodeImage[] = [];
   const started = performance.now();
-  const folder = await firstBootFolder({ cluster: o.cluster, clusterText: o.clusterText, sources: o.firstBoot, cacheDir: o.cacheDir });
+  const folder = await firstBootFolder({ cluster: o.cluster, configSha256, sources: o.firstBoot, cacheDir: o.cacheDir });
   const prepared = await prepareBase({
     rawBase: base.path, labels: o.labels ?? RASPI_LABELS, folder, bootPath: partialPath(join(o.outDir, '.system-boot')),
   });

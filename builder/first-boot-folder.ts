@@ -1,6 +1,5 @@
 // The boot partition's microcloud-pi folder for a build: hashes the host files and makes the
 // runtime's archive (cached), then plans the folder. Shared by image builds and --seed-only.
-import { createHash } from 'node:crypto';
 import type { Cluster } from './config/types.js';
 import { planBootFolder, type BootFile } from './image/boot-folder.js';
 import { sha256File } from './image/hash-file.js';
@@ -12,9 +11,8 @@ export interface FirstBootSources { readonly bundle: string; readonly runtime: s
 
 /** The same folder for an image and for --seed-only (no base named in it: manifest.json says which base an image used). */
 export async function firstBootFolder(o: {
-  cluster: Cluster; clusterText: string; sources: FirstBootSources; cacheDir: string;
+  cluster: Cluster; configSha256: string; sources: FirstBootSources; cacheDir: string;
 }): Promise<BootFile[]> {
-  const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
-  return planBootFolder(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256 },
+  return planBootFolder(o.cluster, { tool: TOOL.name, version: TOOL.version, configSha256: o.configSha256 },
     { bundle: { path: o.sources.bundle, sha256: await sha256File(o.sources.bundle) }, runtimeArchive: await runtimeArchive(o.sources.runtime, o.cacheDir) });
 }

@@ -11,6 +11,7 @@ import type { Cluster, ClusterSecrets } from '../../config/types.js';
 import { requirePrograms } from '../../host-programs/find-programs.js';
 import { programsForBuild } from '../../host-programs/programs.js';
 import { xzCompressor } from '../../image/codecs.js';
+import { sha256Hex } from '../../image/hash-file.js';
 import { catalogEntry, defaultCatalogPath, isDownloadable, type CatalogEntry } from '../../image/catalog.js';
 import { fetcherFor } from '../../image/download.js';
 import { registryFetcher } from '../../image/npm-registry.js';
@@ -84,7 +85,7 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
 
 async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
   options: BuildOptions, io: CliIo, { arch, cacheDir }: BaseChoice): Promise<number> {
-  const folder = await firstBootFolder({ cluster, clusterText: await readFile(options.config, 'utf8'), cacheDir,
+  const folder = await firstBootFolder({ cluster, configSha256: sha256Hex(await readFile(options.config, 'utf8')), cacheDir,
     sources: await firstBootSources(options, arch, cacheDir, io) });
   const builds = await writeSeeds(cluster, secrets, nodes, outDir, folder, (b) =>
     io.stderr(`${b.node}: ${b.dir}/ holds what goes onto its card's system-boot drive (${b.files.filter((f) => !f.includes('/')).join(', ')}, ${BOOT_FOLDER}/)`),

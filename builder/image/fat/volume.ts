@@ -31,9 +31,12 @@ export class FatVolume {
   private readonly fat: Buffer;
   private dirty = false;
   private cursor = 2;
+  /** Counted once at open, then kept as clusters are taken and freed (Ubuntu's FAT has a million). */
+  private freeClusters = 0;
 
   private constructor(private readonly file: FileHandle, private readonly offset: number, readonly geometry: FatGeometry, fat: Buffer) {
     this.fat = fat;
+    for (let c = 2; c < geometry.clusters + 2; c++) if (this.get(c) === 0) this.freeClusters++;
   }
 
   static async open(path: string, offset: number): Promise<FatVolume> {
@@ -53,9 +56,7 @@ export class FatVolume {
   }
 
   get freeBytes(): number {
-    let free = 0;
-    for (let c = 2; c < this.geometry.clusters + 2; c++) if (this.get(c) === 0) free++;
-    return free * this.geometry.clusterBytes;
+    return this.freeClusters * this.geometry.clusterBytes;
   }
 
   /** A folder's entries (the root's for ''), or undefined when there is no such folder. */
@@ -158,6 +159,9 @@ export class FatVolume {
   }
 
   private set(cluster: number, value: number): void {
+    const was = this.get(cluster);
+    if (was === 0 && value !== 0) this.freeClusters--;
+    if (was !== 0 && value === 0) this.freeClusters++;
     if (this.geometry.entryBytes === 4) {
       const high = this.fat.readUInt32LE(cluster * 4) & 0xf0000000; // reserved bits stay as they were
       this.fat.writeUInt32LE((high | (value & 0x0fffffff)) >>> 0, cluster * 4);
