@@ -1,8 +1,9 @@
 // One node's SD-card image: a copy of the base (a clone where the filesystem makes them, else
 // its data extents, holes kept) with the prepared system-boot partition over the base's, the
 // node's seed written into that, and one hashing pass, which on a copy is the copy itself. A
-// compressed image is then made from cached chunks. Published under the final name only when
-// complete.
+// compressed image is made from cached chunks by one read of the base with the node's own
+// system-boot in its place: no raw image is written for it. Published under the final name
+// only when complete.
 import { createHash, type Hash } from 'node:crypto';
 import { constants, copyFile, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -35,6 +36,22 @@ export type Cloner = (from: string, to: string) => Promise<boolean>;
 export const cloneFile: Cloner = (from, to) =>
   copyFile(from, to, constants.COPYFILE_FICLONE_FORCE).then(() => true, () => false);
 
+/** The prepared system-boot with the node's seed, in a file of its own (sparse), for a compressed image's one read. */
+async function seededBoot(base: PreparedBase, seed: Seed, path: string): Promise<void> {
+  const boot = await open(base.boot.path, 'r');
+  const target = await open(path, 'w', 0o600); // user-data carries the join passphrase
+  try {
+    await target.truncate(base.boot.bytes);
+    await copyRange(boot, 0, base.boot.bytes, { target });
+  } finally {
+    await Promise.all([boot.close(), target.close()]);
+  }
+  await writeSeed(path, 0, seed);
+}
+
+const writeSeed = (image: string, offset: number, seed: Seed) =>
+  writeFatFiles(image, offset, SEED_FILES.map((name) => ({ name, content: seed[name] })));
+
 /**
  * Writes the node's raw image to `path`: a clone or a sparse copy of the base, the prepared
  * system-boot over it, the seed into that. With `hash`, adds the image to it in the same pass.
@@ -54,7 +71,7 @@ async function writeRawImage(base: PreparedBase, seed: Seed, path: string, clone
     // The prepared partition whole over a clone (the base's blocks are there); onto a copy, its data.
     await copyRange(boot, 0, base.boot.bytes, { target, targetOffset: base.boot.offset,
       ...(cloned ? { extents: [{ offset: 0, bytes: base.boot.bytes }] } : {}) });
-    await writeFatFiles(path, base.boot.offset, SEED_FILES.map((name) => ({ name, content: seed[name] })));
+    await writeSeed(path, base.boot.offset, seed);
     if (hash) await copyRange(target, 0, bootEnd, { hash }); // just written: read from the page cache
     if (!cloned) await copyRange(source, bootEnd, base.bytes, { target, extents: base.extents, ...(hash ? { hash } : {}) });
     else if (hash) await copyRange(target, bootEnd, base.bytes, { extents: base.extents, hash });
@@ -82,25 +99,32 @@ export async function buildNodeImage(options: {
     ];
     const common = { node, path: out, injected };
     let t = now();
-    // Chunked compression hashes the raw image as it reads it: no hash in the write then.
-    const chunked = compression !== 'none' && options.chunkCacheDir !== undefined;
-    const hash = chunked ? undefined : createHash('sha256');
+    if (compression !== 'none' && options.chunkCacheDir) {
+      // Compressed from chunks: no raw image is written. One read of the base with the node's own
+      // system-boot in its place gives the image's hash, its chunks' hashes and the output.
+      const bootPartial = `${partial}.system-boot`;
+      try {
+        await seededBoot(base, seed, bootPartial);
+        const bootEnd = base.boot.offset + base.boot.bytes;
+        const segments = [{ path: base.path, from: 0, bytes: base.boot.offset }, { path: bootPartial, from: 0, bytes: base.boot.bytes },
+          { path: base.path, from: bootEnd, bytes: base.bytes - bootEnd }].filter((segment) => segment.bytes > 0);
+        const r = await compressChunked(segments, compressedPartial, compression, options.chunkCacheDir);
+        await rename(compressedPartial, out);
+        return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
+          seconds: { write: 0, compress: now() - t } };
+      } finally {
+        await rm(bootPartial, { force: true });
+      }
+    }
+    const hash = createHash('sha256');
     await writeRawImage(base, seed, partial, options.clone ?? cloneFile, hash);
     const writeSeconds = now() - t;
     if (compression === 'none') {
       await rename(partial, out);
-      return { ...common, bytes: base.bytes, sha256: hash!.digest('hex'), seconds: { write: writeSeconds, compress: 0 } };
+      return { ...common, bytes: base.bytes, sha256: hash.digest('hex'), seconds: { write: writeSeconds, compress: 0 } };
     }
     t = now();
-    if (chunked) {
-      // Its hash, its chunks' hashes, and the output from cached chunks, in one read.
-      const r = await compressChunked(partial, compressedPartial, compression, options.chunkCacheDir!);
-      await rm(partial, { force: true });
-      await rename(compressedPartial, out);
-      return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
-        seconds: { write: writeSeconds, compress: now() - t } };
-    }
-    const rawSha256 = hash!.digest('hex');
+    const rawSha256 = hash.digest('hex');
     await compressFile(partial, compressedPartial, compression);
     await rm(partial, { force: true });
     const compressedSha256 = await sha256File(compressedPartial);

@@ -7,7 +7,7 @@ import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compressChunk, type ChunkedCompression } from './codecs.js';
 import { partialPath } from '../output/leftovers.js';
-import { BufferPool, readSegments } from './read-segments.js';
+import { BufferPool, readSegments, type Segment } from './read-segments.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
 const PARALLEL = 2;
@@ -30,14 +30,16 @@ export interface ChunkedResult {
 }
 
 /**
- * Reads the raw image once: hashes it whole and per chunk, and writes `out` from cached or new chunks.
+ * Reads the raw image once (a file, or the byte ranges of files that make it up): hashes it whole
+ * and per chunk, and writes `out` from cached or new chunks.
  */
-export async function compressChunked(raw: string, out: string, compression: ChunkedCompression,
+export async function compressChunked(raw: string | readonly Segment[], out: string, compression: ChunkedCompression,
   cacheDir: string): Promise<ChunkedResult> {
   const dir = join(cacheDir, 'chunks', CACHE_FOLDER[compression]);
   await mkdir(dir, { recursive: true });
   const own = new BufferPool(CHUNK_BYTES);
-  const pieces = readSegments([{ path: raw, from: 0, bytes: (await stat(raw)).size }], CHUNK_BYTES, own);
+  const segments = typeof raw === 'string' ? [{ path: raw, from: 0, bytes: (await stat(raw)).size }] : raw;
+  const pieces = readSegments(segments, CHUNK_BYTES, own);
   const output = await open(out, 'w', 0o600);
   const rawHash = createHash('sha256');
   const outHash = createHash('sha256');
