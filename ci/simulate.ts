@@ -32,5 +32,6 @@ for (const scenario of scenarios) {
   if (values.json) console.log(JSON.stringify(result));
   else console.log(`${scenario}: ${result.done}/${result.nodes} done, ${result.addSessions} add session(s), ${result.preseeds} preseeds, `
     + `${result.modelSeconds} s model time, max ${result.maxRequestsPerSecond} requests/s on one node, `
-    + `slowest status ${result.maxStatusLatencyMs} ms (wall ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    + `(${result.busiest.node}: ${result.busiest.status} status reads, ${result.busiest.join} join requests), `
+    + `slowest status ${result.maxStatusLatencyMs} ms, ${result.restarts} service restart(s) (wall ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }

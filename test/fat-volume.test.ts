@@ -41,6 +41,23 @@ const listing = async (path: string, folder: string) =>
   (await tool('mdir', ['-b', '-i', path, `::/${folder}`])).stdout.split('\n').filter(Boolean).map((l) => l.slice(`::/${folder}/`.length)).sort();
 
 describe.each(KINDS)('the in-process FAT writer on $kind', ({ mib, args }) => {
+  it('puts files near the end of the volume when asked, and the next low write in the first free clusters: fsck clean, every byte back', async () => {
+    const path = await volume(mib, args);
+    const big = join(await tempDir('mcpi-fatsrc-'), 'node.gz');
+    await writeFile(big, randomBytes(2 * 1024 * 1024 + 5));
+    await writeFatFiles(path, 0, [{ name: 'microcloud-pi/node.gz', source: big }, { name: 'microcloud-pi/install.sh', content: '#!/bin/sh\n' }],
+      { placement: 'high' });
+    await writeFatFiles(path, 0, [{ name: 'user-data', content: '#cloud-config\nhostname: pi9\n' }]);
+    expect((await fsck(path)).exitCode).toBe(0);
+    expect((await readBack(path, 'microcloud-pi/node.gz')).equals(await readFile(big))).toBe(true);
+    expect(String(await readBack(path, 'user-data'))).toBe('#cloud-config\nhostname: pi9\n');
+    // Where they went: mtools' minfo/mshowfat names each file's clusters.
+    const clusters = async (name: string) => (await tool('mshowfat', ['-i', path, `::/${name}`])).stdout.match(/<(\d+)/)?.[1];
+    const total = fatGeometry(await readFile(path).then((b) => b.subarray(0, 512)))!.clusters;
+    expect(Number(await clusters('microcloud-pi/node.gz'))).toBeGreaterThan(total / 2);
+    expect(Number(await clusters('user-data'))).toBeLessThan(total / 8);
+  });
+
   it('writes a folder of long-named files and replaces root files: fsck clean, mtools reads every byte back', async () => {
     const path = await volume(mib, args);
     const big = join(await tempDir('mcpi-fatsrc-'), 'node.gz');

@@ -37,7 +37,8 @@ Options:
                       Images are assembled from independently compressed 16 MiB chunks
                       cached by content, so later nodes recompress only their seed
       --compress-whole
-                      compress each image in one piece instead (slower; for comparison)
+                      compress every chunk afresh instead of from the chunk cache (the
+                      same bytes, slower; for comparison)
       --node-runtime FILE
                       the node binary to install for the first-boot service (default:
                       the pinned node-linux-<arch> npm package, fetched from the npm registry,
@@ -64,9 +65,10 @@ status:
   per look with --json.
 
 doctor:
-  Lists every program the builder can drive (xz, zstd, lsblk): found or not, its version,
-  and which jobs need it. A build from a raw .img needs none: the FAT edit, the OpenPGP
-  check, the runtime fetch, copying and hashing run in Node. Every job checks its own programs
+  Lists every program the builder can drive (xz, lsblk): found or not, its version,
+  and which jobs need it. A build needs none: the FAT edit, the OpenPGP check, the runtime
+  fetch, copying, hashing and --compress xz|zst run in Node (the xz program only where
+  lzma-native does not load: Linux arm64). Every job checks its own programs
   before it writes anything and lists all missing ones at once, with install commands.
 
 flash:

@@ -3,7 +3,7 @@
 import type { Compression } from '../image/compress-image.js';
 
 export type Job = 'image build' | 'base image download' | '.xz base image'
-  | 'xz compression where lzma-native does not load' | '--compress-whole xz' | '--compress-whole zst' | 'flash';
+  | 'xz compression where lzma-native does not load' | 'flash';
 
 export interface Program {
   readonly name: string;
@@ -16,8 +16,7 @@ export interface Program {
 }
 
 export const PROGRAMS: readonly Program[] = [
-  { name: 'xz', purpose: 'writes .img.xz with --compress-whole, or where lzma-native does not load (Linux arm64)', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
-  { name: 'zstd', purpose: 'writes .img.zst with --compress-whole', packages: { debian: 'zstd', fedora: 'zstd', brew: 'zstd' }, versionArgs: ['--version'] },
+  { name: 'xz', purpose: 'writes .img.xz where lzma-native does not load (Linux arm64); the same bytes', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
   { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
 ];
 
@@ -27,8 +26,6 @@ const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
   '.xz base image': [],
   // --compress xz|zst runs in process (lzma-native, zstd-wasm), as does decoding for flash.
   'xz compression where lzma-native does not load': ['xz'],
-  '--compress-whole xz': ['xz'], // one multi-threaded stream: the programs' own threads
-  '--compress-whole zst': ['zstd'],
   flash: ['lsblk'],
 };
 
@@ -44,7 +41,6 @@ export interface BuildNeeds {
   readonly download: boolean;
   readonly xzBase: boolean;
   readonly compression: Compression;
-  readonly compressWhole?: boolean;
   /** Whether lzma-native loads on this machine (it compresses xz chunks in process). */
   readonly lzmaNative?: boolean;
 }
@@ -62,9 +58,7 @@ export function programsForBuild(needs: BuildNeeds): Need[] {
     ...(needs.seedOnly ? [] : ['image build' as const]),
     ...(needs.download ? ['base image download' as const] : []),
     ...(needs.xzBase ? ['.xz base image' as const] : []),
-    ...(needs.compression === 'none' ? []
-      : needs.compressWhole ? [`--compress-whole ${needs.compression}` as const]
-        : needs.compression === 'xz' && needs.lzmaNative === false ? ['xz compression where lzma-native does not load' as const] : []),
+    ...(needs.compression === 'xz' && needs.lzmaNative === false ? ['xz compression where lzma-native does not load' as const] : []),
   ]);
 }
 

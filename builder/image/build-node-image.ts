@@ -5,15 +5,15 @@
 // system-boot in its place: no raw image is written for it. Published under the final name
 // only when complete.
 import { createHash, type Hash } from 'node:crypto';
-import { constants, copyFile, open, rename, rm, stat } from 'node:fs/promises';
+import { constants, copyFile, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
 import { compressChunked } from './chunked-compress.js';
-import { compressFile, type Compression } from './compress-image.js';
+import type { Compression } from './compress-image.js';
 import { copyRange } from './extents.js';
 import { writeFatFiles } from './fat-files.js';
-import { sha256File, sha256Hex } from './hash-file.js';
+import { sha256Hex } from './hash-file.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
 import { partialPath } from '../output/leftovers.js';
 
@@ -26,7 +26,7 @@ export interface NodeImage {
   /** The raw image's size and hash, when `path` is compressed (what a flasher writes). */
   readonly raw?: { readonly bytes: number; readonly sha256: string };
   readonly injected: readonly InjectedFile[];
-  /** The raw image (copy, seed, hash); its compression from chunks or whole. */
+  /** The raw image (copy, seed, hash); or the compressed one (one read, from chunks). */
   readonly seconds: { write: number; compress: number };
 }
 
@@ -83,7 +83,7 @@ async function writeRawImage(base: PreparedBase, seed: Seed, path: string, clone
 export async function buildNodeImage(options: {
   base: PreparedBase; node: string; seed: Seed; out: string;
   compression?: Compression; now?: () => number;
-  /** Where compressed chunks are cached; without it a compressed image is compressed whole. */
+  /** Where compressed chunks are cached; without it every chunk is compressed afresh (--compress-whole). */
   chunkCacheDir?: string;
   clone?: Cloner;
 }): Promise<NodeImage> {
@@ -98,40 +98,31 @@ export async function buildNodeImage(options: {
       ...base.injected,
     ];
     const common = { node, path: out, injected };
-    let t = now();
-    if (compression !== 'none' && options.chunkCacheDir) {
-      // Compressed from chunks: no raw image is written. One read of the base with the node's own
-      // system-boot in its place gives the image's hash, its chunks' hashes and the output.
+    const t = now();
+    if (compression !== 'none') {
+      // No raw image is written: one read of the base with the node's own system-boot in its
+      // place gives the image's hash, its chunks' hashes and the output, from cached chunks (or,
+      // compressed whole, from chunks made for it alone and dropped after).
       const bootPartial = `${partial}.system-boot`;
+      const ownChunks = options.chunkCacheDir === undefined ? `${partial}.chunks` : undefined;
       try {
         await seededBoot(base, seed, bootPartial);
         const bootEnd = base.boot.offset + base.boot.bytes;
         const segments = [{ path: base.path, from: 0, bytes: base.boot.offset }, { path: bootPartial, from: 0, bytes: base.boot.bytes },
           { path: base.path, from: bootEnd, bytes: base.bytes - bootEnd }].filter((segment) => segment.bytes > 0);
-        const r = await compressChunked(segments, compressedPartial, compression, options.chunkCacheDir);
+        const r = await compressChunked(segments, compressedPartial, compression, options.chunkCacheDir ?? ownChunks!);
         await rename(compressedPartial, out);
         return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
           seconds: { write: 0, compress: now() - t } };
       } finally {
         await rm(bootPartial, { force: true });
+        if (ownChunks) await rm(ownChunks, { recursive: true, force: true });
       }
     }
     const hash = createHash('sha256');
     await writeRawImage(base, seed, partial, options.clone ?? cloneFile, hash);
-    const writeSeconds = now() - t;
-    if (compression === 'none') {
-      await rename(partial, out);
-      return { ...common, bytes: base.bytes, sha256: hash.digest('hex'), seconds: { write: writeSeconds, compress: 0 } };
-    }
-    t = now();
-    const rawSha256 = hash.digest('hex');
-    await compressFile(partial, compressedPartial, compression);
-    await rm(partial, { force: true });
-    const compressedSha256 = await sha256File(compressedPartial);
-    const bytes = (await stat(compressedPartial)).size;
-    await rename(compressedPartial, out);
-    return { ...common, bytes, sha256: compressedSha256, raw: { bytes: base.bytes, sha256: rawSha256 },
-      seconds: { write: writeSeconds, compress: now() - t } };
+    await rename(partial, out);
+    return { ...common, bytes: base.bytes, sha256: hash.digest('hex'), seconds: { write: now() - t, compress: 0 } };
   } catch (error) {
     await rm(partial, { force: true });
     await rm(compressedPartial, { force: true });

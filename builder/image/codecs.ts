@@ -26,8 +26,12 @@ interface ZstdWasm { init(): Promise<void>; compress(data: Uint8Array, level: nu
 let lzma: Promise<LzmaNative | undefined> | undefined;
 let zstd: Promise<ZstdWasm> | undefined;
 
+/** Set to 1, the xz program compresses even where lzma-native loads: a check of the fallback. */
+export const NO_LZMA_NATIVE_ENV = 'MICROCLOUD_PI_NO_LZMA_NATIVE';
+
 /** lzma-native, or undefined where its native build does not load on this machine. */
 export function loadLzmaNative(): Promise<LzmaNative | undefined> {
+  if (process.env[NO_LZMA_NATIVE_ENV] === '1') return Promise.resolve(undefined);
   lzma ??= Promise.resolve().then(() => {
     try {
       return createRequire(import.meta.url)('lzma-native') as LzmaNative;

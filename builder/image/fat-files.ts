@@ -4,7 +4,7 @@
 // must not mix with this build's).
 import { open, stat } from 'node:fs/promises';
 import { fatBytesFor } from './fat/geometry.js';
-import { FatVolume } from './fat/volume.js';
+import { FatVolume, type Placement } from './fat/volume.js';
 
 /** `name` is relative to the FAT root, `/`-separated; content given, or copied from `source`. */
 export type FatFile = { readonly name: string } & ({ readonly content: string | Uint8Array } | { readonly source: string });
@@ -22,9 +22,11 @@ export class FatRoomError extends Error {
 /**
  * Writes `files`, replacing their top-level folders whole. With `keepFreeBytes`, first checks that
  * the files fit with that much left over (for what is written after them), and writes nothing if not.
+ * `placement` 'high' puts them near the end of the volume (see prepare-base.ts for why).
  */
-export async function writeFatFiles(image: string, offset: number, files: readonly FatFile[], options: { keepFreeBytes?: number } = {}): Promise<void> {
-  const volume = await FatVolume.open(image, offset);
+export async function writeFatFiles(image: string, offset: number, files: readonly FatFile[],
+  options: { keepFreeBytes?: number; placement?: Placement } = {}): Promise<void> {
+  const volume = await FatVolume.open(image, offset, options.placement);
   try {
     for (const folder of topFolders(files)) await volume.remove(folder);
     if (options.keepFreeBytes !== undefined) {

@@ -44,8 +44,12 @@ export async function prepareBase(options: {
     } finally {
       await source.close();
     }
-    // An earlier build's folder is replaced whole; nothing is written unless it all fits.
-    await writeFatFiles(bootPath, 0, folder, { keepFreeBytes: SEED_ALLOWANCE }).catch((error: unknown) => { throw explained(rawBase, error); });
+    // An earlier build's folder is replaced whole; nothing is written unless it all fits. It goes
+    // to the end of the free space: each node's seed then takes the first free clusters, near the
+    // FAT and the root folder that its write changes too, so a node's image differs from its
+    // neighbour's in one 16 MiB chunk at the partition's start (which a compressed image
+    // recompresses), not in a chunk full of the runtime's archive.
+    await writeFatFiles(bootPath, 0, folder, { keepFreeBytes: SEED_ALLOWANCE, placement: 'high' }).catch((error: unknown) => { throw explained(rawBase, error); });
     const injected = folder.map((f) => ({ partition: 'system-boot' as const, path: `/${f.name}`, sha256: f.sha256 }));
     return { path: rawBase, bytes: layout.size, boot, extents, injected };
   } catch (error) {

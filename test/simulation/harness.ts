@@ -43,9 +43,15 @@ export interface ScenarioResult {
   readonly modelSeconds: number;
   readonly maxRequestsPerSecond: number;
   readonly maxStatusLatencyMs: number;
+  /** Service restarts after a failure (systemd's, modelled), over all nodes. */
+  readonly restarts: number;
+  /** The busiest node's busiest model second: what it served then. */
+  readonly busiest: { readonly node: string; readonly status: number; readonly join: number };
 }
 
 const FOUNDERS = 3;
+/** Service starts per Pi in one scenario (the first and systemd's restarts): bounded, so a broken run ends. */
+const SERVICE_STARTS = 20;
 const nameOf = (i: number) => `pi${i + 1}`;
 const addressOf = (i: number) => `127.0.0.${11 + i}`;
 
@@ -59,19 +65,28 @@ function clusterOf(nodes: number, port: number) {
   }));
 }
 
-/** Requests each node served, by model second; and the slowest status answer seen. */
+/** Requests each node served, by model second and kind; and the slowest status answer seen. */
 class Traffic {
-  private readonly served = new Map<string, Map<number, number>>();
+  private readonly served = new Map<string, Map<number, { status: number; join: number }>>();
   maxStatusLatencyMs = 0;
   constructor(private readonly clock: Clock) {}
-  count(address: string): void {
+  count(address: string, kind: 'status' | 'join'): void {
     const second = Math.floor(this.clock.now() / 1000);
-    const perSecond = this.served.get(address) ?? new Map<number, number>();
-    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    const perSecond = this.served.get(address) ?? new Map<number, { status: number; join: number }>();
+    const seen = perSecond.get(second) ?? { status: 0, join: 0 };
+    seen[kind]++;
+    perSecond.set(second, seen);
     this.served.set(address, perSecond);
   }
+  get busiest(): { address: string; status: number; join: number } {
+    let top = { address: '', status: 0, join: 0 };
+    for (const [address, perSecond] of this.served)
+      for (const seen of perSecond.values()) if (seen.status + seen.join > top.status + top.join) top = { address, ...seen };
+    return top;
+  }
   get maxRequestsPerSecond(): number {
-    return Math.max(0, ...[...this.served.values()].flatMap((m) => [...m.values()]));
+    const { status, join } = this.busiest;
+    return status + join;
   }
 }
 
@@ -89,20 +104,21 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   const dir = await mkdtemp(join(tmpdir(), 'mcpi-sim-'));
   const runs: FirstBootRun[] = [];
   const hosts: FakeHost[] = [];
+  let restarts = 0;
 
   // A request counts against the node that served it (a dead node's address serves nothing).
   const readPeer: PeerStatusReader = async (address, p, key) => {
     const started = performance.now();
     const status = await readStatus(address, p, key);
     if (status) {
-      traffic.count(address);
+      traffic.count(address, 'status');
       traffic.maxStatusLatencyMs = Math.max(traffic.maxStatusLatencyMs, performance.now() - started);
     }
     return status;
   };
   const countedSend: JoinSender = async (address, ...rest) => {
     const reply = await sendJoin(address, ...rest);
-    if (reply) traffic.count(address);
+    if (reply) traffic.count(address, 'join');
     return reply;
   };
 
@@ -122,6 +138,11 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     return ran;
   };
 
+  /**
+   * One Pi: the service runs, and, like systemd (Restart=on-failure, RestartSec=30,
+   * RestartPreventExitStatus=78), starts again 30 model seconds after a failure that is not a
+   * configuration problem, with its files and journal kept. A Pi that dies is not restarted.
+   */
   async function start(i: number, fileNodes: number, dies = false): Promise<FirstBootRun> {
     const c = clusterOf(fileNodes, port);
     const config = planNodeConfig(c, nameOf(i));
@@ -129,16 +150,28 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
     const host = new FakeHost(nameOf(i), addressOf(i), cloud);
     hosts[i] = host;
+    let died = false;
     const run: CommandRunner = dies
       ? async (file, args, options) => {
-        if (file === 'microcloud' && args[0] === 'preseed') throw new Error('power cut: this Pi died as its add session opened');
+        if (file === 'microcloud' && args[0] === 'preseed') {
+          died = true;
+          throw new Error('power cut: this Pi died as its add session opened');
+        }
         return modelled(host)(file, args, options);
       }
       : modelled(host);
-    const result = await firstBoot({ config, run, log: { info: () => {}, warn: () => {} }, clock, files, readPeer, sendJoin: countedSend,
-      journalPath: join(dir, `${nameOf(i)}.json`), listenHost: config.address }).catch(() => undefined);
-    if (result) runs[i] = result;
-    return result ?? { exitCode: 1, server: undefined, status: () => ({ node: nameOf(i), step: 'wait-ready', state: 'failed', since: '' }), desk: undefined };
+    for (let attempt = 1; ; attempt++) {
+      const result = await firstBoot({ config, run, log: { info: () => {}, warn: () => {} }, clock, files, readPeer, sendJoin: countedSend,
+        journalPath: join(dir, `${nameOf(i)}.json`), listenHost: config.address }).catch(() => undefined);
+      if (result) runs[i] = result;
+      const failed = !result || result.exitCode !== 0;
+      if (!failed || result?.exitCode === 78 || died || attempt >= SERVICE_STARTS) {
+        return result ?? { exitCode: 1, server: undefined, status: () => ({ node: nameOf(i), step: 'wait-ready', state: 'failed', since: '' }), desk: undefined };
+      }
+      restarts++;
+      await result?.server?.close(); // the process exits: its endpoint goes with it
+      await clock.sleep(30_000);
+    }
   }
 
   const began = clock.now();
@@ -166,7 +199,8 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
       scenario, nodes, done: results.filter((r) => r.exitCode === 0).length, addSessions: cloud.sessionsOpened,
       preseeds: hosts.reduce((n, h) => n + (h?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0), 0),
       modelSeconds: Math.round((ended - began) / 1000), maxRequestsPerSecond: traffic.maxRequestsPerSecond,
-      maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs),
+      maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs), restarts,
+      busiest: (({ address, status, join }) => ({ node: address ? nameOf(Number(address.split('.')[3]) - 11) : '', status, join }))(traffic.busiest),
     };
   } finally {
     await Promise.all(runs.map((r) => r?.server?.close()));

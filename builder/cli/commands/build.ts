@@ -77,8 +77,7 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
     download: !options.baseImage && !options.seedOnly,
     xzBase: options.baseImage?.endsWith('.xz') ?? false,
     compression: options.compress,
-    compressWhole: options.compressWhole,
-    ...(options.compress === 'xz' && !options.compressWhole ? { lzmaNative: await xzCompressor() === 'lzma-native' } : {}),
+    ...(options.compress === 'xz' ? { lzmaNative: await xzCompressor() === 'lzma-native' } : {}),
   }), programPath);
   return { ...(entry ? { entry } : {}), arch, cacheDir };
 }

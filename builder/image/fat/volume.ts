@@ -27,19 +27,30 @@ interface Entry {
 
 const PIECE = 4 * 1024 * 1024;
 
+/** Where new data goes on the volume: nearest its start, or nearest its end. */
+export type Placement = 'low' | 'high';
+
 export class FatVolume {
   private readonly fat: Buffer;
   private dirty = false;
   private cursor = 2;
+  /** With 'high' placement: the lowest cluster handed out so far (the search goes down from there). */
+  private highCursor: number;
   /** Counted once at open, then kept as clusters are taken and freed (Ubuntu's FAT has a million). */
   private freeClusters = 0;
 
-  private constructor(private readonly file: FileHandle, private readonly offset: number, readonly geometry: FatGeometry, fat: Buffer) {
+  private constructor(private readonly file: FileHandle, private readonly offset: number, readonly geometry: FatGeometry, fat: Buffer,
+    private readonly placement: Placement) {
     this.fat = fat;
+    this.highCursor = geometry.clusters + 2;
     for (let c = 2; c < geometry.clusters + 2; c++) if (this.get(c) === 0) this.freeClusters++;
   }
 
-  static async open(path: string, offset: number): Promise<FatVolume> {
+  /**
+   * `placement` 'high' puts new data in the free clusters nearest the end of the volume (first-fit
+   * from the top), 'low' (the default) nearest the start.
+   */
+  static async open(path: string, offset: number, placement: Placement = 'low'): Promise<FatVolume> {
     const file = await open(path, 'r+');
     try {
       const sector = Buffer.alloc(512);
@@ -48,7 +59,7 @@ export class FatVolume {
       if (!geometry) throw new FatError('not a FAT16 or FAT32 filesystem');
       const fat = Buffer.alloc((geometry.clusters + 2) * geometry.entryBytes);
       await file.read(fat, 0, fat.length, offset + geometry.fatOffset);
-      return new FatVolume(file, offset, geometry, fat);
+      return new FatVolume(file, offset, geometry, fat, placement);
     } catch (error) {
       await file.close();
       throw error;
@@ -191,12 +202,19 @@ export class FatVolume {
   private allocate(count: number): number[] {
     const found: number[] = [];
     const end = this.geometry.clusters + 2;
-    for (let c = this.cursor; c < end && found.length < count; c++) if (this.get(c) === 0) found.push(c);
-    for (let c = 2; c < this.cursor && found.length < count; c++) if (this.get(c) === 0) found.push(c);
+    if (this.placement === 'high') {
+      for (let c = this.highCursor - 1; c >= 2 && found.length < count; c--) if (this.get(c) === 0) found.push(c);
+      for (let c = end - 1; c >= this.highCursor && found.length < count; c--) if (this.get(c) === 0) found.push(c);
+      found.sort((a, b) => a - b); // a file's chain runs forwards: read in order, contiguous where the space is
+    } else {
+      for (let c = this.cursor; c < end && found.length < count; c++) if (this.get(c) === 0) found.push(c);
+      for (let c = 2; c < this.cursor && found.length < count; c++) if (this.get(c) === 0) found.push(c);
+    }
     if (found.length < count)
       throw new FatError(`the volume is full: ${count * this.geometry.clusterBytes} bytes needed, ${this.freeBytes} free`);
     found.forEach((c, i) => this.set(c, found[i + 1] ?? this.endOfChain));
-    if (found.length) this.cursor = found[found.length - 1]! + 1;
+    if (found.length && this.placement === 'high') this.highCursor = Math.min(this.highCursor, found[0]!);
+    else if (found.length) this.cursor = found[found.length - 1]! + 1;
     return found;
   }
 
