@@ -6,7 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
 import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
-import { extensionOf, type Compression } from './image/compress-image.js';
+import { extensionOf, type Compression } from './image/compression.js';
 import { RASPI_LABELS, type ExpectedLabels } from './image/layout.js';
 import { prepareBase } from './image/prepare-base.js';
 import { prepareRawBase } from './image/decompress.js';

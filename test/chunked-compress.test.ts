@@ -30,11 +30,17 @@ async function build(dir: string, base: string, runtime: string, compress: strin
   if (code !== 0) throw new Error(err.join('\n'));
 }
 
+/** A folder with the example cluster file and a fixed passphrase: every build of it gives the same bytes. */
+async function workspace(): Promise<string> {
+  const dir = await tempDir('mcpi-chunks-');
+  await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
+  await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+  return dir;
+}
+
 describe('chunked compression', () => {
   it('gives, for every node, files that xz, zstd, bsdcat and lzma-native decompress to the raw image', async () => {
-    const dir = await tempDir('mcpi-chunks-');
-    await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
-    await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+    const dir = await workspace();
     const base = await makeRaspiImage('chunk-base');
     const runtime = await fakeNodeRuntime();
     await build(dir, base, runtime, 'none', join(dir, 'raw'));
@@ -65,9 +71,7 @@ describe('chunked compression', () => {
   });
 
   it('recompresses only the chunks a second node changed', async () => {
-    const dir = await tempDir('mcpi-chunks-');
-    await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
-    await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+    const dir = await workspace();
     const base = await makeRaspiImage('chunk-base2', ['--root-mib', '160']);
     await build(dir, base, await fakeNodeRuntime(), 'none', join(dir, 'raw'));
     const cache = join(dir, 'fresh-cache');
@@ -82,9 +86,7 @@ describe('chunked compression', () => {
   });
 
   it('--compress-whole compresses every chunk afresh into the same bytes, and keeps no chunk', async () => {
-    const dir = await tempDir('mcpi-chunks-');
-    await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
-    await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+    const dir = await workspace();
     const base = await makeRaspiImage('chunk-whole');
     const runtime = await fakeNodeRuntime();
     await build(dir, base, runtime, 'zst', join(dir, 'chunked'));

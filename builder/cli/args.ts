@@ -1,6 +1,6 @@
 // argv -> BuildOptions. Every default for the command line is applied here, once.
 import { parseArgs } from 'node:util';
-import { COMPRESSIONS, type Compression } from '../image/compress-image.js';
+import { COMPRESSIONS, type Compression } from '../image/compression.js';
 import { UsageError } from './errors.js';
 
 export interface BuildOptions {

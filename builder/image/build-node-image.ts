@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Seed } from '../render/seed.js';
 import { SEED_FILES } from '../render/seed.js';
 import { compressChunked } from './chunked-compress.js';
-import type { Compression } from './compress-image.js';
+import type { Compression } from './compression.js';
 import { copyRange } from './extents.js';
 import { writeFatFiles } from './fat-files.js';
 import { sha256Hex } from './hash-file.js';
