@@ -71,15 +71,17 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
     status = { ...status, ...next, ...(changedStep ? { since: new Date(clock.now()).toISOString() } : {}) };
   };
   let desk: JoinDesk | undefined;
-  const loaded = await loadJoinKey(deps.files, config);
-  let key = loaded?.key;
-  if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
+  let key: Buffer | undefined; // signs statuses once known: until then peers take this node's answers as none
   const listenHost = deps.listenHost ?? config.address;
   const server = await listenWhenPossible({
     host: listenHost, port: config.statusPort, current: () => status, key: () => key,
     names: [...new Set([listenHost, config.address, config.node])], peers: config.peers.map((p) => p.address),
     joinDesk: () => (desk ? (request) => desk!.handle(request) : undefined),
   }, clock, log);
+  // Listening first: scrypt takes up to a second on a Pi, and the operator's status view should not wait for it.
+  const loaded = await loadJoinKey(deps.files, config);
+  key = loaded?.key;
+  if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
   const finished = (exitCode: number): FirstBootRun => ({ exitCode, server, status: () => status, get desk() { return desk; } });
   // A member: from now on it adds nodes that ask (growing the cluster, replacing a dead Pi), once its clock is right.
   const member = async () => {

@@ -8,6 +8,7 @@ import type { CommandRunner } from '../builder/command-runner.js';
 import type { NodeStatus, ServiceInfo } from '../firstboot/run/types.js';
 import { DONE_MARKER, MOTD } from '../firstboot/steps/finish.js';
 import { readStatus } from '../firstboot/status/read-status.js';
+import { deriveJoinKey } from '../firstboot/join/join-auth.js';
 import { FakeMicroCloud } from './doubles/fake-host.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
 import { boot, CLOUD_INIT_COPIES, cluster, commands, fastClock, quietLog, rig } from './helpers/first-boot-rig.js';
@@ -245,5 +246,34 @@ describe('three nodes forming a cluster over real HTTP on loopback', () => {
     const during = seen.find((s) => s?.state === 'waiting');
     expect(during).toMatchObject({ node: 'pi1', step: 'wait-peers', state: 'waiting', detail: 'waiting for pi2' });
     expect(JSON.stringify(seen)).not.toContain(TEST_PASSPHRASE);
+  });
+
+  it('answers status before it has derived the join key (scrypt takes up to a second on a Pi), signed once it has', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const r = await rig('pi1', cluster(2, { port }));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    const read = r.files.read.bind(r.files);
+    r.files.read = async (path: string) => { if (path === r.config.preseedPath) await held; return read(path); }; // the key comes from the preseed
+    const result = firstBoot({
+      config: r.config, run: r.host.run, log: quietLog(), clock: fastClock(20_000), files: r.files, journalPath: r.journalPath,
+      readPeer: async () => undefined, listenHost: r.config.address, sendJoin: async () => undefined,
+    });
+    let early: NodeStatus | undefined;
+    for (let i = 0; i < 100 && !early; i++) {
+      early = await readStatus(r.config.address, port);
+      if (!early) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(early).toMatchObject({ node: 'pi1', step: 'wait-ready' });
+    const key = await deriveJoinKey(TEST_PASSPHRASE, r.config.cluster);
+    expect(await readStatus(r.config.address, port, key)).toBeUndefined(); // not signed yet: a peer takes it as no answer
+    release();
+    let signed: NodeStatus | undefined;
+    for (let i = 0; i < 100 && !signed; i++) {
+      signed = await readStatus(r.config.address, port, key);
+      if (!signed) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(signed?.node).toBe('pi1');
+    await (await result).server?.close();
   });
 });
