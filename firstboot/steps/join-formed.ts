@@ -10,6 +10,7 @@ import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { ConfigurationFailure, TemporaryFailure, type JoinAnswer, type NodeStatus, type StepContext } from '../run/types.js';
 import { runPreseed } from '../run/run-preseed.js';
+import { jittered, peerPollMs } from './poll.js';
 import { JOINED_MARKER } from './verify.js';
 
 export const JOIN_TIMEOUT_MS = 60 * 60_000;
@@ -21,11 +22,6 @@ const MAX_RETRY_MS = 5 * 60_000;
 /** How often a node in a batch asks whether its add session is open; how long it waits for that at most. */
 export const BATCH_POLL_MS = 10_000;
 const BATCH_WAIT_MS = 15 * 60_000;
-/**
- * Between half and one and a half times `ms`: new nodes that booted together, or whose batch ended
- * together, spread their requests instead of reaching the member in the same second.
- */
-const jittered = (ms: number) => ms * (0.5 + Math.random());
 /** A member that does not answer three polls in a row is gone (powered off, say): the batch is over for this node. */
 const MAX_UNANSWERED_POLLS = 3;
 
@@ -79,7 +75,7 @@ async function followBatch(ctx: StepContext, key: Buffer, member: Member, reques
   let unanswered = 0;
   for (;;) {
     ctx.report(`waiting for ${member.name} to open the add session of its batch`, 'waiting');
-    await ctx.clock.sleep(jittered(BATCH_POLL_MS));
+    await ctx.clock.sleep(jittered(peerPollMs(config.peers.length, BATCH_POLL_MS)));
     const { answer } = await ask(ctx, key, member, BATCH_PATH, JSON.stringify({ node: config.node, batch }));
     if (answer?.status === 200) {
       const plan = checkPlan(answer.plan, member, request);
@@ -150,7 +146,7 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
         if (await followBatch(ctx, key, member, request, answer.batch) === 'done') return;
         refusedRounds = 0;
         again = true; // the batch ended without this node: ask again soon (spread: its batch mates do the same)
-        await ctx.clock.sleep(jittered(BATCH_POLL_MS));
+        await ctx.clock.sleep(jittered(peerPollMs(config.peers.length, BATCH_POLL_MS)));
         break;
       }
       if (answer.final) throw new ConfigurationFailure(`${member.name} refused to add this node: ${reason}`);
@@ -170,7 +166,9 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
     refusedRounds = refused ? refusedRounds + 1 : 0;
     if (refusedRounds > MAX_REFUSED_ROUNDS)
       throw new TemporaryFailure(`refused ${refusedRounds} times in a row (last: ${waitingOn}); it will be retried`);
-    const retryInMs = refusedRounds ? Math.min(JOIN_RETRY_MS * 2 ** (refusedRounds - 1), MAX_RETRY_MS) : JOIN_RETRY_MS;
+    // A busy member: every new node waits on it, so they spread their asking; refusals back off.
+    const retryInMs = refusedRounds ? Math.min(JOIN_RETRY_MS * 2 ** (refusedRounds - 1), MAX_RETRY_MS)
+      : jittered(peerPollMs(config.peers.length, JOIN_RETRY_MS));
     if (ctx.clock.now() >= deadline)
       throw new TemporaryFailure(`could not join the formed cluster in ${JOIN_TIMEOUT_MS / 60_000} min: ${waitingOn}`);
     if (waitingOn !== lastReason) ctx.log.info(`join: ${waitingOn}; asking again in ${Math.round(retryInMs / 1000)} s`);

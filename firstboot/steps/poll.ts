@@ -11,3 +11,27 @@ export async function pollUntil<T>(clock: Clock, timeoutMs: number, intervalMs: 
     await clock.sleep(intervalMs);
   }
 }
+
+/**
+ * Between half and one and a half times `ms`: nodes that booted together, or whose wait ended
+ * together, spread their requests instead of reaching a peer in the same second.
+ */
+export const jittered = (ms: number, random: () => number = Math.random) => ms * (0.5 + random());
+
+/** What one node answers, on average, to peers that all poll it: their reads, and their join polls on a member. */
+export const PEER_READS_PER_SECOND = 5;
+
+/**
+ * How often a node that every peer polls is read by each of them: `floorMs` in a small cluster,
+ * longer as it grows, so the node answers about PEER_READS_PER_SECOND a second in all (fifty
+ * nodes: each of 49 peers every 9.8 s, not every 5 s, when a Pi serves 10 a second or, all in
+ * step, 49 in one second).
+ */
+export const peerPollMs = (peers: number, floorMs: number) => Math.max(floorMs, Math.ceil((peers * 1000) / PEER_READS_PER_SECOND));
+
+/**
+ * Before the first read of a polling loop that every node enters at about the same time (fifty
+ * identical Pis reach wait-peers within a second): a random part of the time in which the
+ * peers' reads come at PEER_READS_PER_SECOND (three nodes: under half a second; fifty: up to 9.8 s).
+ */
+export const firstPollDelayMs = (peers: number, random: () => number = Math.random) => random() * peerPollMs(peers, 0);

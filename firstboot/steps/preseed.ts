@@ -5,7 +5,7 @@
 // half-formed one needs a person.
 import { ConfigurationFailure, STEP_IDS, TemporaryFailure, type Step, type StepContext } from '../run/types.js';
 import { formedPeers, joinFormedCluster } from './join-formed.js';
-import { pollUntil } from './poll.js';
+import { peerPollMs, pollUntil } from './poll.js';
 import { microcloudInitialised, passphraseOf, runPreseed } from '../run/run-preseed.js';
 
 const PREPARE_TIMEOUT_MS = 30 * 60_000;
@@ -15,7 +15,8 @@ async function waitForUnicastInitiator(ctx: StepContext): Promise<void> {
   // A unicast joiner calls once: the initiator must already be in its session.
   const initiator = config.peers.find((p) => p.name === config.initiator)!;
   ctx.report(`waiting for the initiator ${initiator.name} to open its session`, 'waiting');
-  const open = await pollUntil(ctx.clock, PREPARE_TIMEOUT_MS, 2000, async () => {
+  // Every other node polls the initiator: less often in a large cluster.
+  const open = await pollUntil(ctx.clock, PREPARE_TIMEOUT_MS, peerPollMs(config.peers.length, 2000), async () => {
     const s = await ctx.readPeer(initiator.address, config.statusPort);
     return s && (s.step === 'done' || STEP_IDS.indexOf(s.step) >= STEP_IDS.indexOf('preseed')) ? true : undefined;
   });

@@ -2,9 +2,12 @@
 // apart; the MicroCloud lookup window is short, so nobody starts the preseed before all are ready.
 // A peer that reports the cluster formed without this node: it joins instead (preseed step).
 import { formedWithout } from './join-formed.js';
+import { firstPollDelayMs, jittered, peerPollMs } from './poll.js';
 import { STEP_IDS, TemporaryFailure, type NodeStatus, type Step, type StepId } from '../run/types.js';
 
 export const PEER_TIMEOUT_MS = 60 * 60_000;
+/** Every peer reads all the others this often in a small cluster; less often in a large one (poll.ts). */
+export const PEER_POLL_MS = 5000;
 const READY_FROM: StepId = 'wait-peers';
 
 export const peerIsReady = (status: NodeStatus | undefined): boolean =>
@@ -23,6 +26,7 @@ export const waitPeers: Step = {
   isDone: async () => false, // only waits
   async run(ctx) {
     const deadline = ctx.clock.now() + PEER_TIMEOUT_MS;
+    await ctx.clock.sleep(firstPollDelayMs(ctx.config.peers.length));
     for (;;) {
       const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
       if (formedWithout(ctx.config, statuses).length) return;
@@ -32,7 +36,7 @@ export const waitPeers: Step = {
       if (ctx.clock.now() >= deadline)
         throw new TemporaryFailure(`${detail}: not ready after ${PEER_TIMEOUT_MS / 60_000} min; check that they are powered and cabled`);
       ctx.report(detail, 'waiting');
-      await ctx.clock.sleep(5000);
+      await ctx.clock.sleep(jittered(peerPollMs(ctx.config.peers.length, PEER_POLL_MS)));
     }
   },
 };
