@@ -54,10 +54,11 @@ const writeSeed = (image: string, offset: number, seed: Seed) =>
 
 /**
  * Writes the node's raw image to `path`: a clone or a sparse copy of the base, the prepared
- * system-boot over it, the seed into that. With `hash`, adds the image to it in the same pass.
+ * system-boot over it, the seed into that; adds the image to `hash` in the same pass.
  */
-async function writeRawImage(base: PreparedBase, seed: Seed, path: string, clone: Cloner, hash?: Hash): Promise<void> {
+async function writeRawImage(base: PreparedBase, seed: Seed, path: string, clone: Cloner, hash: Hash): Promise<void> {
   const bootEnd = base.boot.offset + base.boot.bytes;
+  const extents = await base.extents();
   const cloned = await clone(base.path, path);
   const target = await open(path, cloned ? 'r+' : 'w+', 0o600);
   const source = await open(base.path, 'r');
@@ -66,15 +67,15 @@ async function writeRawImage(base: PreparedBase, seed: Seed, path: string, clone
     await target.chmod(0o600); // user-data carries the join passphrase; a clone has the base's mode
     if (!cloned) {
       await target.truncate(base.bytes);
-      await copyRange(source, 0, base.boot.offset, { target, extents: base.extents });
+      await copyRange(source, 0, base.boot.offset, { target, extents });
     }
     // The prepared partition whole over a clone (the base's blocks are there); onto a copy, its data.
     await copyRange(boot, 0, base.boot.bytes, { target, targetOffset: base.boot.offset,
       ...(cloned ? { extents: [{ offset: 0, bytes: base.boot.bytes }] } : {}) });
     await writeSeed(path, base.boot.offset, seed);
-    if (hash) await copyRange(target, 0, bootEnd, { hash }); // just written: read from the page cache
-    if (!cloned) await copyRange(source, bootEnd, base.bytes, { target, extents: base.extents, ...(hash ? { hash } : {}) });
-    else if (hash) await copyRange(target, bootEnd, base.bytes, { extents: base.extents, hash });
+    await copyRange(target, 0, bootEnd, { hash }); // just written: read from the page cache
+    // The rest: copied and hashed in one pass, or, on a clone, only hashed (its zeros from memory).
+    await copyRange(cloned ? target : source, bootEnd, base.bytes, { ...(cloned ? {} : { target }), extents, hash });
   } finally {
     await Promise.all([target.close(), source.close(), boot.close()]);
   }

@@ -1,7 +1,7 @@
-// The prepared base, made once per build: the raw base read once for its layout and where its
-// data lies, and its system-boot partition copied into a file of its own with our folder written
-// into it. Every node's image is then a copy of the untouched base with that partition over it.
-import { open, rm } from 'node:fs/promises';
+// The prepared base, made once per build: the raw base's layout, its system-boot partition
+// copied into a file of its own with our folder written into it, and (when a raw image first
+// asks) where the base's data lies. Every node's image is then a copy of the untouched base with that partition over it.
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { BootFile } from './boot-folder.js';
 import { ImageLayoutError } from './errors.js';
 import { FatRoomError, writeFatFiles } from './fat-files.js';
@@ -17,8 +17,8 @@ export interface PreparedBase {
   readonly bytes: number;
   /** Its system-boot partition with our folder, in a file of its own: each node's seed goes into a copy of that. */
   readonly boot: { readonly path: string; readonly offset: number; readonly bytes: number };
-  /** Where the base holds data (the rest is zeros): what a node's copy reads and writes. */
-  readonly extents: readonly Extent[];
+  /** Where the base holds data (the rest is zeros): what a node's copy reads and writes. Found by one read of the base, on first call. */
+  readonly extents: () => Promise<readonly Extent[]>;
   readonly injected: readonly InjectedFile[];
 }
 
@@ -30,19 +30,12 @@ export async function prepareBase(options: {
   const layout = await readImageLayout(rawBase, options.labels ?? RASPI_LABELS);
   try {
     const boot = { path: bootPath, offset: layout.boot.offset, bytes: layout.boot.bytes };
-    const source = await open(rawBase, 'r');
-    let extents: Extent[];
+    const copy = await open(bootPath, 'w', 0o600);
     try {
-      const copy = await open(bootPath, 'w', 0o600);
-      try {
-        await copy.truncate(boot.bytes);
-        await copyRange(source, boot.offset, boot.offset + boot.bytes, { target: copy, targetOffset: 0 });
-      } finally {
-        await copy.close();
-      }
-      extents = await dataExtents(source, 0, layout.size);
+      await copy.truncate(boot.bytes);
+      await withFile(rawBase, (source) => copyRange(source, boot.offset, boot.offset + boot.bytes, { target: copy, targetOffset: 0 }));
     } finally {
-      await source.close();
+      await copy.close();
     }
     // An earlier build's folder is replaced whole; nothing is written unless it all fits. It goes
     // to the end of the free space: each node's seed then takes the first free clusters, near the
@@ -51,10 +44,22 @@ export async function prepareBase(options: {
     // recompresses), not in a chunk full of the runtime's archive.
     await writeFatFiles(bootPath, 0, folder, { keepFreeBytes: SEED_ALLOWANCE, placement: 'high' }).catch((error: unknown) => { throw explained(rawBase, error); });
     const injected = folder.map((f) => ({ partition: 'system-boot' as const, path: `/${f.name}`, sha256: f.sha256 }));
-    return { path: rawBase, bytes: layout.size, boot, extents, injected };
+    // A whole read of the base, made only when a raw image first needs it (a compressed image reads the whole base anyway).
+    let extents: Promise<readonly Extent[]> | undefined;
+    const dataOfBase = () => (extents ??= withFile(rawBase, (source) => dataExtents(source, 0, layout.size)));
+    return { path: rawBase, bytes: layout.size, boot, extents: dataOfBase, injected };
   } catch (error) {
     await rm(bootPath, { force: true });
     throw error;
+  }
+}
+
+async function withFile<T>(path: string, use: (file: FileHandle) => Promise<T>): Promise<T> {
+  const file = await open(path, 'r');
+  try {
+    return await use(file);
+  } finally {
+    await file.close();
   }
 }
 
