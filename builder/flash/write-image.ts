@@ -1,7 +1,6 @@
 // Streams an .img, .img.xz or .img.zst onto a device or file, hashing what it writes, then reads
 // the same bytes back and compares: a card that lies about a write is caught here.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { decodedStream } from '../image/codecs.js';
@@ -28,7 +27,7 @@ export async function writeAndVerify(image: string, target: string, options: {
     bytesPerSecond: bytes / Math.max(0.001, (now() - started) / 1000),
   });
   const out = await open(target, 'r+').catch(() => open(target, 'w'));
-  const stream = await decodedStream(image, createReadStream(image, { highWaterMark: CHUNK }));
+  const stream = await decodedStream(image);
   try {
     let last = 0;
     try {

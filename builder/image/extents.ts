@@ -87,8 +87,8 @@ export async function copyRange(source: FileHandle, start: number, end: number,
   zeros(end - at);
 }
 
-/** Writes `data` at `position`; with `skipZeros`, only its runs of non-zero blocks. */
-async function writeData(file: FileHandle, data: Buffer, position: number, skipZeros: boolean): Promise<void> {
+/** Writes `data` at `position`; with `skipZeros`, only its runs of non-zero blocks (ZERO_BLOCK-sized from its start). */
+export async function writeData(file: FileHandle, data: Buffer, position: number, skipZeros: boolean): Promise<void> {
   if (!skipZeros) return writeFully(file, data, position);
   let run = -1;
   for (let b = 0; b < data.length; b += ZERO_BLOCK) {
