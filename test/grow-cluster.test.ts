@@ -251,13 +251,18 @@ describe('the member refuses, with a reason and a log line', () => {
     expect(await d.handle(signed(body()))).toMatchObject({ status: 429, reason: expect.stringMatching(/more than 12 requests a minute/) });
   });
 
-  it('a second add while one is open: busy, ask again', async () => {
+  it('a second add while one is open goes to the next batch; the same node again while its session runs: busy', async () => {
     const { d, statuses } = await desk();
-    expect(await d.handle(signed(body()))).toMatchObject({ status: 202, batch: expect.any(String) });
+    const first = await d.handle(signed(body()));
+    expect(first).toMatchObject({ status: 202, batch: expect.any(String) });
     expect(statuses[0]).toMatchObject({ adding: { node: 'pi4', replacing: false } });
+    expect(await d.handle(signed(body()))).toMatchObject({ status: 503, reason: 'pi1 is adding pi4 now; ask again in a minute' });
     const other = JSON.stringify({ node: 'pi5', address: '127.0.0.15', replace: false, system: { name: 'pi5' } });
-    expect(await d.handle(signed(other, { source: '127.0.0.15' }))).toMatchObject({ status: 503, reason: 'pi1 is adding pi4 now; ask again in a minute' });
-    await d.settled(); // nobody comes: the session ends, and the next request would be taken
+    const next = await d.handle(signed(other, { source: '127.0.0.15' }));
+    expect(next).toMatchObject({ status: 202, batch: expect.any(String) });
+    expect(next.batch).not.toBe(first.batch);
+    await d.settled(); // nobody comes: both sessions end, one after the other
+    expect(statuses.filter((s) => s.adding).map((s) => s.adding!.node)).toEqual(['pi4', 'pi5']);
     expect(statuses.at(-1)).toMatchObject({ added: [] });
     expect(statuses.at(-1)!.adding).toBeUndefined();
   });
@@ -383,13 +388,26 @@ describe('batched growth: new nodes that ask together are added in one add sessi
         .toMatchObject({ status: 409, reason: expect.stringMatching(/that batch is over/) });
     });
 
-    it('a request that comes while the session runs waits for the next batch', async () => {
-      const { d, clock } = await desk();
-      expect(await d.handle(req('pi4', '/join', addOf('pi4', ['pi4'])))).toMatchObject({ status: 202 });
-      expect(await d.handle(req('pi5', '/join', addOf('pi5', ['pi5']), clock.at))).toMatchObject({ status: 503, reason: 'pi1 is adding pi4 now; ask again in a minute' });
+    it('requests that come while a session runs are gathered into one next batch, which opens when that session ends', async () => {
+      const { d, clock, member } = await desk();
+      const first = await d.handle(req('pi4', '/join', addOf('pi4', ['pi4'])));
+      let open = await d.handle(req('pi4', '/join/batch', { node: 'pi4', batch: first.batch }, clock.at));
+      for (let i = 0; i < 100 && open.status !== 200; i++) open = await d.handle(req('pi4', '/join/batch', { node: 'pi4', batch: first.batch }, clock.at));
+      expect(open.status).toBe(200); // pi4's session runs now
+      const five = await d.handle(req('pi5', '/join', addOf('pi5', ['pi5', 'pi6']), clock.at));
+      const six = await d.handle(req('pi6', '/join', addOf('pi6', ['pi5', 'pi6']), clock.at));
+      expect(five).toMatchObject({ status: 202 });
+      expect(six.batch).toBe(five.batch);
+      // Everyone it waits for asked, but the session before it still runs: it is not open yet.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await d.handle(req('pi5', '/join/batch', { node: 'pi5', batch: five.batch }, clock.at))).toMatchObject({ status: 202 });
+      const doc = renderAddPreseed(withSessionPassphrase(open.plan as AddPlan, sessionPassphrase(KEY, first.batch!)));
+      expect((await member.host.cloud.preseed('pi4', doc)).exitCode).toBe(0); // pi4's side: its session ends in an add
+      let next = await d.handle(req('pi5', '/join/batch', { node: 'pi5', batch: five.batch }, clock.at));
+      for (let i = 0; i < 100 && next.status !== 200; i++) next = await d.handle(req('pi5', '/join/batch', { node: 'pi5', batch: five.batch }, clock.at));
+      expect(next).toMatchObject({ status: 200, plan: { systems: [{ name: 'pi5' }, { name: 'pi6' }] } });
       await d.settled();
-      expect(await d.handle(req('pi5', '/join', addOf('pi5', ['pi5']), clock.at))).toMatchObject({ status: 202 });
-      await d.settled();
+      expect(member.host.cloud.adds[0]).toEqual(['pi4']);
     });
   });
 });

@@ -4,7 +4,8 @@
 // newcomer the nodes named has asked, or the gathering window has passed. POST /join/batch: a
 // new node of the batch asks whether its session is open, and gets the plan to run its side with.
 // One add session at a time, provably: no await lies between looking at the desk's state and
-// changing it, and a request that comes while a session runs waits for the next batch.
+// changing it. A request that comes while a session runs is gathered into the next batch, which
+// opens when that session ends: a backlog becomes one session, not one per node.
 import { randomBytes } from 'node:crypto';
 import { cidrContains, parseCidr } from '../../builder/config/ipv4.js';
 import type { CommandRunner } from '../../builder/command-runner.js';
@@ -73,7 +74,9 @@ const final = (node: string | undefined, status: number, reason: string): Decisi
 const wait = (status: number, reason: string): Decision => ({ status, reason });
 
 export class JoinDesk {
-  private batch: Batch | undefined;
+  /** The batch taking new nodes now; and the one whose add session runs (its plan is set). */
+  private gathering: Batch | undefined;
+  private running: Batch | undefined;
   /**
    * The last batch that was added: a node of it that asks after the member's side finished (a
    * MicroCloud that did not wait for it, like the boot test's double) still gets its plan.
@@ -109,9 +112,9 @@ export class JoinDesk {
 
   /** Resolves once the batch gathering now (if any) has been added, or has failed. */
   async settled(): Promise<void> {
-    while (this.batch || this.session) {
+    while (this.gathering || this.session) {
       await this.session;
-      if (this.batch && !this.session) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (this.gathering && !this.session) await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
@@ -141,24 +144,25 @@ export class JoinDesk {
     if (!config.join.grow)
       return final(add.node, 403, `microcloud.grow is false for this cluster: a person adds ${add.node} (microcloud add on a member)`);
     if (add.node === config.node) return final(add.node, 409, `${add.node} is this member's own name`);
-    if (this.batch?.plan) return this.busy();
+    if (this.running?.joiners.has(add.node)) return this.busy();
     const verdictOfMembers = await this.checkMembers(add);
     if (verdictOfMembers !== 'add' && verdictOfMembers !== 'replace') return verdictOfMembers;
     if (verdictOfMembers === 'replace') {
-      if (this.batch?.plan) return this.busy();
+      if (this.running) return this.busy(); // a member is removed only between sessions
       this.deps.log.info(`join: removing the unreachable member ${add.node}, replaced by the Pi at ${add.address}`);
       const removed = await this.deps.run('microcloud', ['remove', add.node, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
       if (removed.exitCode !== 0) return wait(503, `${config.node} could not remove the unreachable ${add.node}: ${lastLine(removed.stderr)}`);
       this.unreachableSince.delete(add.node);
     }
     // From here to the answer nothing is awaited: the batch is looked at and changed in one go.
-    if (this.batch?.plan) return this.busy();
+    if (this.running?.joiners.has(add.node)) return this.busy();
     // The node gave up waiting for this answer (it asks another member now): it must not be gathered here too.
     if (request.stillWaiting && !request.stillWaiting()) return wait(503, 'the node stopped waiting for this answer');
-    const other = [...(this.batch?.joiners.values() ?? [])].find((j) => j.address === add.address && j.node !== add.node);
+    const other = [this.running, this.gathering].flatMap((b) => [...(b?.joiners.values() ?? [])])
+      .find((j) => j.address === add.address && j.node !== add.node);
     if (other) return final(add.node, 409, `${add.address} is the address of ${other.node}, which asked to be added too`);
-    const opening = !this.batch;
-    const batch = this.batch ?? this.newBatch();
+    const opening = !this.gathering;
+    const batch = this.gathering ?? this.newBatch();
     batch.joiners.set(add.node, add);
     for (const name of [add.node, ...(add.newcomers ?? [])]) batch.expected.add(name);
     if (verdictOfMembers === 'replace') batch.replacing.add(add.node);
@@ -167,7 +171,7 @@ export class JoinDesk {
   }
 
   private busy(): Decision {
-    return wait(503, `${this.deps.config.node} is adding ${[...this.batch!.joiners.keys()].join(', ')} now; ask again in a minute`);
+    return wait(503, `${this.deps.config.node} is adding ${[...this.running!.joiners.keys()].join(', ')} now; ask again in a minute`);
   }
 
   /** POST /join/batch: is the session of this node's batch open yet? The answer carries the plan when it is. */
@@ -176,7 +180,7 @@ export class JoinDesk {
     try {
       asked = JSON.parse(request.body) as typeof asked;
     } catch { /* refused below */ }
-    const batch = [this.batch, this.lastAdded].find((b) => b && b.id === asked.batch);
+    const batch = [this.gathering, this.running, this.lastAdded].find((b) => b && b.id === asked.batch);
     if (!batch || typeof asked.node !== 'string' || !batch.joiners.has(asked.node))
       return wait(409, 'that batch is over (it failed, or this member restarted); ask to be added again');
     if (batch.joiners.get(asked.node)!.address !== request.source) return wait(409, 'the request does not come from that node\'s address');
@@ -186,15 +190,24 @@ export class JoinDesk {
   private newBatch(): Batch {
     const batch: Batch = { id: randomBytes(16).toString('hex'), joiners: new Map(), expected: new Set(), replacing: new Set(),
       closesAt: this.deps.clock.now() + (this.deps.gatherWindowMs ?? GATHER_WINDOW_MS) };
-    this.batch = batch;
+    this.gathering = batch;
     return batch;
   }
 
-  /** Waits until every expected newcomer asked or the window passed, then runs the batch's one add session. */
+  /**
+   * Waits until every expected newcomer asked or the window passed, and until the session before
+   * it (if any) ended, then runs the batch's one add session.
+   */
   private async gather(batch: Batch): Promise<void> {
     const { config, key, run, log, clock } = this.deps;
     const missing = () => [...batch.expected].some((n) => !batch.joiners.has(n) && !this.members.has(n) && !this.added.includes(n));
     while (clock.now() < batch.closesAt && missing()) await clock.sleep(GATHER_CHECK_MS);
+    while (this.session) await this.session; // it still takes new nodes meanwhile
+    // From here to the session's start nothing is awaited: the batch stops gathering and runs.
+    if (this.gathering === batch) this.gathering = undefined;
+    for (const name of batch.joiners.keys()) if (this.added.includes(name)) batch.joiners.delete(name); // nobody added twice
+    if (!batch.joiners.size) return;
+    this.running = batch;
     const joiners = [...batch.joiners.values()];
     batch.plan = planAdd(config, { name: config.node, address: config.address }, joiners);
     const passphrase = sessionPassphrase(key, batch.id);
@@ -218,7 +231,7 @@ export class JoinDesk {
           + 'each asks again by itself');
       }
     })().catch((error: Error) => log.warn(`join: adding ${names.join(', ')} failed: ${error.message}`)).finally(() => {
-      if (this.batch === batch) this.batch = undefined;
+      this.running = undefined;
       this.session = undefined;
       this.deps.record({ adding: undefined, added: [...this.added] });
     });

@@ -9,7 +9,7 @@ import { readJoinAnswer } from '../join/join-answer.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { ConfigurationFailure, TemporaryFailure, type JoinAnswer, type NodeStatus, type StepContext } from '../run/types.js';
-import { runPreseed } from '../run/run-preseed.js';
+import { PRESEED_GRACE_SECONDS, runPreseed } from '../run/run-preseed.js';
 import { jittered, peerPollMs } from './poll.js';
 import { JOINED_MARKER } from './verify.js';
 
@@ -19,9 +19,10 @@ export const JOIN_RETRY_MS = 15_000;
 /** Refusals that asking again may cure (401, a burnt nonce): at most this many rounds of fresh requests, pausing longer each time. */
 export const MAX_REFUSED_ROUNDS = 6;
 const MAX_RETRY_MS = 5 * 60_000;
-/** How often a node in a batch asks whether its add session is open; how long it waits for that at most. */
+/** How often a node in a batch asks whether its add session is open (in a small cluster: see peerPollMs). */
 export const BATCH_POLL_MS = 10_000;
-const BATCH_WAIT_MS = 15 * 60_000;
+/** Beyond the session before its own (a batch waits for it), how long a node waits for its batch's session to open. */
+const BATCH_GATHER_MS = 10 * 60_000;
 /** A member that does not answer three polls in a row is gone (powered off, say): the batch is over for this node. */
 const MAX_UNANSWERED_POLLS = 3;
 
@@ -45,9 +46,14 @@ export async function formedPeers(ctx: StepContext): Promise<{ formed: Member[];
   return { formed: formedWithout(ctx.config, statuses), newcomers: newcomersOf(ctx.config, statuses) };
 }
 
-/** Peers (and this node) that are not members yet: done peers do not count them among the founders, and they are not done. Pure. */
+/**
+ * Peers (and this node) that are not members yet: not done, and not founders. The founders are
+ * the names every done peer counts among them: a node that joined later counts its whole file
+ * (it cannot know), so one peer's list alone would make every Pi still booting a founder. Pure.
+ */
 export function newcomersOf(config: NodeConfig, statuses: readonly (NodeStatus | undefined)[]): string[] {
-  const founders = new Set(statuses.flatMap((s) => (s?.step === 'done' ? s.formedWith ?? [] : [])));
+  const lists = statuses.flatMap((s) => (s?.step === 'done' && s.formedWith ? [s.formedWith] : []));
+  const founders = new Set(lists.length ? lists.reduce((common, list) => common.filter((n) => list.includes(n))) : []);
   return [config.node, ...config.peers.filter((p, i) => statuses[i]?.step !== 'done' && !founders.has(p.name)).map((p) => p.name)];
 }
 
@@ -70,7 +76,7 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
  */
 async function followBatch(ctx: StepContext, key: Buffer, member: Member, request: AddRequest, batch: string): Promise<'done' | 'over'> {
   const { config } = ctx;
-  const deadline = ctx.clock.now() + BATCH_WAIT_MS;
+  const deadline = ctx.clock.now() + (config.sessionTimeoutSeconds + PRESEED_GRACE_SECONDS) * 1000 + BATCH_GATHER_MS;
   const replacing = config.join.replace;
   let unanswered = 0;
   for (;;) {

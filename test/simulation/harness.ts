@@ -161,7 +161,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
       }
       : modelled(host);
     for (let attempt = 1; ; attempt++) {
-      const result = await firstBoot({ config, run, log: { info: () => {}, warn: () => {} }, clock, files, readPeer, sendJoin: countedSend,
+      const result = await firstBoot({ config, run, log: logOf(nameOf(i)), clock, files, readPeer, sendJoin: countedSend,
         journalPath: join(dir, `${nameOf(i)}.json`), listenHost: config.address }).catch(() => undefined);
       if (result) runs[i] = result;
       const failed = !result || result.exitCode !== 0;
@@ -174,6 +174,12 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     }
   }
 
+  // MCPI_SIM_LOG=1: every node's service log on stderr, stamped with model seconds (to see why a scenario went as it did).
+  const logOf = (node: string) => {
+    const line = (level: string) => process.env.MCPI_SIM_LOG
+      ? (text: string) => process.stderr.write(`${Math.round((clock.now() - epoch) / 1000)} ${node} ${level} ${text}\n`) : () => {};
+    return { info: line('info'), warn: line('warn') };
+  };
   const began = clock.now();
   const finished: Promise<FirstBootRun>[] = [];
   try {
