@@ -32,6 +32,6 @@ for (const scenario of scenarios) {
   if (values.json) console.log(JSON.stringify(result));
   else console.log(`${scenario}: ${result.done}/${result.nodes} done, ${result.addSessions} add session(s), ${result.preseeds} preseeds, `
     + `${result.modelSeconds} s model time, max ${result.maxRequestsPerSecond} requests/s on one node, `
-    + `(${result.busiest.node}: ${result.busiest.status} status reads, ${result.busiest.join} join requests), `
-    + `slowest status ${result.maxStatusLatencyMs} ms, ${result.restarts} service restart(s) (wall ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    + `(${result.busiest.node} at model second ${result.busiest.at}: ${result.busiest.status} status reads, ${result.busiest.join} join requests), `
+    + `slowest status ${result.maxStatusLatencyMs} ms (model second ${result.slowestStatusAt}), ${result.restarts} service restart(s) (wall ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }

@@ -7,6 +7,7 @@ import { DONE_MARKER, MOTD } from './steps/finish.js';
 import { JoinDesk } from './join/join-desk.js';
 import { loadJoinKey } from './join/join-key.js';
 import { clockSynchronised } from './steps/wait-ready.js';
+import { rememberingReads } from './status/read-status.js';
 import { startStatusServer, type StatusServer, type StatusServerOptions } from './status/status-server.js';
 import { JournalStore } from './run/state.js';
 import { walkSteps } from './run/walk-steps.js';
@@ -44,6 +45,8 @@ export interface FirstBootRun {
 /** How long the service tries to listen on its address (it may come up a moment after the service starts). */
 const LISTEN_TRIES = 30;
 const LISTEN_RETRY_MS = 2000;
+/** A peer's status read this recently is used again (see rememberingReads): well under every poll interval. */
+const PEER_READ_REUSE_MS = 1000;
 /** A member opens its join desk only with a synchronised clock: request timestamps are checked against it. */
 const CLOCK_POLL_MS = 5000;
 
@@ -117,7 +120,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const ctx = {
     config, run: deps.run, log, clock, sendJoin: deps.sendJoin, files: deps.files, ...(key ? { joinKey: key } : {}),
     // Peers' statuses decide whether this node forms or joins: only statuses signed with the cluster's key count.
-    readPeer: (address: string, port: number) => deps.readPeer(address, port, key),
+    readPeer: rememberingReads((address, port) => deps.readPeer(address, port, key), clock, PEER_READ_REUSE_MS),
     report: (detail: string, state: 'running' | 'waiting' = 'running') => set({ detail, state }),
     record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>) => set(fields),
   };

@@ -29,6 +29,15 @@ describe('ten Pis on loopback, the real service each', () => {
     expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
   }, 120_000);
 
+  it('grow-trickle: 7 powered on a minute apart, each while the session before runs: gathered into the next batch, not one session each', async () => {
+    const r = await runScenario('grow-trickle', NODES, MODEL);
+    expect(r).toMatchObject({ done: NODES, restarts: 0 });
+    // A session takes 120 s + 20 s a node: the ones that came meanwhile go together into the next (3 here; one each was 7).
+    expect(r.addSessions).toBeLessThanOrEqual(4);
+    expect(r.preseeds).toBe(3 + r.addSessions + (NODES - 3));
+    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
+  }, 120_000);
+
   it('a joiner that dies mid-batch: the others are all added', async () => {
     const r = await runScenario('joiner-dies', NODES, MODEL);
     expect(r.done).toBe(NODES - 1);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { answerIsAuthentic, HEADERS } from '../join/join-auth.js';
 import { httpExchange } from '../run/http-exchange.js';
-import type { NodeStatus, PeerStatusReader } from '../run/types.js';
+import type { Clock, NodeStatus, PeerStatusReader } from '../run/types.js';
 
 /** A status is a few kilobytes; a preflight report with many findings stays well under this. */
 export const MAX_STATUS_BYTES = 64 * 1024;
@@ -29,3 +29,20 @@ export async function readStatus(address: string, port: number, key?: Buffer, ti
 }
 
 readStatus satisfies PeerStatusReader;
+
+/**
+ * `read`, but a peer's status read less than `ms` ago is taken again instead of asked for: a
+ * step that decides on the peers' statuses right after another step read them (preseed after
+ * wait-peers) does not send every peer a second read in the same moment.
+ */
+export function rememberingReads(read: PeerStatusReader, clock: Clock, ms: number): PeerStatusReader {
+  const recent = new Map<string, { at: number; status: NodeStatus | undefined }>();
+  return async (address, port, key) => {
+    const id = `${address}:${port}`;
+    const seen = recent.get(id);
+    if (seen && clock.now() - seen.at < ms) return seen.status;
+    const status = await read(address, port, key);
+    recent.set(id, { at: clock.now(), status });
+    return status;
+  };
+}

@@ -43,10 +43,12 @@ export interface ScenarioResult {
   readonly modelSeconds: number;
   readonly maxRequestsPerSecond: number;
   readonly maxStatusLatencyMs: number;
+  /** When (model seconds from the start) the slowest status answer came. */
+  readonly slowestStatusAt: number;
   /** Service restarts after a failure (systemd's, modelled), over all nodes. */
   readonly restarts: number;
   /** The busiest node's busiest model second: what it served then. */
-  readonly busiest: { readonly node: string; readonly status: number; readonly join: number };
+  readonly busiest: { readonly node: string; readonly at: number; readonly status: number; readonly join: number };
 }
 
 const FOUNDERS = 3;
@@ -69,6 +71,7 @@ function clusterOf(nodes: number, port: number) {
 class Traffic {
   private readonly served = new Map<string, Map<number, { status: number; join: number }>>();
   maxStatusLatencyMs = 0;
+  slowestAt = 0;
   constructor(private readonly clock: Clock) {}
   count(address: string, kind: 'status' | 'join'): void {
     const second = Math.floor(this.clock.now() / 1000);
@@ -78,10 +81,10 @@ class Traffic {
     perSecond.set(second, seen);
     this.served.set(address, perSecond);
   }
-  get busiest(): { address: string; status: number; join: number } {
-    let top = { address: '', status: 0, join: 0 };
+  get busiest(): { address: string; second: number; status: number; join: number } {
+    let top = { address: '', second: 0, status: 0, join: 0 };
     for (const [address, perSecond] of this.served)
-      for (const seen of perSecond.values()) if (seen.status + seen.join > top.status + top.join) top = { address, ...seen };
+      for (const [second, seen] of perSecond) if (seen.status + seen.join > top.status + top.join) top = { address, second, ...seen };
     return top;
   }
   get maxRequestsPerSecond(): number {
@@ -112,7 +115,11 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     const status = await readStatus(address, p, key);
     if (status) {
       traffic.count(address, 'status');
-      traffic.maxStatusLatencyMs = Math.max(traffic.maxStatusLatencyMs, performance.now() - started);
+      const latency = performance.now() - started;
+      if (latency > traffic.maxStatusLatencyMs) {
+        traffic.maxStatusLatencyMs = latency;
+        traffic.slowestAt = clock.now() - epoch;
+      }
     }
     return status;
   };
@@ -205,8 +212,9 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
       scenario, nodes, done: results.filter((r) => r.exitCode === 0).length, addSessions: cloud.sessionsOpened,
       preseeds: hosts.reduce((n, h) => n + (h?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0), 0),
       modelSeconds: Math.round((ended - began) / 1000), maxRequestsPerSecond: traffic.maxRequestsPerSecond,
-      maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs), restarts,
-      busiest: (({ address, status, join }) => ({ node: address ? nameOf(Number(address.split('.')[3]) - 11) : '', status, join }))(traffic.busiest),
+      maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs), slowestStatusAt: Math.round(traffic.slowestAt / 1000), restarts,
+      busiest: (({ address, second, status, join }) => ({ node: address ? nameOf(Number(address.split('.')[3]) - 11) : '',
+        at: second - Math.floor(epoch / 1000), status, join }))(traffic.busiest),
     };
   } finally {
     await Promise.all(runs.map((r) => r?.server?.close()));
