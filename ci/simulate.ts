@@ -33,5 +33,6 @@ for (const scenario of scenarios) {
   else console.log(`${scenario}: ${result.done}/${result.nodes} done, ${result.addSessions} add session(s), ${result.preseeds} preseeds, `
     + `${result.modelSeconds} s model time, max ${result.maxRequestsPerSecond} requests/s on one node, `
     + `(${result.busiest.node} at model second ${result.busiest.at}: ${result.busiest.status} status reads, ${result.busiest.join} join requests), `
-    + `slowest status ${result.maxStatusLatencyMs} ms (model second ${result.slowestStatusAt}), ${result.restarts} service restart(s) (wall ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    + `slowest status ${result.maxStatusLatencyMs} ms (model second ${result.slowestStatusAt}; the one process's event loop held up to `
+    + `${result.maxLoopDelayMs} ms), ${result.restarts} service restart(s) (wall ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }

@@ -10,7 +10,7 @@ import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { ConfigurationFailure, TemporaryFailure, type JoinAnswer, type NodeStatus, type StepContext } from '../run/types.js';
 import { PRESEED_GRACE_SECONDS, runPreseed } from '../run/run-preseed.js';
-import { jittered, peerPollMs } from './poll.js';
+import { jittered, peerPollMs, readPeerStatuses } from './poll.js';
 import { JOINED_MARKER } from './verify.js';
 
 export const JOIN_TIMEOUT_MS = 60 * 60_000;
@@ -42,7 +42,7 @@ export function formedWithout(config: NodeConfig, statuses: readonly (NodeStatus
 
 /** Formed members to ask, and the nodes this one sees are new like itself. */
 export async function formedPeers(ctx: StepContext): Promise<{ formed: Member[]; newcomers: string[] }> {
-  const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
+  const statuses = await readPeerStatuses(ctx);
   return { formed: formedWithout(ctx.config, statuses), newcomers: newcomersOf(ctx.config, statuses) };
 }
 

@@ -1,4 +1,7 @@
-import { firstPollDelayMs, jittered, PEER_READS_PER_SECOND, peerPollMs } from './poll.js';
+import { planNodeConfig } from '../../builder/render/node-config.js';
+import { cluster } from '../../test/helpers/first-boot-rig.js';
+import type { NodeStatus } from '../run/types.js';
+import { firstPollDelayMs, jittered, PEER_READS_IN_FLIGHT, PEER_READS_PER_SECOND, peerPollMs, readPeerStatuses } from './poll.js';
 
 /** A seeded generator (mulberry32), so the load below is the same on every run. */
 function seeded(seed: number): () => number {
@@ -48,5 +51,21 @@ describe('how often peers poll one node', () => {
 
   it('three nodes: the first read comes within half a second, as before', () => {
     expect(firstPollDelayMs(2, () => 0.999)).toBeLessThan(500);
+  });
+});
+
+describe('reading every peer', () => {
+  it('keeps the file\'s order, with at most a few reads in flight, a peer that does not answer as undefined', async () => {
+    const config = planNodeConfig(cluster(50), 'pi1');
+    let inFlight = 0;
+    let most = 0;
+    const statuses = await readPeerStatuses({ config, readPeer: async (address) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+      inFlight--;
+      return address.endsWith('.20') ? undefined : { node: address, step: 'wait-peers', state: 'waiting', since: 't' } as NodeStatus;
+    } });
+    expect(statuses.map((s) => s?.node)).toEqual(config.peers.map((p) => (p.address.endsWith('.20') ? undefined : p.address)));
+    expect(most).toBe(PEER_READS_IN_FLIGHT);
   });
 });

@@ -1,4 +1,4 @@
-import type { Clock } from '../run/types.js';
+import type { Clock, NodeStatus, StepContext } from '../run/types.js';
 
 /** Calls `probe` until it returns a value or `timeoutMs` passes; undefined on timeout. */
 export async function pollUntil<T>(clock: Clock, timeoutMs: number, intervalMs: number,
@@ -35,3 +35,18 @@ export const peerPollMs = (peers: number, floorMs: number) => Math.max(floorMs, 
  * peers' reads come at PEER_READS_PER_SECOND (three nodes: under half a second; fifty: up to 9.8 s).
  */
 export const firstPollDelayMs = (peers: number, random: () => number = Math.random) => random() * peerPollMs(peers, 0);
+
+/** Reads of peers' statuses in flight at once: fifty nodes' reads leave each Pi a few at a time, not 49 in one burst. */
+export const PEER_READS_IN_FLIGHT = 8;
+
+/** Every peer's status (undefined where it does not answer), in the cluster file's order. */
+export async function readPeerStatuses(ctx: Pick<StepContext, 'config' | 'readPeer'>): Promise<(NodeStatus | undefined)[]> {
+  const { peers, statusPort } = ctx.config;
+  const statuses: (NodeStatus | undefined)[] = new Array(peers.length);
+  let next = 0;
+  const reader = async () => {
+    for (let i = next++; i < peers.length; i = next++) statuses[i] = await ctx.readPeer(peers[i]!.address, statusPort);
+  };
+  await Promise.all(Array.from({ length: Math.min(PEER_READS_IN_FLIGHT, peers.length) }, reader));
+  return statuses;
+}

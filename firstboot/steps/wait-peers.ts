@@ -2,7 +2,7 @@
 // apart; the MicroCloud lookup window is short, so nobody starts the preseed before all are ready.
 // A peer that reports the cluster formed without this node: it joins instead (preseed step).
 import { formedWithout } from './join-formed.js';
-import { firstPollDelayMs, jittered, peerPollMs } from './poll.js';
+import { firstPollDelayMs, jittered, peerPollMs, readPeerStatuses } from './poll.js';
 import { STEP_IDS, TemporaryFailure, type NodeStatus, type Step, type StepId } from '../run/types.js';
 
 export const PEER_TIMEOUT_MS = 60 * 60_000;
@@ -28,7 +28,7 @@ export const waitPeers: Step = {
     const deadline = ctx.clock.now() + PEER_TIMEOUT_MS;
     await ctx.clock.sleep(firstPollDelayMs(ctx.config.peers.length));
     for (;;) {
-      const statuses = await Promise.all(ctx.config.peers.map((p) => ctx.readPeer(p.address, ctx.config.statusPort)));
+      const statuses = await readPeerStatuses(ctx);
       if (formedWithout(ctx.config, statuses).length) return;
       const missing = ctx.config.peers.flatMap((p, i) => (peerIsReady(statuses[i]) ? [] : [waitingFor(p.name, statuses[i])]));
       if (!missing.length) return;

@@ -5,6 +5,7 @@
 // figure it reports is in model time, but status latency, which is measured on the wall clock.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CommandRunner } from '../../builder/command-runner.js';
@@ -45,6 +46,11 @@ export interface ScenarioResult {
   readonly maxStatusLatencyMs: number;
   /** When (model seconds from the start) the slowest status answer came. */
   readonly slowestStatusAt: number;
+  /**
+   * The longest the one process's event loop was held (wall ms): every node's work shares it, so
+   * a status answer can wait this long behind other nodes' steps, which on a Pi run on their own CPU.
+   */
+  readonly maxLoopDelayMs: number;
   /** Service restarts after a failure (systemd's, modelled), over all nodes. */
   readonly restarts: number;
   /** The busiest node's busiest model second: what it served then. */
@@ -187,6 +193,8 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
       ? (text: string) => process.stderr.write(`${Math.round((clock.now() - epoch) / 1000)} ${node} ${level} ${text}\n`) : () => {};
     return { info: line('info'), warn: line('warn') };
   };
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const began = clock.now();
   const finished: Promise<FirstBootRun>[] = [];
   try {
@@ -208,11 +216,13 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     }
     const results = await Promise.all(finished);
     const ended = clock.now();
+    loop.disable();
     return {
       scenario, nodes, done: results.filter((r) => r.exitCode === 0).length, addSessions: cloud.sessionsOpened,
       preseeds: hosts.reduce((n, h) => n + (h?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0), 0),
       modelSeconds: Math.round((ended - began) / 1000), maxRequestsPerSecond: traffic.maxRequestsPerSecond,
-      maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs), slowestStatusAt: Math.round(traffic.slowestAt / 1000), restarts,
+      maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs), slowestStatusAt: Math.round(traffic.slowestAt / 1000),
+      maxLoopDelayMs: Math.round(loop.max / 1e6), restarts,
       busiest: (({ address, second, status, join }) => ({ node: address ? nameOf(Number(address.split('.')[3]) - 11) : '',
         at: second - Math.floor(epoch / 1000), status, join }))(traffic.busiest),
     };
