@@ -388,6 +388,29 @@ describe('batched growth: new nodes that ask together are added in one add sessi
         .toMatchObject({ status: 409, reason: expect.stringMatching(/that batch is over/) });
     });
 
+    it('a node this member added, dead and rebuilt with --replace, is added again under its name', async () => {
+      const { d, clock, member } = await desk();
+      const openedFor = async (node: string, body: Record<string, unknown>, then = () => {}) => {
+        const asked = await d.handle(req(node, '/join', body, clock.at));
+        expect(asked).toMatchObject({ status: 202 });
+        then();
+        let open = await d.handle(req(node, '/join/batch', { node, batch: asked.batch }, clock.at));
+        for (let i = 0; i < 200 && open.status === 202; i++) open = await d.handle(req(node, '/join/batch', { node, batch: asked.batch }, clock.at));
+        expect(open).toMatchObject({ status: 200, plan: { systems: [{ name: node }] } });
+        const doc = renderAddPreseed(withSessionPassphrase(open.plan as AddPlan, sessionPassphrase(KEY, asked.batch!)));
+        expect((await member.host.cloud.preseed(node, doc)).exitCode).toBe(0);
+        await d.settled();
+      };
+      await openedFor('pi4', addOf('pi4', ['pi4']));
+      member.host.cloud.offline.add('pi4'); // the Pi dies
+      expect(await d.handle(req('pi4', '/join', { ...addOf('pi4', ['pi4']), replace: true }, clock.at))).toMatchObject({ status: 503 });
+      clock.at += REPLACE_AFTER_MS;
+      // The member removes the dead pi4; the new Pi under that name runs its side of the session.
+      await openedFor('pi4', { ...addOf('pi4', ['pi4']), replace: true }, () => member.host.cloud.offline.delete('pi4'));
+      expect(member.host.cloud.removed).toEqual(['pi4']);
+      expect(member.host.cloud.adds).toEqual([['pi4'], ['pi4']]);
+    });
+
     it('requests that come while a session runs are gathered into one next batch, which opens when that session ends', async () => {
       const { d, clock, member } = await desk();
       const first = await d.handle(req('pi4', '/join', addOf('pi4', ['pi4'])));

@@ -83,6 +83,8 @@ export class JoinDesk {
    */
   private lastAdded: Batch | undefined;
   private session: Promise<void> | undefined;
+  /** `microcloud remove` of a dead member that a --replace node takes the place of, while it runs. */
+  private removing: ReturnType<CommandRunner> | undefined;
   private readonly added: string[] = [];
   /** The members MicroCloud listed last: a newcomer a node named that is one by now will not ask. */
   private members = new Set<string>();
@@ -148,9 +150,11 @@ export class JoinDesk {
     const verdictOfMembers = await this.checkMembers(add);
     if (verdictOfMembers !== 'add' && verdictOfMembers !== 'replace') return verdictOfMembers;
     if (verdictOfMembers === 'replace') {
-      if (this.running) return this.busy(); // a member is removed only between sessions
+      // A member is removed only between sessions, one at a time; a batch opens its session only after it.
+      if (this.running || this.removing) return this.running ? this.busy() : wait(503, `${config.node} is removing a member now; ask again`);
       this.deps.log.info(`join: removing the unreachable member ${add.node}, replaced by the Pi at ${add.address}`);
-      const removed = await this.deps.run('microcloud', ['remove', add.node, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
+      this.removing = this.deps.run('microcloud', ['remove', add.node, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
+      const removed = await this.removing.finally(() => { this.removing = undefined; });
       if (removed.exitCode !== 0) return wait(503, `${config.node} could not remove the unreachable ${add.node}: ${lastLine(removed.stderr)}`);
       this.unreachableSince.delete(add.node);
     }
@@ -202,11 +206,11 @@ export class JoinDesk {
     const { config, key, run, log, clock } = this.deps;
     const missing = () => [...batch.expected].some((n) => !batch.joiners.has(n) && !this.members.has(n) && !this.added.includes(n));
     while (clock.now() < batch.closesAt && missing()) await clock.sleep(GATHER_CHECK_MS);
-    while (this.session) await this.session; // it still takes new nodes meanwhile
+    while (this.session || this.removing) await (this.session ?? this.removing); // it still takes new nodes meanwhile
     // From here to the session's start nothing is awaited: the batch stops gathering and runs.
+    // Nobody is in two batches: a node's request while its own session runs is busy, and a member's name is refused
+    // (a name this member added before may come again: a dead Pi replaced under it).
     if (this.gathering === batch) this.gathering = undefined;
-    for (const name of batch.joiners.keys()) if (this.added.includes(name)) batch.joiners.delete(name); // nobody added twice
-    if (!batch.joiners.size) return;
     this.running = batch;
     const joiners = [...batch.joiners.values()];
     batch.plan = planAdd(config, { name: config.node, address: config.address }, joiners);
