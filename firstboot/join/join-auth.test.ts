@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  answerIsAuthentic, deriveJoinKey, HEADERS, MAX_BODY_BYTES, MAX_REQUESTS_PER_MINUTE, MAX_SKEW_MS, ReplayGuard, sessionPassphrase,
+  answerIsAuthentic, deriveJoinKey, HEADERS, MAX_BODY_BYTES, MAX_NONCES_PER_SOURCE, MAX_REQUESTS_PER_MINUTE, MAX_SKEW_MS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase,
   signAnswer, signRequest, verifyRequest, type JoinRequestIn, type RequestScope,
 } from './join-auth.js';
 
@@ -30,19 +30,42 @@ describe('join request trust', () => {
 
   it('remembers used nonces across a restart (what the member saves)', () => {
     const r = request();
-    const saved = new ReplayGuard().use(r.headers[HEADERS.nonce]!, NOW, NOW);
-    expect(verifyRequest(KEY, MEMBER, r, NOW + 1000, new ReplayGuard(JSON.parse(JSON.stringify(saved))), inSubnet)).toMatchObject({ status: 409 });
+    const before = new ReplayGuard();
+    before.use(r.headers[HEADERS.nonce]!, NOW, NOW);
+    expect(verifyRequest(KEY, MEMBER, r, NOW + 1000, new ReplayGuard(JSON.parse(JSON.stringify(before.ledger()))), inSubnet)).toMatchObject({ status: 409 });
   });
 
-  it('refuses a request older than the nonces it has forgotten, even when its clock was set back', () => {
+  it('keeps a join request\'s nonce a day: a clock set back to when a captured request was fresh still refuses it', () => {
     const guard = new ReplayGuard();
     const old = request(undefined, { at: NOW });
     guard.use(old.headers[HEADERS.nonce]!, NOW, NOW);
-    guard.use(nonce(), NOW + 20 * 60_000, NOW + 20 * 60_000); // much later: the first is forgotten
-    expect(guard.seen(old.headers[HEADERS.nonce]!)).toBe(false);
-    // The member's clock is set back (a forged NTP answer, say) to when the captured request was fresh.
+    guard.use(nonce(), NOW + 20 * 60_000, NOW + 20 * 60_000); // much later
     expect(verifyRequest(KEY, MEMBER, old, NOW + 1000, guard, inSubnet)).toMatchObject({ ok: false, status: 409 });
     expect(verifyRequest(KEY, MEMBER, request(undefined, { at: NOW + 1000 }), NOW + 1000, guard, inSubnet)).toEqual({ ok: true });
+  });
+
+  it('keeps a poll\'s nonce only while its request could pass the skew check, and saves none of them', () => {
+    const guard = new ReplayGuard();
+    guard.use('a'.repeat(32), NOW, NOW, '10.0.0.14', NONCE_KEEP_MS.poll);
+    guard.use('b'.repeat(32), NOW, NOW, '10.0.0.14', NONCE_KEEP_MS.join);
+    expect(Object.keys(guard.ledger().nonces)).toEqual(['b'.repeat(32)]);
+    guard.use(nonce(), NOW + 11 * 60_000, NOW + 11 * 60_000);
+    expect(guard.seen('a'.repeat(32))).toBe(false);
+    expect(guard.seen('b'.repeat(32))).toBe(true);
+  });
+
+  it('a floor a clock that ran a day ahead left behind does not refuse fresh requests once the clock is right', () => {
+    const guard = new ReplayGuard({ floor: NOW + 24 * 3600_000, nonces: {} });
+    expect(verifyRequest(KEY, MEMBER, request(undefined, { at: NOW }), NOW, guard, inSubnet)).toEqual({ ok: true });
+    // Below now minus twice the skew, the floor still counts.
+    expect(guard.forgotten(NOW - 2 * MAX_SKEW_MS - 1, NOW)).toBe(true);
+  });
+
+  it('a verified sender can make the member remember only so many nonces', () => {
+    const guard = new ReplayGuard();
+    for (let i = 0; i < MAX_NONCES_PER_SOURCE; i++) guard.use(nonce(), NOW, NOW, '10.0.0.14', NONCE_KEEP_MS.poll);
+    expect(verifyRequest(KEY, MEMBER, request(), NOW, guard, inSubnet)).toMatchObject({ ok: false, status: 429 });
+    expect(verifyRequest(KEY, MEMBER, request(undefined, { source: '10.0.0.15' }), NOW, guard, inSubnet)).toEqual({ ok: true });
   });
 
   it.each<[string, () => Promise<JoinRequestIn> | JoinRequestIn, number, RegExp]>([

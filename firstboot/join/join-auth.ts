@@ -86,20 +86,34 @@ export const sessionPassphrase = (key: Buffer, nonce: string): string =>
   mac(key, `session v1\n${nonce}`).toString('base64url').slice(0, 32);
 
 /**
- * Nonces of requests whose signature held, each with its request's timestamp, kept past the skew
- * window (a member saves them, so a restart does not forget them); `floor`: the newest timestamp
- * it has forgotten, below which it takes no request at all, so a clock set back cannot revive an
- * old capture. And requests per source in the last minute.
+ * How long a used nonce is kept. A poll (`/join/batch`) changes nothing, so it is kept only while
+ * its request could pass the skew check, in memory: after a restart its batch is gone and a replay
+ * gets "that batch is over". A join request changes the desk's state: it is kept a day, on disk,
+ * so a member whose clock is set back (a bad NTP answer put right) still knows it.
+ */
+export const NONCE_KEEP_MS = { poll: 2 * MAX_SKEW_MS, join: 24 * 3600_000 } as const;
+/** Bounds on what a verified sender can make a member remember: the rate limit gives one source about 120 in the window. */
+export const MAX_NONCES_PER_SOURCE = MAX_REQUESTS_PER_MINUTE * (NONCE_KEEP_MS.poll / 60_000);
+export const MAX_NONCES = 16_384;
+
+/**
+ * Nonces of state-changing requests whose signature held, each with its request's timestamp: what
+ * a member saves, so a restart does not forget them. `floor`: the newest timestamp it has
+ * forgotten; it refuses requests at or below it, but never above now minus twice the skew (see
+ * `forgotten`), so a clock that once ran ahead cannot lock every request out once it is right.
  */
 export interface NonceLedger { readonly floor: number; readonly nonces: Readonly<Record<string, number>> }
 
+interface Used { readonly at: number; readonly until: number; readonly source: string }
+
 export class ReplayGuard {
-  private readonly nonces: Map<string, number>;
+  private readonly nonces = new Map<string, Used>();
+  private readonly perSource = new Map<string, number>();
   private floor: number;
   private readonly recent = new Map<string, number[]>();
 
   constructor(ledger: NonceLedger = { floor: 0, nonces: {} }) {
-    this.nonces = new Map(Object.entries(ledger.nonces));
+    for (const [nonce, at] of Object.entries(ledger.nonces)) this.nonces.set(nonce, { at, until: at + NONCE_KEEP_MS.join, source: '' });
     this.floor = ledger.floor;
   }
 
@@ -107,20 +121,47 @@ export class ReplayGuard {
     return this.nonces.has(nonce);
   }
 
-  /** At or below the newest timestamp this member has forgotten: it could be a replay it cannot recognise. */
-  forgotten(timestampMs: number): boolean {
-    return timestampMs <= this.floor;
+  /**
+   * At or below the newest timestamp this member has forgotten: it could be a replay it cannot
+   * recognise. Capped at now minus twice the skew: only a request that old could be one, and a
+   * floor lifted by a clock that ran ahead comes down when the clock is set back.
+   */
+  forgotten(timestampMs: number, nowMs: number): boolean {
+    return timestampMs <= Math.min(this.floor, nowMs - 2 * MAX_SKEW_MS);
   }
 
-  /** Marks the nonce used; returns what to save. */
-  use(nonce: string, timestampMs: number, nowMs: number): NonceLedger {
-    for (const [n, at] of this.nonces) {
-      if (at >= nowMs - 2 * MAX_SKEW_MS) continue;
+  /** Room for one more nonce from `source`: undefined, or why not. */
+  full(source: string, nowMs: number): string | undefined {
+    this.prune(nowMs);
+    if ((this.perSource.get(source) ?? 0) >= MAX_NONCES_PER_SOURCE) return `${source} has made ${MAX_NONCES_PER_SOURCE} requests in ${NONCE_KEEP_MS.poll / 60_000} minutes`;
+    if (this.nonces.size >= MAX_NONCES) return 'this member holds as many recent requests as it keeps; ask again in a few minutes';
+    return undefined;
+  }
+
+  /** Marks the nonce used, kept for `keepMs` past its timestamp (NONCE_KEEP_MS). */
+  use(nonce: string, timestampMs: number, nowMs: number, source = '', keepMs: number = NONCE_KEEP_MS.join): void {
+    this.prune(nowMs);
+    this.nonces.set(nonce, { at: timestampMs, until: timestampMs + keepMs, source });
+    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+  }
+
+  /** What to save: the nonces kept a day (the state-changing requests'), and the floor. */
+  ledger(): NonceLedger {
+    const nonces: Record<string, number> = {};
+    for (const [n, used] of this.nonces) if (used.until - used.at >= NONCE_KEEP_MS.join) nonces[n] = used.at;
+    return { floor: this.floor, nonces };
+  }
+
+  /** Forgets nonces past their keeping time; a nonce with a timestamp ahead of now is kept (its request may yet be replayed). */
+  private prune(nowMs: number): void {
+    for (const [n, used] of this.nonces) {
+      if (used.until >= nowMs) continue;
       this.nonces.delete(n);
-      this.floor = Math.max(this.floor, at);
+      this.floor = Math.max(this.floor, used.at);
+      const left = (this.perSource.get(used.source) ?? 1) - 1;
+      if (left > 0) this.perSource.set(used.source, left);
+      else this.perSource.delete(used.source);
     }
-    this.nonces.set(nonce, timestampMs);
-    return { floor: this.floor, nonces: Object.fromEntries(this.nonces) };
   }
 
   /** Counts the request; false when `source` already made the allowed number this minute. */
@@ -164,6 +205,8 @@ export function verifyRequest(key: Buffer, member: string, request: JoinRequestI
   inClusterNetwork: (address: string) => boolean): Verdict {
   if (!inClusterNetwork(request.source)) return refuse(403, `${request.source} is outside the cluster network`);
   if (!guard.allowed(request.source, nowMs)) return refuse(429, `more than ${MAX_REQUESTS_PER_MINUTE} requests a minute from ${request.source}`);
+  const full = guard.full(request.source, nowMs);
+  if (full) return refuse(429, full);
   if (request.oversized || Buffer.byteLength(request.body) > MAX_BODY_BYTES) return refuse(413, `the body is over ${MAX_BODY_BYTES} bytes`);
   const timestamp = request.headers[HEADERS.timestamp];
   const nonce = request.headers[HEADERS.nonce];
@@ -176,6 +219,6 @@ export function verifyRequest(key: Buffer, member: string, request: JoinRequestI
   if (!sameMac(mac(key, requestText(scope, timestamp, nonce, request.body)), signature))
     return refuse(401, 'the signature does not match (an image of another cluster, another join passphrase, '
       + 'or a request signed for another member or sender)');
-  if (guard.seen(nonce) || guard.forgotten(Number(timestamp))) return refuse(409, 'the nonce was used before (a replayed request)');
+  if (guard.seen(nonce) || guard.forgotten(Number(timestamp), nowMs)) return refuse(409, 'the nonce was used before (a replayed request)');
   return { ok: true };
 }

@@ -14,12 +14,11 @@ import { lastLine, redact } from '../run/redact.js';
 import { PRESEED_GRACE_SECONDS } from '../run/run-preseed.js';
 import type { Clock, FileAccess, JoinAnswer, Logger, NodeStatus } from '../run/types.js';
 import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
-import { HEADERS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn, type NonceLedger } from './join-auth.js';
+import { HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn } from './join-auth.js';
+import { NonceLedgerFile } from './nonce-ledger.js';
 import { printable, RefusalLog } from './refusal-log.js';
 import { BATCH_PATH } from './send-join.js';
 
-/** Root-only: nonces of accepted requests, so a restarted member still refuses their replays. */
-export const ACCEPTED_NONCES_PATH = '/var/lib/microcloud-pi/join-nonces.json';
 /** How long a member must have been unreachable before a `--replace` node may take its name. */
 export const REPLACE_AFTER_MS = 3 * 60_000;
 /** How long a batch gathers new nodes after its first, at most. */
@@ -92,24 +91,16 @@ export class JoinDesk {
   private readonly unreachableSince = new Map<string, number>();
   private readonly refusals: RefusalLog;
 
-  private constructor(private readonly deps: JoinDeskDeps, private readonly guard: ReplayGuard) {
+  private constructor(private readonly deps: JoinDeskDeps, private readonly guard: ReplayGuard, private readonly ledger: NonceLedgerFile) {
     this.refusals = new RefusalLog(deps.log, deps.clock);
   }
 
   /** Opens the desk with the nonces it accepted before a restart. */
   static async open(deps: JoinDeskDeps): Promise<JoinDesk> {
-    let ledger: NonceLedger = { floor: 0, nonces: {} };
-    try {
-      const parsed = JSON.parse((await deps.files.read(ACCEPTED_NONCES_PATH)) ?? '{}') as Partial<NonceLedger>;
-      const nonces = parsed && typeof parsed.nonces === 'object' && parsed.nonces ? parsed.nonces : {};
-      ledger = { floor: typeof parsed.floor === 'number' ? parsed.floor : 0,
-        nonces: Object.fromEntries(Object.entries(nonces).filter(([, v]) => typeof v === 'number')) };
-    } catch {
-      // Unreadable: nothing older than now passes (the skew window starts afresh).
-      ledger = { floor: deps.clock.now(), nonces: {} };
-      deps.log.warn(`join: ${ACCEPTED_NONCES_PATH} was unreadable; requests signed before now are refused`);
-    }
-    return new JoinDesk(deps, new ReplayGuard(ledger));
+    let guard: ReplayGuard | undefined;
+    const { ledger, file } = await NonceLedgerFile.open(deps.files, deps.log, () => guard!.ledger());
+    guard = new ReplayGuard(ledger);
+    return new JoinDesk(deps, guard, file);
   }
 
   /** Resolves once the batch gathering now (if any) has been added, or has failed. */
@@ -137,9 +128,15 @@ export class JoinDesk {
   /** A request whose signature held: its nonce is used up now, whatever the answer, so no copy of it can do anything later. */
   private async decide(request: JoinRequestIn): Promise<Decision> {
     const { config, clock } = this.deps;
-    const ledger = this.guard.use(request.headers[HEADERS.nonce]!, Number(request.headers[HEADERS.timestamp]), clock.now());
-    await this.deps.files.write(ACCEPTED_NONCES_PATH, `${JSON.stringify(ledger)}\n`, 0o600);
-    if (request.path === BATCH_PATH) return this.batchState(request);
+    const nonce = request.headers[HEADERS.nonce]!;
+    const timestamp = Number(request.headers[HEADERS.timestamp]);
+    if (request.path === BATCH_PATH) {
+      // A poll changes nothing: its nonce is kept in memory only (after a restart its batch is gone anyway).
+      this.guard.use(nonce, timestamp, clock.now(), request.source, NONCE_KEEP_MS.poll);
+      return this.batchState(request);
+    }
+    this.guard.use(nonce, timestamp, clock.now(), request.source, NONCE_KEEP_MS.join);
+    await this.ledger.add(nonce, timestamp);
     const parsed = parseAddRequest(request.body, request.source, config);
     if (!parsed.ok) return final(undefined, 400, parsed.reason);
     const add = parsed.value;

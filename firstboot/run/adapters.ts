@@ -1,4 +1,5 @@
 // The real world, behind the narrow interfaces the steps use.
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -29,15 +30,31 @@ export const realFiles: FileAccess = {
   read: (path) => readFile(path, 'utf8').catch(() => undefined),
   async write(path, content, mode) {
     await mkdir(dirname(path), { recursive: true });
-    const partial = `${path}.partial`;
-    const handle = await open(partial, 'w', mode);
+    // A name of its own per write: two writers of one file never share (and rename away) a partial file.
+    const partial = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.partial`;
     try {
-      await handle.writeFile(content);
+      const handle = await open(partial, 'wx', mode);
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(partial, path);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  },
+  async append(path, content, mode) {
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'a', mode);
+    try {
+      await handle.write(content);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename(partial, path);
   },
   remove: (path) => rm(path, { force: true }),
   async list(dir) {

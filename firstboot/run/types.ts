@@ -91,7 +91,10 @@ export interface StepContext {
 
 export interface FileAccess {
   read(path: string): Promise<string | undefined>;
+  /** Whole, through a temporary name of its own and a rename: a reader sees the old file or the new one. */
   write(path: string, content: string, mode: number): Promise<void>;
+  /** Adds to the end (creating the file with `mode`), synced before it resolves. */
+  append(path: string, content: string, mode: number): Promise<void>;
   remove(path: string): Promise<void>;
   /** Regular files under `dir`, recursively, without following symbolic links; [] when it is missing. */
   list(dir: string): Promise<string[]>;

@@ -257,6 +257,10 @@ export class FakeFiles implements FileAccess {
   ]);
   async read(path: string) { return this.files.get(path)?.content; }
   async write(path: string, content: string, mode: number) { this.files.set(path, { content, mode }); }
+  async append(path: string, content: string, mode: number) {
+    const f = this.files.get(path);
+    this.files.set(path, { content: (f?.content ?? '') + content, mode: f?.mode ?? mode });
+  }
   async remove(path: string) { this.files.delete(path); }
   async list(dir: string) { return [...this.files.keys()].filter((p) => p === dir || p.startsWith(`${dir}/`)); }
   async readBytes(path: string) { const f = this.files.get(path); return f && Buffer.from(f.content, 'utf8'); }

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { HEADERS, signRequest, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
 import { JoinDesk } from '../../firstboot/join/join-desk.js';
-import type { NodeStatus } from '../../firstboot/run/types.js';
+import type { FileAccess, NodeStatus } from '../../firstboot/run/types.js';
 import { FakeMicroCloud, type FakeFiles } from '../doubles/fake-host.js';
 import { cluster, quietLog, rig } from './first-boot-rig.js';
 
@@ -20,6 +20,8 @@ export interface DeskOptions {
   readonly listDelayMs?: number;
   /** The disk of a member before a restart: its saved nonces come back with it. */
   readonly files?: FakeFiles;
+  /** The desk's own disk instead of the rig's double (the real file adapter on a folder, say). */
+  readonly deskFiles?: FileAccess;
 }
 
 export async function memberDesk(options: DeskOptions) {
@@ -34,7 +36,7 @@ export async function memberDesk(options: DeskOptions) {
   // Sleeping moves the clock and yields to the event loop (a gathering batch polls it).
   const clock = { at: DESK_START, now: () => clock.at, sleep: async (ms: number) => { clock.at += ms; await new Promise((res) => setTimeout(res, 1)); } };
   const statuses: Partial<NodeStatus>[] = [];
-  const desk = await JoinDesk.open({ config: r.config, key: options.key, run: r.host.run, log: quietLog(log), clock, files: r.files,
+  const desk = await JoinDesk.open({ config: r.config, key: options.key, run: r.host.run, log: quietLog(log), clock, files: options.deskFiles ?? r.files,
     record: (f) => statuses.push(f) });
   return { desk, log, clock, cloud, r, statuses };
 }
