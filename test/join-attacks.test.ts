@@ -177,6 +177,25 @@ describe('--replace removes only an unreachable member, after a while', () => {
     expect(commands(m.r.host).filter((c) => c.startsWith('microcloud remove'))).toEqual([]);
   });
 
+  it('an unreachable member seen once, back online unseen, and unreachable for a moment three minutes later is not removed', async () => {
+    const m = await member({ online: ['pi1', 'pi2'], offline: ['pi3'] });
+    expect(await m.desk.handle(signedFor(replacing, { from: '127.0.0.13' }))).toMatchObject({ status: 503 });
+    m.cloud.offline.delete('pi3'); // back online, and nobody looks
+    m.clock.at += REPLACE_AFTER_MS;
+    m.cloud.offline.add('pi3'); // a moment of unreachability
+    expect(await m.desk.handle(signedFor(replacing, { from: '127.0.0.13', at: m.clock.at })))
+      .toMatchObject({ status: 503, reason: expect.stringMatching(/unreachable for 0 s/) });
+    expect(m.cloud.removed).toEqual([]);
+  });
+
+  it('a --replace card from another address does not take the dead member\'s name', async () => {
+    const m = await member({ online: ['pi1', 'pi2'], offline: ['pi3'] });
+    const elsewhere = addBody('pi3', { replace: true, address: '127.0.0.40' });
+    expect(await m.desk.handle(signedFor(elsewhere, { from: '127.0.0.40' })))
+      .toMatchObject({ status: 409, final: true, reason: expect.stringMatching(/pi3 was a member at 127\.0\.0\.13; a Pi replacing it must have that address, not 127\.0\.0\.40/) });
+    expect(m.cloud.removed).toEqual([]);
+  });
+
   it('an unreachable member comes back online in the meantime: it is not removed', async () => {
     const m = await member({ online: ['pi1', 'pi2'], offline: ['pi3'] });
     expect(await m.desk.handle(signedFor(replacing, { from: '127.0.0.13' }))).toMatchObject({ status: 503 });

@@ -21,6 +21,13 @@ import { BATCH_PATH } from './send-join.js';
 
 /** How long a member must have been unreachable before a `--replace` node may take its name. */
 export const REPLACE_AFTER_MS = 3 * 60_000;
+/**
+ * The unreachable time counts only while looks follow each other this closely: a member seen
+ * unreachable, then (unseen) back online, then unreachable for a moment minutes later has not been
+ * unreachable all along. A waiting --replace node asks every 15-23 s (MicroCloud has at most 50
+ * members), and every ask is a look.
+ */
+export const MAX_UNSEEN_MS = 60_000;
 /** How long a batch gathers new nodes after its first, at most. */
 export const GATHER_WINDOW_MS = 60_000;
 const GATHER_CHECK_MS = 1000;
@@ -87,8 +94,8 @@ export class JoinDesk {
   private readonly added: string[] = [];
   /** The members MicroCloud listed last: a newcomer a node named that is one by now will not ask. */
   private members = new Set<string>();
-  /** When each member was first seen UNREACHABLE by this desk (cleared when seen otherwise). */
-  private readonly unreachableSince = new Map<string, number>();
+  /** Since when each member has been seen UNREACHABLE at every look, and the last such look. */
+  private readonly unreachableSince = new Map<string, { since: number; seen: number }>();
   private readonly refusals: RefusalLog;
 
   private constructor(private readonly deps: JoinDeskDeps, private readonly guard: ReplayGuard, private readonly ledger: NonceLedgerFile) {
@@ -249,8 +256,10 @@ export class JoinDesk {
     const now = clock.now();
     for (const name of this.unreachableSince.keys()) if (!members.some((m) => m.name === name)) this.unreachableSince.delete(name);
     for (const m of members) {
+      const seen = this.unreachableSince.get(m.name);
       if (m.status !== 'UNREACHABLE') this.unreachableSince.delete(m.name);
-      else if (!this.unreachableSince.has(m.name)) this.unreachableSince.set(m.name, now);
+      else if (seen && now - seen.seen <= MAX_UNSEEN_MS) seen.seen = now;
+      else this.unreachableSince.set(m.name, { since: now, seen: now }); // first seen, or not looked at for too long: the wait starts over
     }
     const sameName = members.find((m) => m.name === add.node);
     const sameAddress = members.find((m) => m.address === add.address && m.name !== add.node);
@@ -267,7 +276,12 @@ export class JoinDesk {
     if (sameName.status !== 'UNREACHABLE')
       return wait(503, `${add.node} is a member that is ${state}, not unreachable: ${config.node} removes a member only when `
         + 'MicroCloud cannot reach it; waiting');
-    const since = this.unreachableSince.get(add.node)!;
+    // The card takes the dead member's place: its address too (MicroCloud would refuse another
+    // address only if a member had it; a card from anywhere on the LAN must not take the name).
+    if (sameName.address && sameName.address !== add.address)
+      return final(add.node, 409, `${add.node} was a member at ${sameName.address}; a Pi replacing it must have that address, `
+        + `not ${add.address}. Give ${add.node} its old address in the cluster file and rebuild it with --replace`);
+    const since = this.unreachableSince.get(add.node)!.since;
     if (now - since < REPLACE_AFTER_MS)
       return wait(503, `${add.node} has been unreachable for ${Math.round((now - since) / 1000)} s; ${config.node} removes it once it `
         + `has been unreachable for ${REPLACE_AFTER_MS / 60_000} min; ask again`);
