@@ -68,6 +68,8 @@ const rows: Row[] = [
   { name: 'release 4', edit: (d) => { d.microcloud.release = 4; }, field: 'microcloud.release', message: /4 is not one of 2, 3/ },
   { name: 'a session timeout over an hour', edit: (d) => { d.microcloud.session_timeout = 7200; }, field: 'microcloud.session_timeout', message: /7200 is above 3600/ },
   { name: 'a lookup longer than the session', edit: (d) => { d.microcloud.lookup_timeout = 3000; d.microcloud.session_timeout = 1200; }, field: 'microcloud.lookup_timeout', message: /not shorter than session_timeout/ },
+  { name: 'a card good for over a year', edit: (d) => { d.microcloud.join_ticket_days = 400; }, field: 'microcloud.join_ticket_days', message: /400 is above 365.*from 1 to 365/ },
+  { name: 'a card good for no day at all', edit: (d) => { d.microcloud.join_ticket_days = 0; }, field: 'microcloud.join_ticket_days', message: /0 is below 1/ },
   { name: 'a bad snap channel', edit: (d) => { d.microcloud.channels = { lxd: 'latest stable' }; }, field: 'microcloud.channels.lxd', message: /snap channel/ },
   { name: 'CephFS without Ceph disks', edit: (d) => { d.nodes.forEach((n: Doc) => delete n.disks); d.microcloud.ceph = { cephfs: true }; }, field: 'microcloud.ceph.cephfs', message: /no node gives Ceph disks/ },
   { name: 'a Ceph network with host bits', edit: (d) => { d.microcloud.ceph = { public_network: '10.0.0.7/24' }; }, field: 'microcloud.ceph.public_network', message: /host bits set/ },

@@ -14,4 +14,5 @@ export const DEFAULTS = {
   sessionTimeoutSeconds: 3600,
   statusPort: 9180,
   grow: true,
+  joinTicketDays: 28,
 } as const;

@@ -87,6 +87,7 @@ export function normalizeCluster(raw: RawCluster): Cluster {
       lookupTimeoutSeconds: mc.lookup_timeout ?? DEFAULTS.lookupTimeoutSeconds,
       sessionTimeoutSeconds: mc.session_timeout ?? DEFAULTS.sessionTimeoutSeconds,
       grow: mc.grow ?? DEFAULTS.grow,
+      joinTicketDays: mc.join_ticket_days ?? DEFAULTS.joinTicketDays,
       ovn: {
         ...(ovn.ipv4_gateway !== undefined ? { ipv4Gateway: cidr(ovn.ipv4_gateway) } : {}),
         ...(ovn.ipv4_range !== undefined ? { ipv4Range: parseRange(ovn.ipv4_range)! } : {}),

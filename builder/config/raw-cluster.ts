@@ -32,6 +32,7 @@ export interface RawCluster {
     session_timeout?: number;
     status_port?: number;
     grow?: boolean;
+    join_ticket_days?: number;
     ovn?: { ipv4_gateway?: string; ipv4_range?: string; ipv6_gateway?: string; dns_servers?: string[]; underlay_subnet?: string };
     ceph?: { cephfs?: boolean; internal_network?: string; public_network?: string };
   };

@@ -171,6 +171,8 @@ export const clusterSchema = {
         session_timeout: timeout(300, 'Give seconds between 300 and 3600 (MicroCloud\'s maximum).'),
         status_port: { type: 'integer', minimum: 1024, maximum: 65535, hint: 'Use an unprivileged TCP port, e.g. 9180.' },
         grow: { type: 'boolean', hint: 'true (the default) lets a node added to this file later join by itself; false leaves adding nodes to a person.' },
+        join_ticket_days: { type: 'integer', minimum: 1, maximum: 365,
+          hint: 'Give how many days a card may lie unused and still join, from 1 to 365 (default 28); after that, rebuild it.' },
         ovn: {
           type: 'object',
           additionalProperties: false,

@@ -100,6 +100,8 @@ export interface MicroCloudSettings {
   readonly sessionTimeoutSeconds: number;
   /** A node added to the file after formation (or replacing a dead one) joins by itself. */
   readonly grow: boolean;
+  /** How long a card's join ticket is good for after the build: a lost, unused card stops working then. */
+  readonly joinTicketDays: number;
   readonly ovn: OvnSettings;
   readonly ceph: CephSettings;
 }
