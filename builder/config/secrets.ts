@@ -1,13 +1,18 @@
 // The cluster's secrets file: beside the cluster file, mode 0600, created once and reused on
-// every later build, so a node rebuilt next month still joins with the same passphrase.
-import { randomBytes } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
+// every later build, so a node rebuilt next month still joins with the same passphrase, and its
+// join ticket is signed with the same operator key every member checks.
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { partialPath, watchForLeftovers } from '../output/leftovers.js';
 import { ConfigError, type LocatedProblem } from './problems.js';
-import { asSecret, type ClusterSecrets } from './types.js';
+import { asSecret, type ClusterSecrets, type Secret } from './types.js';
 
 const MIN_PASSPHRASE = 16;
+const HEADER = '# microcloud-pi cluster secrets. Keep this file: nodes built later need the same passphrase and operator key.\n'
+  + '# Never commit it (the .gitignore beside it keeps it out of git).\n';
+const KEY_COMMENT = '# operator_key signs each card\'s join ticket; members check tickets against its public half.\n';
 
 export const secretsPathFor = (clusterFile: string): string =>
   join(dirname(clusterFile), `${basename(clusterFile, extname(clusterFile))}.secrets.yaml`);
@@ -16,42 +21,118 @@ export const secretsPathFor = (clusterFile: string): string =>
 export const generatePassphrase = (random: (bytes: number) => Buffer = randomBytes): string =>
   random(24).toString('base64url');
 
+/** A new Ed25519 private key: PKCS8 DER, base64 (one YAML-safe line). */
+export const generateOperatorKey = (): string =>
+  generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+
 const fail = (file: string, message: string, hint: string, path: string[] = []): never => {
   const located: LocatedProblem = { file, path, message, hint, severity: 'error' };
   throw new ConfigError([located]);
 };
 
+const isOperatorKey = (text: unknown): text is string => {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return false;
+  try {
+    return createPrivateKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'pkcs8' }).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+};
+
 export interface SecretsOptions {
   /** Overrides the file (CI passes secrets through the environment). */
   readonly passphraseFromEnv?: string;
+  /** MICROCLOUD_PI_OPERATOR_KEY: with passphraseFromEnv only. */
+  readonly operatorKeyFromEnv?: string;
   readonly random?: (bytes: number) => Buffer;
+  readonly newOperatorKey?: () => string;
 }
 
-export async function loadOrCreateSecrets(clusterFile: string, options: SecretsOptions = {}):
-  Promise<{ secrets: ClusterSecrets; file: string; created: boolean }> {
+export interface LoadedSecrets {
+  readonly secrets: ClusterSecrets;
+  readonly file: string;
+  readonly created: boolean;
+  /** The file had no operator_key and was given one (written whole under a temporary name, then renamed). */
+  readonly addedOperatorKey: boolean;
+}
+
+/** The operator key from MICROCLOUD_PI_OPERATOR_KEY, checked; undefined when it is not set. */
+function operatorKeyFromEnv(text: string | undefined): Secret | undefined {
+  if (text === undefined) return undefined;
+  if (!isOperatorKey(text.trim()))
+    fail('environment', 'is not an Ed25519 private key (PKCS8 DER, base64)',
+      'Set it to the operator_key line of the cluster\'s secrets file (what follows "operator_key: ").', ['MICROCLOUD_PI_OPERATOR_KEY']);
+  return asSecret(text.trim());
+}
+
+export async function loadOrCreateSecrets(clusterFile: string, options: SecretsOptions = {}): Promise<LoadedSecrets> {
   const file = secretsPathFor(clusterFile);
   if (options.passphraseFromEnv !== undefined) {
     if (options.passphraseFromEnv.length < MIN_PASSPHRASE)
       fail('MICROCLOUD_PI_PASSPHRASE', `is shorter than ${MIN_PASSPHRASE} characters`, 'Use a long random passphrase.');
-    return { secrets: { sessionPassphrase: asSecret(options.passphraseFromEnv) }, file: 'environment', created: false };
+    // Without the variable the cards carry no ticket (the CLI says so): a key made up here would
+    // sign tickets for members that check a key nobody keeps.
+    const operatorKey = operatorKeyFromEnv(options.operatorKeyFromEnv);
+    return { secrets: { sessionPassphrase: asSecret(options.passphraseFromEnv), ...(operatorKey ? { operatorKey } : {}) },
+      file: 'environment', created: false, addedOperatorKey: false };
   }
-  const created = await createIfMissing(file, generatePassphrase(options.random));
-  const mode = (await stat(file)).mode & 0o777;
-  // Windows has no POSIX modes (stat says 0666 for every file): its ACLs keep a user's files private by default.
-  if (process.platform !== 'win32' && mode & 0o077)
-    fail(file, `is readable by other users (mode ${mode.toString(8).padStart(4, '0')})`,
-      `It holds the cluster's join passphrase: run chmod 600 ${file}.`);
-  const doc = parseDocument(await readFile(file, 'utf8'));
-  const passphrase: unknown = doc.errors.length ? undefined : doc.get('session_passphrase');
+  if (options.operatorKeyFromEnv !== undefined)
+    fail('environment', 'is set without MICROCLOUD_PI_PASSPHRASE',
+      `Set both (CI), or neither: ${file} holds both.`, ['MICROCLOUD_PI_OPERATOR_KEY']);
+  const newKey = options.newOperatorKey ?? generateOperatorKey;
+  const created = await createIfMissing(file, generatePassphrase(options.random), newKey());
+  let text = await readPrivate(file);
+  const passphrase = fieldOf(text, 'session_passphrase');
   if (typeof passphrase !== 'string' || passphrase.length < MIN_PASSPHRASE)
     fail(file, `has no session_passphrase of at least ${MIN_PASSPHRASE} characters`,
       'Restore it from a backup (nodes already flashed use it), or delete the file to generate a new one for a new cluster.',
       ['session_passphrase']);
-  return { secrets: { sessionPassphrase: asSecret(passphrase as string) }, file, created };
+  let addedOperatorKey = false;
+  if (fieldOf(text, 'operator_key') === undefined) {
+    text = await addOperatorKey(file, text, newKey());
+    addedOperatorKey = fieldOf(text, 'operator_key') !== undefined;
+  }
+  const operatorKey = fieldOf(text, 'operator_key');
+  if (operatorKey === undefined)
+    fail(file, 'has no operator_key: the file changed while this build added one', 'Run the build again.', ['operator_key']);
+  if (!isOperatorKey(operatorKey))
+    fail(file, 'is not an Ed25519 private key (PKCS8 DER, base64)',
+      'Restore the line from a backup of this file: members already built check join tickets against its public half.', ['operator_key']);
+  return { secrets: { sessionPassphrase: asSecret(passphrase as string), operatorKey: asSecret(operatorKey as string) }, file, created, addedOperatorKey };
 }
 
+/** The operator key alone, for signing a revocation: never creates or changes the secrets file. */
+export async function loadOperatorKey(clusterFile: string, env: { readonly operatorKeyFromEnv?: string } = {}): Promise<Secret> {
+  const fromEnv = operatorKeyFromEnv(env.operatorKeyFromEnv);
+  if (fromEnv) return fromEnv;
+  const file = secretsPathFor(clusterFile);
+  if (!(await stat(file).then(() => true, () => false)))
+    fail(file, 'does not exist', `Run this beside the cluster file whose cards you built, with its secrets file, or set MICROCLOUD_PI_OPERATOR_KEY.`);
+  const key = fieldOf(await readPrivate(file), 'operator_key');
+  if (key === undefined)
+    fail(file, 'has no operator_key', 'Cards built from it carry no join ticket and its members check none, so there is nothing to revoke: '
+      + 'build any card once to add a key, then rebuild the cards you keep.', ['operator_key']);
+  if (!isOperatorKey(key))
+    fail(file, 'is not an Ed25519 private key (PKCS8 DER, base64)', 'Restore the line from a backup of this file.', ['operator_key']);
+  return asSecret(key as string);
+}
+
+async function readPrivate(file: string): Promise<string> {
+  const mode = (await stat(file)).mode & 0o777;
+  // Windows has no POSIX modes (stat says 0666 for every file): its ACLs keep a user's files private by default.
+  if (process.platform !== 'win32' && mode & 0o077)
+    fail(file, `is readable by other users (mode ${mode.toString(8).padStart(4, '0')})`,
+      `It holds the cluster's join passphrase and operator key: run chmod 600 ${file}.`);
+  return readFile(file, 'utf8');
+}
+
+const fieldOf = (text: string, name: string): unknown => {
+  const doc = parseDocument(text);
+  return doc.errors.length ? undefined : doc.get(name);
+};
+
 /** Exclusive create: two builds at once never write two different passphrases. */
-async function createIfMissing(file: string, passphrase: string): Promise<boolean> {
+async function createIfMissing(file: string, passphrase: string, operatorKey: string): Promise<boolean> {
   let handle;
   try {
     handle = await open(file, 'wx', 0o600);
@@ -60,12 +141,35 @@ async function createIfMissing(file: string, passphrase: string): Promise<boolea
     throw error;
   }
   try {
-    await handle.writeFile(
-      '# microcloud-pi cluster secrets. Keep this file: nodes built later need the same passphrase.\n'
-      + '# Never commit it (the .gitignore beside it keeps it out of git).\n'
-      + `session_passphrase: ${passphrase}\n`);
+    await handle.writeFile(`${HEADER}session_passphrase: ${passphrase}\n${KEY_COMMENT}operator_key: ${operatorKey}\n`);
   } finally {
     await handle.close();
   }
   return true;
+}
+
+/**
+ * The file as it was plus an operator_key line, written whole under a temporary name (0600) and
+ * renamed over it: a crash leaves the old file or the new one, never one without the passphrase.
+ * Returns the text now in the file.
+ */
+async function addOperatorKey(file: string, text: string, operatorKey: string): Promise<string> {
+  const next = `${text}${text.endsWith('\n') || !text ? '' : '\n'}${KEY_COMMENT}operator_key: ${operatorKey}\n`;
+  watchForLeftovers(dirname(file)); // a signal removes the temporary: it holds the passphrase
+  const partial = partialPath(file);
+  const handle = await open(partial, 'wx', 0o600);
+  try {
+    await handle.writeFile(next);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  // Another build may have added its own key meanwhile: keep that one, so all cards share one key.
+  const now = await readFile(file, 'utf8');
+  if (now !== text) {
+    await rm(partial, { force: true });
+    return now;
+  }
+  await rename(partial, file);
+  return next;
 }

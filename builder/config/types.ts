@@ -127,6 +127,8 @@ export interface Cluster {
 /** Secrets live beside the cluster file, never in it. */
 export interface ClusterSecrets {
   readonly sessionPassphrase: Secret;
+  /** Ed25519, PKCS8 DER base64: signs each card's join ticket. Absent only when CI gives a passphrase and no key. */
+  readonly operatorKey?: Secret;
 }
 
 /** A branded string: loggers and reports refuse it by type. */
