@@ -1,7 +1,8 @@
 // node.json: what the first-boot service on one Pi needs to know about its cluster. No secret
 // goes in here (it is world-readable); the passphrase stays in the root-only preseed.
+import { issueTicket, operatorPublicKey } from '../../firstboot/join/join-ticket.js';
 import { usesCeph } from '../config/topology.js';
-import { formatCidr, type Cluster, type Discovery, type SnapChannels } from '../config/types.js';
+import { formatCidr, type Cluster, type Discovery, type Secret, type SnapChannels } from '../config/types.js';
 import { nodeNamed } from './node-named.js';
 import { planPreflightNeeds, type PreflightNeeds } from './preflight-needs.js';
 import { planPreseedFilters, planPreseedSystem, type Preseed, type PreseedSystem } from './preseed.js';
@@ -33,7 +34,17 @@ export interface NodeConfig {
   /** Joining a formed cluster: allowed at all, this node's part of the add preseed, and whether it replaces a dead member of its name. */
   join: { grow: boolean; replace: boolean; system: PreseedSystem; filters?: NonNullable<Preseed['storage']>;
     /** `microcloud.ovn.underlay_subnet`: a joining node's underlay address must lie in it. */
-    underlaySubnet?: string };
+    underlaySubnet?: string;
+    /** The operator's Ed25519 public key (raw 32 bytes, base64): a member admits only cards whose ticket it signed. Absent: built before join tickets, checks none. */
+    operatorKey?: string;
+    /**
+     * This card's join ticket (join-ticket.ts). World-readable here, and that is acceptable: a
+     * ticket alone signs no join request (that takes the join key, from the passphrase in the
+     * root-only preseed), it names only this node at its own address, and a member takes it once,
+     * so after this node has joined it admits no one. Whoever can read the passphrase too holds
+     * no more than the card itself gives whoever holds it.
+     */
+    ticket?: string };
 }
 
 /**
@@ -48,8 +59,22 @@ export function addFilters(filters: NonNullable<Preseed['storage']>): NonNullabl
   };
 }
 
-/** How one node's image is built: `--replace` marks a Pi that takes over a dead member's name. */
-export interface SeedOptions { readonly replace?: boolean }
+/** A build's join tickets: signed with the operator's key (PKCS8 DER base64) at `issuedMs`, passed in to keep rendering pure. */
+export interface TicketIssue { readonly operatorKey: Secret; readonly issuedMs: number }
+
+/** How one node's image is built: `--replace` marks a Pi that takes over a dead member's name; `ticket`: without it the card carries none. */
+export interface SeedOptions { readonly replace?: boolean; readonly ticket?: TicketIssue }
+
+const DAY_MS = 86_400_000;
+
+/** node.json's operator key and this card's ticket: good from the build for microcloud.join_ticket_days. */
+function ticketFor(cluster: Cluster, node: { name: string; address: string }, replace: boolean, issue: TicketIssue) {
+  return {
+    operatorKey: operatorPublicKey(issue.operatorKey),
+    ticket: issueTicket(issue.operatorKey, { cluster: cluster.name, node: node.name, address: node.address, replace,
+      issued: issue.issuedMs, expires: issue.issuedMs + cluster.microcloud.joinTicketDays * DAY_MS }),
+  };
+}
 
 export function planNodeConfig(cluster: Cluster, nodeName: string, options: SeedOptions = {}): NodeConfig {
   const node = nodeNamed(cluster, nodeName);
@@ -80,7 +105,8 @@ export function planNodeConfig(cluster: Cluster, nodeName: string, options: Seed
     subnet: formatCidr(cluster.network.subnet),
     join: { grow: cluster.microcloud.grow, replace: options.replace ?? false, system: planPreseedSystem(cluster, node),
       ...(filters ? { filters } : {}),
-      ...(cluster.microcloud.ovn.underlaySubnet ? { underlaySubnet: formatCidr(cluster.microcloud.ovn.underlaySubnet) } : {}) },
+      ...(cluster.microcloud.ovn.underlaySubnet ? { underlaySubnet: formatCidr(cluster.microcloud.ovn.underlaySubnet) } : {}),
+      ...(options.ticket ? ticketFor(cluster, node, options.replace ?? false, options.ticket) : {}) },
   };
 }
 
