@@ -33,9 +33,9 @@ export const addRequestOf = (config: NodeConfig, newcomers: readonly string[] = 
   ...(newcomers.length ? { newcomers: [...newcomers] } : {}),
 });
 
-/** The member's plan for one add session with every new node of the batch (all from one cluster file: the first one's filters serve). Pure. */
+/** The member's plan for one add session with every new node of the batch (the desk batches only requests that ask for the same disk filters). Pure. */
 export function planAdd(config: NodeConfig, initiator: Member, requests: readonly AddRequest[]): AddPlan {
-  const filters = requests.find((r) => r.filters)?.filters;
+  const filters = requests[0]?.filters;
   return {
     ...(config.discovery === 'unicast' ? { initiator_address: initiator.address }
       : { initiator: initiator.name, lookup_subnet: config.subnet }),
@@ -52,12 +52,22 @@ export function withSessionPassphrase(plan: AddPlan, passphrase: string): Presee
   return { ...head, session_passphrase: passphrase, systems, ...(storage ? { storage } : {}) } as Preseed;
 }
 
-/** A plan a joiner may run: from this member, listing this node as it asked to be added. undefined when not. Pure. */
+/** JSON with object keys sorted: two documents that say the same compare equal. */
+const canonical = (value: unknown): string => JSON.stringify(value, (_, v: unknown) => (isObject(v)
+  ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
+const PLAN_KEYS = ['initiator', 'initiator_address', 'lookup_subnet', 'lookup_timeout', 'session_timeout', 'systems', 'storage'];
+
+/**
+ * A plan a joiner may run: from this member, with nothing an add preseed does not have, and saying
+ * about this node exactly what it asked: its own `systems` entry and the disk filters that pick the
+ * disks it wipes (a batch-mate's filters must never choose them). undefined when not. Pure.
+ */
 export function checkPlan(plan: unknown, member: Member, request: AddRequest): AddPlan | undefined {
-  if (!isObject(plan) || !Array.isArray(plan.systems)) return undefined;
+  if (!isObject(plan) || !Array.isArray(plan.systems) || Object.keys(plan).some((k) => !PLAN_KEYS.includes(k))) return undefined;
   const fromMember = plan.initiator === member.name || plan.initiator_address === member.address;
-  const mine = (plan.systems as unknown[]).filter(isObject).find((s) => s.name === request.node);
-  return fromMember && mine && JSON.stringify(mine) === JSON.stringify(request.system) ? plan as unknown as AddPlan : undefined;
+  const mine = (plan.systems as unknown[]).filter(isObject).filter((s) => s.name === request.node);
+  const sameStorage = canonical(plan.storage ?? null) === canonical(request.filters ?? null);
+  return fromMember && mine.length === 1 && canonical(mine[0]) === canonical(request.system) && sameStorage ? plan as unknown as AddPlan : undefined;
 }
 
 /** YAML with every string double-quoted: nothing from a request can change the document's shape. */

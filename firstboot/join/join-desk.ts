@@ -71,7 +71,13 @@ interface Batch {
   readonly expected: Set<string>;
   readonly replacing: Set<string>;
   readonly closesAt: number;
+  /** The disk filters every joiner of the batch asked for: one add preseed has one set, so requests that differ go to separate batches. */
+  readonly storage: string;
+  /** A node that did not reach out to a session it was in: it is added on its own, not with others it would sink again. */
+  readonly solo: boolean;
   plan?: AddPlan;
+  /** The session failed: why, as the member's answers say it. */
+  failed?: string;
 }
 
 type Decision = JoinAnswer & { node?: string };
@@ -79,15 +85,26 @@ type Decision = JoinAnswer & { node?: string };
 const final = (node: string | undefined, status: number, reason: string): Decision => ({ ...(node ? { node } : {}), status, reason, final: true });
 const wait = (status: number, reason: string): Decision => ({ status, reason });
 
+/** Batches that ended, kept so their nodes learn how (added: the plan again; failed: stop waiting and ask again). */
+const ENDED_KEPT = 8;
+/** MicroCloud's words for a machine of the session that never came (cmd/microcloud: "System %q hasn't reached out"). */
+const NO_SHOW = /System "([^"]+)" hasn't reached out/g;
+
+/** The key two requests share when they ask for the same disk filters. */
+const storageKey = (add: AddRequest) => JSON.stringify(add.filters ?? null);
+
 export class JoinDesk {
-  /** The batch taking new nodes now; and the one whose add session runs (its plan is set). */
-  private gathering: Batch | undefined;
+  /** Batches taking new nodes now, oldest first (one per set of disk filters); and the one whose add session runs (its plan is set). */
+  private gathering: Batch[] = [];
   private running: Batch | undefined;
   /**
-   * The last batch that was added: a node of it that asks after the member's side finished (a
-   * MicroCloud that did not wait for it, like the boot test's double) still gets its plan.
+   * Batches that ended, newest last: a node of an added one that asks after the member's side
+   * finished (a MicroCloud that did not wait for it) still gets its plan; a node of a failed one
+   * is told so at once and stops its side of the session instead of waiting for MicroCloud's timeout.
    */
-  private lastAdded: Batch | undefined;
+  private readonly ended: Batch[] = [];
+  /** Nodes MicroCloud said never reached out to a session they were in, and how often. */
+  private readonly noShows = new Map<string, number>();
   private session: Promise<void> | undefined;
   /** `microcloud remove` of a dead member that a --replace node takes the place of, while it runs. */
   private removing: ReturnType<CommandRunner> | undefined;
@@ -112,9 +129,9 @@ export class JoinDesk {
 
   /** Resolves once the batch gathering now (if any) has been added, or has failed. */
   async settled(): Promise<void> {
-    while (this.gathering || this.session) {
+    while (this.gathering.length || this.session) {
       await this.session;
-      if (this.gathering && !this.session) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (this.gathering.length && !this.session) await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
@@ -166,16 +183,23 @@ export class JoinDesk {
     if (this.running?.joiners.has(add.node)) return this.busy();
     // The node gave up waiting for this answer (it asks another member now): it must not be gathered here too.
     if (request.stillWaiting && !request.stillWaiting()) return wait(503, 'the node stopped waiting for this answer');
-    const other = [this.running, this.gathering].flatMap((b) => [...(b?.joiners.values() ?? [])])
+    const other = [this.running, ...this.gathering].flatMap((b) => [...(b?.joiners.values() ?? [])])
       .find((j) => j.address === add.address && j.node !== add.node);
     if (other) return final(add.node, 409, `${add.address} is the address of ${other.node}, which asked to be added too`);
-    const opening = !this.gathering;
-    const batch = this.gathering ?? this.newBatch();
-    batch.joiners.set(add.node, add);
-    for (const name of [add.node, ...(add.newcomers ?? [])]) batch.expected.add(name);
-    if (verdictOfMembers === 'replace') batch.replacing.add(add.node);
-    if (opening) void this.gather(batch).catch((error: Error) => this.deps.log.warn(`join: the batch failed: ${error.message}`));
-    return { status: 202, batch: batch.id };
+    // A node asking again while gathered already (its answer was lost) stays in its batch; a node that
+    // once never came is added on its own; the others go with the nodes that asked for the same disks.
+    const solo = (this.noShows.get(add.node) ?? 0) > 0;
+    const batch = this.gathering.find((b) => b.joiners.has(add.node))
+      ?? (solo ? undefined : this.gathering.find((b) => !b.solo && b.storage === storageKey(add)));
+    const opening = !batch;
+    const into = batch ?? this.newBatch(storageKey(add), solo);
+    for (const b of this.gathering) if (b !== into) b.joiners.delete(add.node);
+    const joined = into;
+    joined.joiners.set(add.node, add);
+    if (!solo) for (const name of [add.node, ...(add.newcomers ?? [])]) joined.expected.add(name);
+    if (verdictOfMembers === 'replace') joined.replacing.add(add.node);
+    if (opening) void this.gather(joined).catch((error: Error) => this.deps.log.warn(`join: the batch failed: ${error.message}`));
+    return { status: 202, batch: joined.id };
   }
 
   private busy(): Decision {
@@ -188,18 +212,24 @@ export class JoinDesk {
     try {
       asked = JSON.parse(request.body) as typeof asked;
     } catch { /* refused below */ }
-    const batch = [this.gathering, this.running, this.lastAdded].find((b) => b && b.id === asked.batch);
+    const batch = [...this.gathering, this.running, ...this.ended].find((b) => b && b.id === asked.batch);
     if (!batch || typeof asked.node !== 'string' || !batch.joiners.has(asked.node))
-      return wait(409, 'that batch is over (it failed, or this member restarted); ask to be added again');
+      return wait(409, 'that batch is over (this member restarted, or it was never here); ask to be added again');
     if (batch.joiners.get(asked.node)!.address !== request.source) return wait(409, 'the request does not come from that node\'s address');
+    if (batch.failed) return wait(409, `the add session of that batch failed (${batch.failed}); ask to be added again`);
     return batch.plan ? { status: 200, plan: batch.plan } : { status: 202, batch: batch.id };
   }
 
-  private newBatch(): Batch {
+  private newBatch(storage: string, solo: boolean): Batch {
     const batch: Batch = { id: randomBytes(16).toString('hex'), joiners: new Map(), expected: new Set(), replacing: new Set(),
-      closesAt: this.deps.clock.now() + (this.deps.gatherWindowMs ?? GATHER_WINDOW_MS) };
-    this.gathering = batch;
+      closesAt: this.deps.clock.now() + (this.deps.gatherWindowMs ?? GATHER_WINDOW_MS), storage, solo };
+    this.gathering.push(batch);
     return batch;
+  }
+
+  private end(batch: Batch): void {
+    this.ended.push(batch);
+    if (this.ended.length > ENDED_KEPT) this.ended.shift();
   }
 
   /**
@@ -208,13 +238,20 @@ export class JoinDesk {
    */
   private async gather(batch: Batch): Promise<void> {
     const { config, key, run, log, clock } = this.deps;
-    const missing = () => [...batch.expected].some((n) => !batch.joiners.has(n) && !this.members.has(n) && !this.added.includes(n));
+    const asked = (n: string) => [...this.gathering, this.running].some((b) => b?.joiners.has(n)); // in this batch or another
+    const missing = () => [...batch.expected].some((n) => !asked(n) && !this.members.has(n) && !this.added.includes(n));
     while (clock.now() < batch.closesAt && missing()) await clock.sleep(GATHER_CHECK_MS);
-    while (this.session || this.removing) await (this.session ?? this.removing); // it still takes new nodes meanwhile
+    // Batches run oldest first, one at a time; a lone node that once never came waits for the others. It still takes new nodes meanwhile.
+    const ahead = () => this.gathering.slice(0, this.gathering.indexOf(batch)).some((b) => b.solo === batch.solo || !b.solo);
+    while (this.session || this.removing || ahead()) {
+      if (this.session || this.removing) await (this.session ?? this.removing);
+      else await clock.sleep(GATHER_CHECK_MS);
+    }
     // From here to the session's start nothing is awaited: the batch stops gathering and runs.
     // Nobody is in two batches: a node's request while its own session runs is busy, and a member's name is refused
     // (a name this member added before may come again: a dead Pi replaced under it).
-    if (this.gathering === batch) this.gathering = undefined;
+    this.gathering = this.gathering.filter((b) => b !== batch);
+    if (!batch.joiners.size) return; // every node of it went to another batch
     this.running = batch;
     const joiners = [...batch.joiners.values()];
     batch.plan = planAdd(config, { name: config.node, address: config.address }, joiners);
@@ -231,14 +268,23 @@ export class JoinDesk {
       });
       if (ran.exitCode === 0) {
         this.added.push(...names);
-        this.lastAdded = batch;
+        for (const name of names) this.noShows.delete(name);
         log.info(`join: ${names.join(', ')} added to the cluster`);
       } else {
-        // MicroCloud names a machine that did not come ("System X hasn't reached out"): the others ask again and form the next batch.
-        log.warn(`join: adding ${names.join(', ')} failed (${ran.timedOut ? 'timed out' : redact(lastLine(ran.stderr), [passphrase])}); `
-          + 'each asks again by itself');
+        // MicroCloud names a machine that did not come ("System X hasn't reached out"): it is added on its own
+        // from now on; the others are told the batch failed (their side would wait for MicroCloud's session
+        // timeout, an hour by default), ask again and form the next batch.
+        const why = ran.timedOut ? 'timed out' : redact(lastLine(ran.stderr), [passphrase]);
+        const missing = [...(ran.stderr ?? '').matchAll(NO_SHOW)].map((m) => m[1]!).filter((n) => names.includes(n));
+        for (const name of missing) this.noShows.set(name, (this.noShows.get(name) ?? 0) + 1);
+        batch.failed = missing.length ? `${missing.join(', ')} did not reach out` : why;
+        log.warn(`join: adding ${names.join(', ')} failed (${why}); each asks again by itself${missing.length ? `, ${missing.join(', ')} on its own` : ''}`);
       }
-    })().catch((error: Error) => log.warn(`join: adding ${names.join(', ')} failed: ${error.message}`)).finally(() => {
+    })().catch((error: Error) => {
+      batch.failed = error.message;
+      log.warn(`join: adding ${names.join(', ')} failed: ${error.message}`);
+    }).finally(() => {
+      this.end(batch);
       this.running = undefined;
       this.session = undefined;
       this.deps.record({ adding: undefined, added: [...this.added] });
