@@ -6,10 +6,17 @@ import type { Clock, Logger } from '../run/types.js';
 export const MAX_REFUSAL_LINES_PER_MINUTE = 10;
 const MAX_TEXT = 300;
 
-/** Control characters and the like shown as \xNN / \uNNNN, cut to a few hundred characters. */
+/**
+ * Control characters, line separators, and the invisible format characters that reorder or hide
+ * text (bidi marks, embeddings, overrides and isolates; zero-width spaces and joiners; the BOM):
+ * a sender's U+202E would show the rest of a line reversed. Each shown as \xNN / \uNNNN.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSHOWN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/** Text a sender chose, with UNSHOWN characters escaped, cut to a few hundred characters. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  const escaped = text.replace(UNSHOWN, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });

@@ -2,12 +2,22 @@
 // stands, and a marker stops any later boot from running the steps again.
 import { deriveJoinKey } from '../join/join-auth.js';
 import { JOIN_KEY_PATH } from '../join/join-key.js';
-import type { Step } from '../run/types.js';
+import type { FileAccess, Step } from '../run/types.js';
 import { passphraseOf } from '../run/run-preseed.js';
 import { scrubSecret } from '../run/scrub-secret.js';
 
 export const DONE_MARKER = '/var/lib/microcloud-pi/done';
 export const MOTD = '/etc/motd';
+
+/**
+ * Zeros over the preseed, synced, then unlinked: an unlinked file's blocks keep the passphrase
+ * on the card until the filesystem reuses them.
+ */
+export async function dropPreseed(files: FileAccess, path: string): Promise<void> {
+  const bytes = await files.readBytes(path);
+  if (bytes?.length) await files.overwrite(path, Buffer.alloc(bytes.length));
+  await files.remove(path);
+}
 
 export const finish: Step = {
   id: 'finish',
@@ -24,7 +34,7 @@ export const finish: Step = {
       await ctx.files.write(JOIN_KEY_PATH, `${key.toString('hex')}\n`, 0o600);
       await scrubSecret(ctx.files, secret);
     }
-    await ctx.files.remove(config.preseedPath);
+    await dropPreseed(ctx.files, config.preseedPath);
     await ctx.files.write(MOTD, [
       `microcloud-pi: ${config.node} is a member of the MicroCloud "${config.cluster}"`,
       `  initiator ${config.initiator}, ${config.expect.members} member(s)${config.expect.ceph ? ', Ceph' : ''}${config.expect.ovn ? ', OVN' : ''}`,
