@@ -136,3 +136,24 @@ export function parseFlashArgs(argv: readonly string[]): { image: string; target
   if (!image || !target || extra.length) throw new UsageError('Usage: build-image flash IMAGE DEVICE [--yes] [--force]');
   return { image, target, yes: parsed.values.yes ?? false, force: parsed.values.force ?? false };
 }
+
+export interface RevokeOptions {
+  readonly config: string;
+  /** The node whose tickets issued until now are revoked. */
+  readonly node: string;
+}
+
+export function parseRevokeArgs(argv: readonly string[]): RevokeOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false,
+      options: { config: { type: 'string', short: 'c' }, node: { type: 'string', short: 'n' }, debug: { type: 'boolean' } } }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Usage: build-image revoke --node NAME [--config FILE]`, { cause: error });
+  }
+  if (!values.node) throw new UsageError('Say whose cards to revoke: build-image revoke --node NAME [--config FILE]');
+  // A node's name is its hostname (the cluster file's rules); anything else has no ticket to revoke.
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(values.node))
+    throw new UsageError(`--node ${values.node} is not a node name: lowercase letters, digits and dashes.`);
+  return { config: values.config ?? 'cluster.yaml', node: values.node };
+}

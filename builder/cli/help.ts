@@ -7,6 +7,7 @@ Usage:
   build-image status --config FILE [--all] [--json] [--watch [--interval SECONDS]]
   build-image flash IMAGE DEVICE [--yes] [--force]
   build-image doctor [--json]
+  build-image revoke --node NAME [--config FILE]
 
 Options:
   -c, --config FILE   the cluster file (YAML); see examples/ (default: cluster.yaml)
@@ -71,6 +72,14 @@ doctor:
   lzma-native does not load: Linux arm64). Every job checks its own programs
   before it writes anything and lists all missing ones at once, with install commands.
 
+revoke:
+  Every card of NAME built until now stops working: a lost card, or one you will not use.
+  Signs a revocation with the operator key (from the secrets file, or
+  MICROCLOUD_PI_OPERATOR_KEY) and gives it to every node of the cluster file
+  (http://<address>:<status_port>/join/revoke), printing per node: accepted, refused (why),
+  or no answer. A member that took it refuses every ticket of NAME issued up to now; a card
+  built after this joins as usual. Run it again for members that did not answer.
+
 flash:
   Streams an .img, .img.xz or .img.zst onto DEVICE (or into a file), then reads it back
   and compares SHA-256. Refuses a device that is mounted, holds the running system or is
@@ -78,15 +87,19 @@ flash:
   asks for "yes" unless --yes.
 
 Secrets:
-  The join passphrase is generated on first use into <cluster>.secrets.yaml beside the
-  cluster file (mode 0600) and reused after that: keep it, never commit it. The
-  environment variable MICROCLOUD_PI_PASSPHRASE overrides it (for CI).
-  Seed files that carry it are written with mode 0600.
+  The join passphrase and the operator key are generated on first use into
+  <cluster>.secrets.yaml beside the cluster file (mode 0600) and reused after that: keep it,
+  never commit it. The operator key signs each card's join ticket: the card may add only its
+  own node, at its address, once, within microcloud.join_ticket_days (28) of the build.
+  The environment variables MICROCLOUD_PI_PASSPHRASE and MICROCLOUD_PI_OPERATOR_KEY (the
+  file's operator_key) override it (for CI); without the key, cards carry no ticket.
+  Seed files that carry the passphrase are written with mode 0600.
 
 Exit codes:
   0  done
   1  unexpected failure (rerun with --debug and report it)
   2  bad arguments or an invalid cluster file (every problem is listed)
+  3  revoke: no member took the revocation (none answered, or all refused)
   4  the base image could not be downloaded (after retries)
   5  a checksum or signature did not match (the file was removed)
   6  the base image is not a Raspberry Pi image, or writing the image failed

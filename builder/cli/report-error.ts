@@ -8,7 +8,7 @@ import { FlashRefused } from '../flash/flash-command.js';
 import { MissingProgramsError } from '../host-programs/find-programs.js';
 import { UsageError } from './errors.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, download: 4, verification: 5, image: 6, programs: 7, interrupted: 130 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, revoke: 3, download: 4, verification: 5, image: 6, programs: 7, interrupted: 130 } as const;
 
 export function reportError(error: unknown, options: { debug: boolean; stderr: (line: string) => void }): number {
   const { stderr } = options;
