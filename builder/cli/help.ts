@@ -58,12 +58,15 @@ Options:
 
 status:
   Asks every node's first-boot status endpoint (http://<address>:<status_port>/status)
-  and prints a summary line (how many nodes are done, forming, joining, waiting, stopped,
-  not answering), then a table of the nodes that are not done (every node with --all):
-  step, state, since when, last error. --json prints the answers as they are.
-  --watch looks again every --interval seconds (5) until every node is done (exit 0) or
-  one needs a person (exit 8, naming it); redrawn in place on a terminal, one JSON line
-  per look with --json.
+  and believes only answers signed with the cluster's join key (derived from
+  MICROCLOUD_PI_PASSPHRASE or the secrets file, which status never creates); any other
+  answer is "unverified" and none of it is shown. Prints a summary line (how many nodes
+  are done, forming, joining, waiting, stopped, unverified, not answering), then a table
+  of the nodes that are not done (every node with --all): step, state, since when, last
+  error, control characters shown escaped. --json prints the signed answers.
+  --watch looks again every --interval seconds (5) until every node is signed done
+  (exit 0) or one needs a person (exit 8, naming it); redrawn in place on a terminal,
+  one JSON line per look with --json.
 
 doctor:
   Lists every program the builder can drive (xz, lsblk): found or not, its version,
