@@ -13,6 +13,7 @@ import { prepareRawBase } from './image/decompress.js';
 import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './image/release-files.js';
 import { firstBootFolder, type FirstBootSources } from './first-boot-folder.js';
 import { nodeNamed } from './render/node-named.js';
+import type { SeedOptions } from './render/node-config.js';
 import { renderSeed } from './render/seed.js';
 import { TOOL } from './tool-version.js';
 import { partialPath, sweepStaleLeftovers } from './output/leftovers.js';
@@ -25,8 +26,8 @@ export interface ImageBuildOptions {
   readonly clusterText: string;
   readonly secrets: ClusterSecrets;
   readonly nodes: readonly string[];
-  /** --replace: the node takes over a dead member's name. */
-  readonly replace?: boolean;
+  /** --replace (the node takes over a dead member's name) and the join tickets to issue. */
+  readonly seedOptions?: SeedOptions;
   readonly baseImage: string;
   /** The base image's SHA-256 when the caller already verified it (a catalog download). */
   readonly baseSha256?: string;
@@ -72,7 +73,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
     for (const node of o.nodes) {
       const image = await buildNodeImage({
         base: prepared, node,
-        seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase, { replace: o.replace ?? false }),
+        seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase, o.seedOptions),
         out: join(o.outDir, `${node}.img${extensionOf(o.compression ?? 'none')}`),
         compression: o.compression ?? 'none',
         ...(o.compressWhole ? {} : { chunkCacheDir: o.cacheDir }),

@@ -96,6 +96,8 @@ Secrets:
   own node, at its address, once, within microcloud.join_ticket_days (28) of the build.
   The environment variables MICROCLOUD_PI_PASSPHRASE and MICROCLOUD_PI_OPERATOR_KEY (the
   file's operator_key) override it (for CI); without the key, cards carry no ticket.
+  Tickets are issued at the build's moment, or at MICROCLOUD_PI_TICKET_TIME (ISO 8601 or ms)
+  when set, so that a rebuild of the same inputs gives the same bytes.
   Seed files that carry the passphrase are written with mode 0600.
 
 Exit codes:

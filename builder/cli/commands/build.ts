@@ -8,6 +8,7 @@ import { loadCluster } from '../../config/load-cluster.js';
 import { formatProblem } from '../../config/problems.js';
 import { loadOrCreateSecrets } from '../../config/secrets.js';
 import type { Cluster, ClusterSecrets } from '../../config/types.js';
+import type { SeedOptions, TicketIssue } from '../../render/node-config.js';
 import { requirePrograms } from '../../host-programs/find-programs.js';
 import { programsForBuild } from '../../host-programs/programs.js';
 import { xzCompressor } from '../../image/codecs.js';
@@ -25,7 +26,7 @@ import { UsageError } from '../errors.js';
 import { HELP } from '../help.js';
 import { progressFor, type CliIo, type RunDeps } from '../io.js';
 
-export async function buildCommand(options: BuildOptions, io: CliIo, deps: Pick<RunDeps, 'programPath'>): Promise<number> {
+export async function buildCommand(options: BuildOptions, io: CliIo, deps: Pick<RunDeps, 'programPath' | 'now'>): Promise<number> {
   if (options.help) {
     io.stdout(HELP);
     return 0;
@@ -40,14 +41,41 @@ export async function buildCommand(options: BuildOptions, io: CliIo, deps: Pick<
   const nodes = options.all ? cluster.nodes.map((n) => n.name) : options.nodes;
   // Resolved and checked before anything is written, the secrets file included.
   const base = await resolveBase(options, io, deps.programPath);
-  const { secrets, file: secretsFile, created } = await loadOrCreateSecrets(options.config, {
+  const { secrets, file: secretsFile, created, addedOperatorKey } = await loadOrCreateSecrets(options.config, {
     ...(io.env.MICROCLOUD_PI_PASSPHRASE !== undefined ? { passphraseFromEnv: io.env.MICROCLOUD_PI_PASSPHRASE } : {}),
+    ...(io.env.MICROCLOUD_PI_OPERATOR_KEY !== undefined ? { operatorKeyFromEnv: io.env.MICROCLOUD_PI_OPERATOR_KEY } : {}),
   });
-  if (created) io.stderr(`Created ${secretsFile} with a new join passphrase (mode 0600). Keep it; never commit it.`);
+  if (created) io.stderr(`Created ${secretsFile} with a new join passphrase and operator key (mode 0600). Keep it; never commit it.`);
+  if (addedOperatorKey)
+    io.stderr(`Added an operator key to ${secretsFile} (mode 0600): it signs each card's join ticket. Keep it with the passphrase.`);
+  if (!secrets.operatorKey)
+    io.stderr('warning: MICROCLOUD_PI_OPERATOR_KEY is not set: these cards carry no join ticket, and members built from them check '
+      + 'none, so any card of this cluster can add a machine under any name. Set it to the operator_key of the cluster\'s secrets file.');
+  // Issued now, passed in: rendering stays a pure function of config, key and this moment.
+  const ticket: TicketIssue | undefined = secrets.operatorKey
+    ? { operatorKey: secrets.operatorKey, issuedMs: ticketTime(io, (deps.now ?? Date.now)(), cluster.microcloud.joinTicketDays) } : undefined;
   const outDir = options.out ?? defaultOutDir(cluster);
+  const seedOptions: SeedOptions = { replace: options.replace, ...(ticket ? { ticket } : {}) };
   return options.seedOnly
-    ? seeds(cluster, secrets, nodes, outDir, options, io, base)
-    : images(cluster, secrets, nodes, outDir, options, io, base);
+    ? seeds(cluster, secrets, nodes, outDir, options, io, base, seedOptions)
+    : images(cluster, secrets, nodes, outDir, options, io, base, seedOptions);
+}
+
+/**
+ * When this build issues its tickets: now, or MICROCLOUD_PI_TICKET_TIME (ISO 8601 or ms), so that
+ * two builds of the same inputs give the same bytes (a release rebuilt, tests that compare builds).
+ */
+function ticketTime(io: CliIo, nowMs: number, days: number): number {
+  const given = io.env.MICROCLOUD_PI_TICKET_TIME;
+  if (given === undefined) return nowMs;
+  const ms = /^\d+$/.test(given) ? Number(given) : Date.parse(given);
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > 8.64e15)
+    throw new UsageError(`MICROCLOUD_PI_TICKET_TIME ${given} is not a time: give it as 2026-11-23T12:00:00Z or in ms since 1970.`);
+  if (ms + days * 86_400_000 <= nowMs)
+    io.stderr(`warning: MICROCLOUD_PI_TICKET_TIME ${given} gives join tickets that have expired already: no member will add these cards.`);
+  else if (ms > nowMs + 5 * 60_000)
+    io.stderr(`warning: MICROCLOUD_PI_TICKET_TIME ${given} is in the future: members refuse these cards until then.`);
+  return ms;
 }
 
 interface BaseChoice {
@@ -83,12 +111,12 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
 }
 
 async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
-  options: BuildOptions, io: CliIo, { arch, cacheDir }: BaseChoice): Promise<number> {
+  options: BuildOptions, io: CliIo, { arch, cacheDir }: BaseChoice, seedOptions: SeedOptions): Promise<number> {
   const folder = await firstBootFolder({ cluster, configSha256: sha256Hex(await readFile(options.config, 'utf8')), cacheDir,
     sources: await firstBootSources(options, arch, cacheDir, io) });
   const builds = await writeSeeds(cluster, secrets, nodes, outDir, folder, (b) =>
     io.stderr(`${b.node}: ${b.dir}/ holds what goes onto its card's system-boot drive (${b.files.filter((f) => !f.includes('/')).join(', ')}, ${BOOT_FOLDER}/)`),
-    { replace: options.replace });
+    seedOptions);
   io.stdout(options.json
     ? `${JSON.stringify({ cluster: cluster.name, seeds: builds }, null, 2)}\n`
     : builds.map((b) => `${b.dir}\n`).join(''));
@@ -96,7 +124,7 @@ async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly 
 }
 
 async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
-  options: BuildOptions, io: CliIo, { entry, arch, cacheDir }: BaseChoice): Promise<number> {
+  options: BuildOptions, io: CliIo, { entry, arch, cacheDir }: BaseChoice, seedOptions: SeedOptions): Promise<number> {
   let baseImage = options.baseImage;
   let baseSha256: string | undefined;
   const labels: ExpectedLabels | undefined = entry?.labels;
@@ -110,7 +138,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   }
   const firstBoot = await firstBootSources(options, arch, cacheDir, io);
   const built = await buildImages({
-    cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, replace: options.replace,
+    cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, seedOptions,
     baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
     compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}),
   });
