@@ -159,9 +159,9 @@ export function checkTicket(c: TicketCheck): TicketVerdict {
   const refuse = (reason: string, final = true): TicketVerdict => ({ ok: false, reason, final });
   if (c.ticketText === undefined || c.ticketText === '')
     return refuse(`${c.node}'s card carries no join ticket (it was built before join tickets, or without an operator key): ${rebuild}.`);
+  if (!publicKeyOf(c.publicKey))
+    return refuse('this member cannot check join tickets: its node.json join.operatorKey is not an Ed25519 public key; ask another member.', false);
   const read = readTicket(c.publicKey, c.ticketText);
-  if (!read.ok && read.reason.startsWith('the member'))
-    return refuse(`this member cannot check join tickets: ${read.reason} (its node.json join.operatorKey); ask another member.`, false);
   if (!read.ok)
     return refuse(`${c.node}'s join ticket is not this cluster's: ${read.reason} (a card of another cluster, or built from another `
       + `secrets file): ${rebuild} from the cluster's own secrets file.`);
