@@ -3,8 +3,9 @@
 // route that changes anything, and only on a formed member: it hands the request to the join desk.
 // It is the one thing a Pi serves to the network, so it holds against a peer that misbehaves:
 // it listens on the intra-cluster address only, gives a request seconds (not Node's minutes) to
-// arrive, caps connections in all and per source, answers only to its own names (no DNS
-// rebinding), and signs what a node acts on (statuses and join answers) for the asker's nonce.
+// arrive, caps connections in all and per source (a full pool makes room by closing a connection
+// that is still only waiting for its request), answers only to its own names (no DNS rebinding),
+// and signs what a node acts on (statuses and join answers) for the asker's nonce.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { isNonce, HEADERS, MAX_BODY_BYTES, signAnswer, type JoinRequestIn } from '../join/join-auth.js';
@@ -28,6 +29,12 @@ export interface HttpLimits {
 
 export const HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 3000, requestTimeoutMs: 10_000, maxConnections: 128, maxConnectionsPerSource: 8 };
 
+/**
+ * The cluster's nodes, by address: a fixed list, or a function asked once per new connection (say,
+ * the cluster's current members, which may outgrow this node's file). Keep it cheap; it must not throw.
+ */
+export type Peers = readonly string[] | (() => ReadonlySet<string> | readonly string[]);
+
 export interface StatusServerOptions {
   readonly host: string;
   readonly port: number;
@@ -35,7 +42,7 @@ export interface StatusServerOptions {
   /** Host names and addresses a request may name in its Host header (with or without the port). */
   readonly names: readonly string[];
   /** The cluster's nodes: they count against the per-source cap only, so others filling the total cannot cut peers off. */
-  readonly peers?: readonly string[];
+  readonly peers?: Peers;
   /** The cluster's join key, once this node has it: signs statuses and join answers. */
   readonly key: () => Buffer | undefined;
   readonly joinDesk?: () => JoinHandler | undefined;
@@ -60,14 +67,77 @@ async function readBody(req: IncomingMessage): Promise<Body> {
 const sourceOf = (socket: Socket) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 const hostOf = (header: string | undefined) => (header ?? '').toLowerCase().replace(/^\[([^\]]*)\](:\d+)?$/, '$1').replace(/:\d+$/, '');
 
+const peerTest = (peers: Peers | undefined): ((address: string) => boolean) => {
+  if (typeof peers !== 'function') {
+    const fixed = new Set(peers);
+    return (address) => fixed.has(address);
+  }
+  return (address) => {
+    const now = peers();
+    return 'has' in now ? now.has(address) : now.includes(address);
+  };
+};
+
+/**
+ * The connection caps. A full non-peer pool makes room by closing its oldest connection whose
+ * request has not fully arrived: holding one open costs a flooder nothing, so refusing newcomers
+ * instead would let a few addresses keep out every node not in this node's file, and the operator.
+ * Only when every non-peer connection is being served is a newcomer refused. Each connection's
+ * counts are taken once and released once, whether it closes or is closed to make room.
+ */
+function connectionCaps(limits: HttpLimits, isPeer: (address: string) => boolean) {
+  const perSource = new Map<string, number>();
+  const counted = new Map<Socket, { source: string; peer: boolean }>();
+  const waiting = new Set<Socket>(); // non-peer connections not being served yet, oldest first (a Set keeps insertion order)
+  let others = 0; // open connections from addresses that are not the cluster's nodes
+  const release = (socket: Socket) => {
+    const held = counted.get(socket);
+    if (!held) return;
+    counted.delete(socket);
+    waiting.delete(socket);
+    const left = (perSource.get(held.source) ?? 1) - 1;
+    if (left > 0) perSource.set(held.source, left);
+    else perSource.delete(held.source);
+    if (!held.peer) others--;
+  };
+  return {
+    /** Counts a new connection, making room if need be; false: it is refused. */
+    admit(socket: Socket): boolean {
+      const source = sourceOf(socket);
+      if ((perSource.get(source) ?? 0) >= limits.maxConnectionsPerSource) return false;
+      const peer = isPeer(source);
+      if (!peer && others >= limits.maxConnections) {
+        const oldest: Socket | undefined = waiting.values().next().value;
+        if (!oldest) return false;
+        release(oldest); // now, not on its close: the pool must not look fuller than it is meanwhile
+        oldest.destroy();
+      }
+      perSource.set(source, (perSource.get(source) ?? 0) + 1);
+      counted.set(socket, { source, peer });
+      if (!peer) {
+        others++;
+        waiting.add(socket);
+      }
+      socket.once('close', () => release(socket));
+      return true;
+    },
+    /** Its request has arrived and is being answered: no longer closed to make room. */
+    serving(socket: Socket): void {
+      waiting.delete(socket);
+    },
+  };
+}
+
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const limits = options.limits ?? HTTP_LIMITS;
   const names = new Set(options.names.map((n) => n.toLowerCase()));
+  const caps = connectionCaps(limits, peerTest(options.peers));
   const server: Server = createServer({
     headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: 1000,
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
   }, (req, res) => {
-    const source = sourceOf(req.socket); // read now: the socket is gone once a refused request is destroyed
+    const socket = req.socket;
+    const source = sourceOf(socket); // read now: the socket is gone once a refused request is destroyed
     const nonce = req.headers[HEADERS.nonce];
     /** `signed`: a status always (anyone may ask for it); a join answer only when the request's own signature held. */
     const answer = (status: number, body: string, signed = true) => {
@@ -77,7 +147,11 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         ? { [HEADERS.signature]: signAnswer(key, { kind, responder: options.host, nonce, status }, body) } : {};
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
     };
-    if (!names.has(hostOf(req.headers.host))) {
+    const path = req.url ?? '';
+    const join = req.method === 'POST' && (path === JOIN_PATH || path === BATCH_PATH);
+    const named = names.has(hostOf(req.headers.host));
+    if (!(join && named)) caps.serving(socket); // answered right here; a join is served once its body is in (handleJoin)
+    if (!named) {
       res.writeHead(421, { 'content-type': 'text/plain', connection: 'close' }).end('ask for this node by its name or address\n');
       return;
     }
@@ -85,32 +159,15 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       answer(200, `${JSON.stringify(options.current())}\n`);
       return;
     }
-    if (req.method === 'POST' && (req.url === JOIN_PATH || req.url === BATCH_PATH)) {
-      void handleJoin(req, res, req.url, source, options, answer)
+    if (join) {
+      void handleJoin(req, res, path, source, options, answer, () => caps.serving(socket))
         .catch(() => answer(500, joinAnswerBody({ status: 500, reason: 'the member failed to handle the request' }), false));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' }).end('GET /status\n');
   });
-  const peers = new Set(options.peers ?? []);
-  const perSource = new Map<string, number>();
-  let others = 0; // open connections from addresses that are not the cluster's nodes
   server.on('connection', (socket: Socket) => {
-    const source = sourceOf(socket);
-    const open = (perSource.get(source) ?? 0) + 1;
-    const peer = peers.has(source);
-    if (open > limits.maxConnectionsPerSource || (!peer && others >= limits.maxConnections)) {
-      socket.destroy();
-      return;
-    }
-    perSource.set(source, open);
-    if (!peer) others++;
-    socket.once('close', () => {
-      const left = (perSource.get(source) ?? 1) - 1;
-      if (left > 0) perSource.set(source, left);
-      else perSource.delete(source);
-      if (!peer) others--;
-    });
+    if (!caps.admit(socket)) socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -128,16 +185,19 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   };
 }
 
+/** `serving`: called once the request is whole and handed on (until then a full pool may close it to make room). */
 async function handleJoin(req: IncomingMessage, res: ServerResponse, path: string, source: string, options: StatusServerOptions,
-  answer: (status: number, body: string, signed?: boolean) => void): Promise<void> {
+  answer: (status: number, body: string, signed?: boolean) => void, serving: () => void): Promise<void> {
   const desk = options.joinDesk?.();
   if (!desk) {
+    serving();
     // Unsigned: a joiner takes it as no answer and asks the next member rather than wait here.
     answer(503, joinAnswerBody({ status: 503, reason: `${options.current().node} is not a formed member that adds nodes (yet)` }), false);
     return;
   }
   const socket = req.socket; // req.socket is null once the request is destroyed
   const body = await readBody(req);
+  serving();
   const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   // An oversized body is not read to its end; the desk refuses it (413), logs it and counts it like any other request.
   const result = await desk({ source, method: req.method ?? '', path, headers, stillWaiting: () => !socket.destroyed,
