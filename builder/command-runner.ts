@@ -2,13 +2,19 @@
 // first-boot service, so a test hands each of them a double. execa in production.
 import { execa } from 'execa';
 
-export interface Ran { exitCode: number | undefined; stdout: string; stderr: string; timedOut?: boolean }
+export interface Ran {
+  exitCode: number | undefined; stdout: string; stderr: string; timedOut?: boolean;
+  /** Stopped through `signal` before it ended by itself. */
+  cancelled?: boolean;
+}
 export interface RunOptions {
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
   readonly input?: string;
   /** Strings a runner that logs must blank out of what it logs (the first-boot service does). */
   readonly secret?: readonly string[];
+  /** Stops the program (SIGTERM) when aborted: the result then says `cancelled`. */
+  readonly signal?: AbortSignal;
 }
 export type CommandRunner = (file: string, args: readonly string[], options?: RunOptions) => Promise<Ran>;
 
@@ -21,9 +27,10 @@ export const execaRunner: CommandRunner = async (file, args, options = {}) => {
     reject: false,
     ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
     ...(options.input !== undefined ? { input: options.input } : {}),
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
     env: { PATH, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C', ...options.env },
   });
-  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), timedOut: r.timedOut };
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), timedOut: r.timedOut, ...(r.isCanceled ? { cancelled: true } : {}) };
 };
 
 export function ensureOk(command: string, ran: Ran): Ran {

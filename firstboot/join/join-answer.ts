@@ -6,15 +6,16 @@ import type { HttpReply, JoinAnswer } from '../run/types.js';
 
 export const joinAnswerBody = (answer: JoinAnswer): string => `${JSON.stringify(answer.status === 200 || answer.status === 202
   ? { ok: true, ...(answer.batch ? { batch: answer.batch } : {}), ...(answer.plan ? { plan: answer.plan } : {}) }
-  : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}) })}\n`;
+  : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}), ...(answer.removed?.length ? { removed: answer.removed } : {}) })}\n`;
 
 /** The answer of the member at `member`, when it is signed with the cluster's key for this request's nonce; undefined otherwise. */
 export function readJoinAnswer(key: Buffer, member: string, nonce: string, reply: HttpReply): JoinAnswer | undefined {
   if (!answerIsAuthentic(key, { kind: 'join', responder: member, nonce, status: reply.status }, reply.body, reply.signature)) return undefined;
-  let parsed: { reason?: unknown; final?: unknown; batch?: unknown; plan?: unknown } = {};
+  let parsed: { reason?: unknown; final?: unknown; batch?: unknown; plan?: unknown; removed?: unknown } = {};
   try {
     parsed = JSON.parse(reply.body) as typeof parsed;
   } catch { /* signed, but not JSON: the status alone */ }
   return { status: reply.status, ...(typeof parsed.reason === 'string' ? { reason: parsed.reason } : {}), ...(parsed.final === true ? { final: true } : {}),
-    ...(typeof parsed.batch === 'string' ? { batch: parsed.batch } : {}), ...(parsed.plan !== undefined ? { plan: parsed.plan } : {}) };
+    ...(typeof parsed.batch === 'string' ? { batch: parsed.batch } : {}), ...(parsed.plan !== undefined ? { plan: parsed.plan } : {}),
+    ...(Array.isArray(parsed.removed) && parsed.removed.every((n) => typeof n === 'string') ? { removed: parsed.removed as string[] } : {}) };
 }

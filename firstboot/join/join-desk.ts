@@ -78,6 +78,8 @@ interface Batch {
   plan?: AddPlan;
   /** The session failed: why, as the member's answers say it. */
   failed?: string;
+  /** Nodes of a failed session that MicroCloud had partly joined, removed again by this member. */
+  removed?: string[];
 }
 
 type Decision = JoinAnswer & { node?: string };
@@ -216,7 +218,7 @@ export class JoinDesk {
     if (!batch || typeof asked.node !== 'string' || !batch.joiners.has(asked.node))
       return wait(409, 'that batch is over (this member restarted, or it was never here); ask to be added again');
     if (batch.joiners.get(asked.node)!.address !== request.source) return wait(409, 'the request does not come from that node\'s address');
-    if (batch.failed) return wait(409, `the add session of that batch failed (${batch.failed}); ask to be added again`);
+    if (batch.failed) return { ...wait(409, `the add session of that batch failed (${batch.failed}); ask to be added again`), removed: batch.removed ?? [] };
     return batch.plan ? { status: 200, plan: batch.plan } : { status: 202, batch: batch.id };
   }
 
@@ -277,8 +279,10 @@ export class JoinDesk {
         const why = ran.timedOut ? 'timed out' : redact(lastLine(ran.stderr), [passphrase]);
         const missing = [...(ran.stderr ?? '').matchAll(NO_SHOW)].map((m) => m[1]!).filter((n) => names.includes(n));
         for (const name of missing) this.noShows.set(name, (this.noShows.get(name) ?? 0) + 1);
-        batch.failed = missing.length ? `${missing.join(', ')} did not reach out` : why;
         log.warn(`join: adding ${names.join(', ')} failed (${why}); each asks again by itself${missing.length ? `, ${missing.join(', ')} on its own` : ''}`);
+        // Its nodes learn of the failure once what MicroCloud kept of it is gone: they then know whether to reset.
+        batch.removed = await this.removePartlyJoined(names);
+        batch.failed = missing.length ? `${missing.join(', ')} did not reach out` : why;
       }
     })().catch((error: Error) => {
       batch.failed = error.message;
@@ -290,6 +294,28 @@ export class JoinDesk {
       this.deps.record({ adding: undefined, added: [...this.added] });
     });
     await this.session;
+  }
+
+  /**
+   * After a failed add session, the nodes of it that MicroCloud lists as members anyway: an add
+   * joins each new machine to MicroCloud first and to LXD, MicroCeph and MicroOVN after
+   * (cmd/microcloud/main_init.go addPeers; api/services.go servicesPut), and a failure rolls back
+   * only the join tokens. `microcloud remove NAME --force` takes it out of every service that has
+   * it and skips the others (api/services_cluster.go removeClusterMember), so the name is free
+   * again; the node resets its own snaps before it asks again (it is told it was removed).
+   */
+  private async removePartlyJoined(names: readonly string[]): Promise<string[]> {
+    const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json'], { timeoutMs: COMMAND_TIMEOUT_MS });
+    const members = listed.exitCode === 0 ? parseMembers(listed.stdout) ?? [] : [];
+    const removed: string[] = [];
+    for (const name of names.filter((n) => members.some((m) => m.name === n))) {
+      this.removing = this.deps.run('microcloud', ['remove', name, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
+      const ran = await this.removing.finally(() => { this.removing = undefined; });
+      if (ran.exitCode === 0) removed.push(name);
+      this.deps.log[ran.exitCode === 0 ? 'info' : 'warn'](`join: ${name} was partly joined by the failed session; `
+        + `${ran.exitCode === 0 ? 'removed it again' : `could not remove it: ${lastLine(ran.stderr)}`}`);
+    }
+    return removed;
   }
 
   /** The cluster as MicroCloud sees it now: may `add` take its name and address, after removing a dead member of its name? */

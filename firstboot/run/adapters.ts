@@ -18,10 +18,12 @@ export const realRunner = (log: Logger): CommandRunner => async (file, args, opt
   const r = await execa(file, [...args], {
     reject: false, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
     ...(options.input !== undefined ? { input: options.input } : {}),
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
     env: { LC_ALL: 'C', NO_COLOR: '1' },
   });
   log.info(redact(`$ ${r.escapedCommand} -> exit ${r.exitCode ?? 'none'} (${((Date.now() - started) / 1000).toFixed(1)} s)`, options.secret));
-  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: redact(String(r.stderr), options.secret), timedOut: r.timedOut };
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: redact(String(r.stderr), options.secret), timedOut: r.timedOut,
+    ...(r.isCanceled ? { cancelled: true } : {}) };
 };
 
 export const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };

@@ -9,7 +9,8 @@ import { readJoinAnswer } from '../join/join-answer.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { ConfigurationFailure, TemporaryFailure, type JoinAnswer, type NodeStatus, type StepContext } from '../run/types.js';
-import { PRESEED_GRACE_SECONDS, runPreseed } from '../run/run-preseed.js';
+import { PartlyJoined, PRESEED_GRACE_SECONDS, runPreseed, type PreseedWatch } from '../run/run-preseed.js';
+import { installSnaps, SNAP_ORDER } from './install-snaps.js';
 import { jittered, peerPollMs, readPeerStatuses } from './poll.js';
 import { JOINED_MARKER } from './verify.js';
 
@@ -70,6 +71,61 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
 }
 
 /**
+ * While this node's side of the session runs: the member's word on the batch. MicroCloud never
+ * tells a joiner that the session failed (it would wait for session_timeout): the member does, and
+ * a member that stops answering is gone with its session.
+ */
+function watchBatch(ctx: StepContext, key: Buffer, member: Member, batch: string, seen: { removed?: readonly string[] }): PreseedWatch {
+  const body = JSON.stringify({ node: ctx.config.node, batch });
+  return async (ended) => {
+    let unanswered = 0;
+    while (!ended.aborted) {
+      await ctx.clock.sleep(jittered(peerPollMs(ctx.config.peers.length, BATCH_POLL_MS)));
+      if (ended.aborted) return undefined;
+      const { answer } = await ask(ctx, key, member, BATCH_PATH, body);
+      if (answer && answer.status !== 200 && answer.status !== 202) {
+        if (answer.removed) seen.removed = answer.removed;
+        return `${member.name}: ${answer.reason ?? `HTTP ${answer.status}`}`;
+      }
+      unanswered = answer ? 0 : unanswered + 1;
+      if (unanswered >= MAX_UNANSWERED_POLLS) return `${member.name} stopped answering`;
+    }
+    return undefined;
+  };
+}
+
+/** The member's last word on a batch whose session failed: the nodes it removed again (undefined: it does not say). */
+async function removedBy(ctx: StepContext, key: Buffer, member: Member, batch: string): Promise<readonly string[] | undefined> {
+  for (let attempt = 0; attempt < MAX_UNANSWERED_POLLS * 2; attempt++) {
+    const { answer } = await ask(ctx, key, member, BATCH_PATH, JSON.stringify({ node: ctx.config.node, batch }));
+    if (answer && answer.status !== 200 && answer.status !== 202) return answer.removed ?? [];
+    await ctx.clock.sleep(jittered(peerPollMs(ctx.config.peers.length, BATCH_POLL_MS)));
+  }
+  return undefined;
+}
+
+/**
+ * MicroCloud had partly joined this node when its session failed. When the member says it removed
+ * it again, this node clears what the snaps kept (upstream's way back for a machine removed from a
+ * cluster: reinstall the snaps; canonical/microcloud issue 409, doc/how-to/member_remove.md) and
+ * installs them afresh, then asks again. Otherwise only a person can sort it out.
+ */
+async function resetPartlyJoined(ctx: StepContext, member: Member, removed: readonly string[] | undefined, error: PartlyJoined): Promise<'over'> {
+  const { node } = ctx.config;
+  if (!removed?.includes(node))
+    throw new PartlyJoined(`${error.message}. ${member.name} did not remove ${node} again: on a member run microcloud remove ${node} --force, `
+      + `here snap remove --purge ${[...SNAP_ORDER].reverse().join(' ')}, then systemctl restart microcloud-pi-firstboot`);
+  ctx.log.warn(`join: ${member.name} removed this partly joined node from the cluster; resetting its snaps before asking again`);
+  for (const snap of [...SNAP_ORDER].reverse()) {
+    ctx.report(`removing the partly joined ${snap} (the failed session left it)`);
+    const ran = await ctx.run('snap', ['remove', '--purge', snap], { timeoutMs: 10 * 60_000 });
+    if (ran.exitCode !== 0) throw new TemporaryFailure(`snap remove --purge ${snap} failed: ${ran.stderr.trim().split('\n').pop() ?? ''}; it will be retried`);
+  }
+  await installSnaps.run(ctx);
+  return 'over';
+}
+
+/**
  * This node is in a batch on `member`: ask every BATCH_POLL_MS whether its add session is open,
  * then run this side of it with the member's plan. 'over' when the batch ended without it (it
  * failed, or the member restarted): the node asks to be added again.
@@ -95,9 +151,11 @@ async function followBatch(ctx: StepContext, key: Buffer, member: Member, reques
       const others = plan.systems.map((s) => s.name).filter((n) => n !== config.node);
       ctx.report(`joining the formed MicroCloud through ${member.name}${others.length ? ` with ${others.join(', ')}` : ''}`
         + `${replacing ? ` (replacing the dead ${config.node})` : ''}`);
+      const seen: { removed?: readonly string[] } = {};
       try {
-        await runPreseed(ctx, preseed, passphrase, `joining through ${member.name}`);
+        await runPreseed(ctx, preseed, passphrase, `joining through ${member.name}`, watchBatch(ctx, key, member, batch, seen));
       } catch (error) {
+        if (error instanceof PartlyJoined) return resetPartlyJoined(ctx, member, seen.removed ?? await removedBy(ctx, key, member, batch), error);
         // The session failed for the whole batch (another new node never came, say) and this node is
         // not initialised: it asks again and is added with the next batch.
         if (!(error instanceof TemporaryFailure)) throw error;

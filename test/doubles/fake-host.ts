@@ -3,17 +3,41 @@
 // shared/reference), with state, so steps can be run, interrupted and run again.
 import { parse } from 'yaml';
 import type { CommandRunner, Ran } from '../../builder/command-runner.js';
-import type { FileAccess } from '../../firstboot/run/types.js';
+import type { Clock, FileAccess } from '../../firstboot/run/types.js';
 
 export interface Call { file: string; args: string[]; input?: string }
 
-/** TEST DOUBLE of MicroCloud's cluster formation, shared by the nodes of one test. */
-interface AddSession { initiator: string; names: string[]; arrived: Set<string>; state: 'open' | 'done' | 'failed' }
-const tick = () => new Promise((r) => setTimeout(r, 5));
+/**
+ * TEST DOUBLE of MicroCloud's cluster formation and add sessions, shared by the nodes of one test,
+ * as strict as MicroCloud 2.x on failure. Upstream (canonical/microcloud; read through the code
+ * index, see the comments at each rule): cmd/microcloud/preseed.go RunPreseed, cmd/microcloud/ask.go
+ * askJoinIntents and checkInitialized, cmd/microcloud/session.go, api/session.go sessionGet and
+ * handleJoiningSession, cmd/microcloud/main_init.go addPeers and waitForJoin.
+ *
+ * Not modelled: multicast discovery itself (a joiner meets the session of its passphrase), the
+ * order in which an add joins each new machine to MicroCloud and then to LXD, MicroCeph and
+ * MicroOVN (here every machine of a session is a member at the end of it, or none is), and a
+ * 50-member limit (documented in doc/reference/requirements.md, enforced nowhere in the code read).
+ */
+interface AddSession { initiator: string; names: string[]; arrived: Set<string>; state: 'open' | 'adding' | 'done' | 'failed' }
+const DEFAULT_LOOKUP_S = 60; // cmd/microcloud/main_init.go: DefaultLookupTimeout = time.Minute
+const DEFAULT_SESSION_S = 3600; // DefaultSessionTimeout = 60 * time.Minute
+const MAX_SESSION_S = 3600; // api/session.go sessionGet: "Session timeout cannot exceed 60 minutes"
+
+/** Time as the double counts it: a model clock, or the wall clock with lookups of `waitMs` and sessions five times that (the unit tests' quick failures). */
+export interface CloudTiming {
+  readonly clock: Clock;
+  /** How long an add session takes once every machine has reached out, by the number of new machines. */
+  readonly addMs?: (systems: number) => number;
+}
+
+const cancelled = (): Ran => ({ exitCode: undefined, stdout: '', stderr: '', cancelled: true });
 
 export class FakeMicroCloud {
   readonly arrived = new Set<string>();
   formed = false;
+  /** The formation failed (its initiator gave up or died): its joiners are never told (they wait for their session timeout). */
+  formationFailed = false;
   members: string[] = [];
   /** Members that do not answer (a dead Pi): `cluster list` shows them UNREACHABLE, as microcluster does. */
   readonly offline = new Set<string>();
@@ -24,64 +48,135 @@ export class FakeMicroCloud {
   /** What changed the cluster after formation: each add session's new names, each forced removal. */
   readonly adds: string[][] = [];
   readonly removed: string[] = [];
+  /** Machines that lose power right after they reached out to an add session: left as MicroCloud leaves them. */
+  readonly diesAfterReachingOut = new Set<string>();
   /** Add sessions by their passphrase: initiator and joiners only meet with the same one. */
   private readonly sessions = new Map<string, AddSession>();
+  /** Nodes whose daemon has a session in its trust phase now (api/session.go: one per daemon). */
+  private readonly inSession = new Set<string>();
   /** The most add sessions that were open at one time. */
   maxOpenSessions = 0;
   /** Add sessions opened by an initiator, whether they ended in an add or failed. */
   get sessionsOpened(): number {
     return this.sessions.size;
   }
-  constructor(readonly expected: readonly string[], readonly initiator: string, readonly waitMs = 10_000) {}
+  constructor(readonly expected: readonly string[], readonly initiator: string, readonly waitMs = 10_000, readonly timing?: CloudTiming) {}
+
+  private now(): number {
+    return this.timing ? this.timing.clock.now() : Date.now();
+  }
+
+  private tick(): Promise<void> {
+    return this.timing ? this.timing.clock.sleep(1000) : new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** The preseed's own lookup and session timeouts (with timing), or waitMs for both. */
+  private timeouts(doc: { lookup_timeout?: number; session_timeout?: number }): { lookupMs: number; sessionMs: number } {
+    if (!this.timing) return { lookupMs: this.waitMs, sessionMs: 5 * this.waitMs }; // a session outlasts a lookup, as 3600 s does 60 s
+    const positive = (v: number | undefined, d: number) => (typeof v === 'number' && v > 0 ? v : d); // preseed.go: <= 0 keeps the default
+    return { lookupMs: positive(doc.lookup_timeout, DEFAULT_LOOKUP_S) * 1000, sessionMs: positive(doc.session_timeout, DEFAULT_SESSION_S) * 1000 };
+  }
 
   /**
-   * Formation when the initiator is among the systems, otherwise an add (MicroCloud's rules from
-   * cmd/microcloud/preseed.go): the initiator must already be a member, names already in the
-   * cluster are refused, and the initiator and the new machines meet by the session passphrase.
+   * Formation when the initiator is among the systems, otherwise an add (cmd/microcloud/preseed.go):
+   * the initiator must already be a member, names already in the cluster are refused, and the
+   * initiator and the new machines meet by the session passphrase.
    */
-  async preseed(node: string, input = '', initialised = false): Promise<Ran> {
-    const doc = (input ? parse(input) : {}) as { initiator?: string; systems?: { name: string }[]; session_passphrase?: string };
+  async preseed(node: string, input = '', initialised = false, signal?: AbortSignal): Promise<Ran> {
+    const doc = (input ? parse(input) : {}) as { initiator?: string; systems?: { name: string }[]; session_passphrase?: string;
+      lookup_timeout?: number; session_timeout?: number };
+    if (this.timing && (doc.session_timeout ?? 0) > MAX_SESSION_S)
+      return { exitCode: 1, stdout: '', stderr: 'Error: Failed to start session websocket: Failed websocket upgrade request: Session timeout cannot exceed 60 minutes' };
+    // api/session.go sessionGet: "There already is an active session" while this daemon's session is in its trust phase.
+    if (this.inSession.has(node))
+      return { exitCode: 1, stdout: '', stderr: 'Error: Failed to start session websocket: Failed websocket upgrade request: There already is an active session' };
     const names = (doc.systems ?? []).map((s) => s.name);
-    if (doc.initiator && names.length && !names.includes(doc.initiator)) return this.add(node, doc.initiator, names, doc.session_passphrase ?? '', initialised);
+    const limits = this.timeouts(doc);
+    this.inSession.add(node);
+    try {
+      if (doc.initiator && names.length && !names.includes(doc.initiator))
+        return await this.add(node, doc.initiator, names, doc.session_passphrase ?? '', initialised, limits, signal);
+      return await this.form(node, initialised, limits, signal);
+    } finally {
+      this.inSession.delete(node);
+    }
+  }
+
+  private async form(node: string, initialised: boolean, limits: { lookupMs: number; sessionMs: number }, signal?: AbortSignal): Promise<Ran> {
+    // ask.go checkInitialized: a joiner that is initialised already is refused.
     if (initialised) return { exitCode: 1, stdout: '', stderr: 'Error: MicroCloud is already initialized' };
     this.arrived.add(node);
-    const deadline = Date.now() + this.waitMs;
+    const started = this.now();
     if (node === this.initiator) {
+      this.formationFailed = false;
       while (this.expected.some((n) => !this.arrived.has(n))) {
-        if (Date.now() > deadline) {
+        if (signal?.aborted) return cancelled();
+        if (this.now() > started + limits.lookupMs) {
+          this.formationFailed = true;
           const missing = this.expected.filter((n) => !this.arrived.has(n));
-          return { exitCode: 1, stdout: '', stderr: `Error: System "${missing[0]}" hasn't reached out` };
+          return { exitCode: 1, stdout: '', stderr: `Error: System "${missing[0]}" hasn't reached out` }; // ask.go askJoinIntents
         }
-        await new Promise((r) => setTimeout(r, 5));
+        await this.tick();
       }
       this.formed = true;
       this.members = [...this.expected];
       return { exitCode: 0, stdout: 'Initializing new services\nMicroCloud is ready\n', stderr: '' };
     }
+    // A joiner is never told that the initiator gave up: it waits for its own session timeout (issue 597).
     while (!this.formed) {
-      if (Date.now() > deadline) return { exitCode: 1, stdout: '', stderr: 'Error: Lookup timeout exceeded' };
-      await new Promise((r) => setTimeout(r, 5));
+      if (signal?.aborted) {
+        this.arrived.delete(node);
+        return cancelled();
+      }
+      if (this.now() > started + (this.timing ? limits.sessionMs : limits.lookupMs)) {
+        this.arrived.delete(node);
+        return { exitCode: 1, stdout: '', stderr: this.timing ? JOINER_TIMED_OUT : 'Error: Lookup timeout exceeded' };
+      }
+      await this.tick();
     }
     return { exitCode: 0, stdout: 'Successfully joined the MicroCloud cluster and closing the session.\n', stderr: '' };
   }
 
-  private async add(node: string, initiator: string, names: string[], passphrase: string, initialised: boolean): Promise<Ran> {
+  private async add(node: string, initiator: string, names: string[], passphrase: string, initialised: boolean,
+    limits: { lookupMs: number; sessionMs: number }, signal?: AbortSignal): Promise<Ran> {
     const fail = (stderr: string): Ran => ({ exitCode: 1, stdout: '', stderr });
-    const deadline = Date.now() + this.waitMs;
+    const started = this.now();
     if (node === initiator) {
       if (!this.members.includes(node)) return fail(`Error: ${node} must already be initialised to add systems`);
       const taken = names.find((n) => this.members.includes(n));
-      if (taken) return fail(`Error: System "${taken}" is already a cluster member`);
+      if (taken) return fail(`Error: System with name "${taken}" is already clustered`); // preseed.go RunPreseed
       const session: AddSession = { initiator, names, arrived: new Set(), state: 'open' };
       this.sessions.set(passphrase, session);
-      this.maxOpenSessions = Math.max(this.maxOpenSessions, [...this.sessions.values()].filter((s) => s.state === 'open').length);
+      this.maxOpenSessions = Math.max(this.maxOpenSessions, [...this.sessions.values()].filter((s) => s.state === 'open' || s.state === 'adding').length);
+      // ask.go askJoinIntents: every listed system must reach out within lookup_timeout.
       while (names.some((n) => !session.arrived.has(n))) {
         if (session.state === 'failed') return fail('Error: the session ended');
-        if (Date.now() > deadline) {
+        if (signal?.aborted) {
+          session.state = 'failed';
+          return cancelled();
+        }
+        if (this.now() > started + limits.lookupMs) {
           session.state = 'failed';
           return fail(`Error: System "${names.find((n) => !session.arrived.has(n))}" hasn't reached out`);
         }
-        await tick();
+        await this.tick();
+      }
+      // Trust is established; the add itself (main_init.go addPeers) is not bounded by session_timeout.
+      this.inSession.delete(node);
+      session.state = 'adding';
+      const until = this.now() + (this.timing?.addMs?.(names.length) ?? 0);
+      while (this.now() < until) {
+        if ((session.state as AddSession['state']) === 'failed') return fail('Error: the session ended'); // cutPower, meanwhile
+        await this.tick();
+      }
+      const dead = names.find((n) => this.diesAfterReachingOut.has(n));
+      if (dead) {
+        // The machine joined MicroCloud, then lost power before LXD joined it (main_init.go waitForJoin): a member
+        // that does not answer, and a failed add whose reverter only deletes the join tokens.
+        this.members.push(dead);
+        this.offline.add(dead);
+        session.state = 'failed';
+        return fail(`Error: System "${dead}" failed to join the cluster: Timed out waiting for cluster member "${dead}" to appear`);
       }
       this.members.push(...names);
       this.adds.push(names);
@@ -89,21 +184,33 @@ export class FakeMicroCloud {
       return { exitCode: 0, stdout: 'MicroCloud is ready\n', stderr: '' };
     }
     if (!names.includes(node)) return fail(`Error: this system (${node}) is not among the preseed's systems`);
-    if (initialised) return fail('Error: MicroCloud is already initialized');
+    if (initialised) return fail('Error: MicroCloud is already initialized'); // ask.go checkInitialized
+    let reached: AddSession | undefined;
     for (;;) {
       const session = this.sessions.get(passphrase);
-      if (session?.state === 'open') session.arrived.add(node);
-      if (session?.state === 'done' && session.arrived.has(node))
+      if (!reached && session?.state === 'open') {
+        session.arrived.add(node);
+        reached = session;
+        if (this.diesAfterReachingOut.has(node)) throw new Error(`power cut: ${node} died right after it reached out`);
+      }
+      if (reached?.state === 'done')
         return { exitCode: 0, stdout: 'Successfully joined the MicroCloud cluster and closing the session.\n', stderr: '' };
-      if (session?.state === 'failed' && session.arrived.has(node)) return fail('Error: the initiator ended the session');
-      if (Date.now() > deadline) return fail('Error: Lookup timeout exceeded');
-      await tick();
+      // Killing the client ends the session in its daemon (api/session.go: the gateway's context ends with the websocket).
+      if (signal?.aborted) return cancelled();
+      // Never told that the session failed: a joiner that reached out waits for its session timeout (issue 597);
+      // one that found no session gives up after its lookup (handleJoiningSession: "Lookup timeout exceeded").
+      if (reached && this.now() > started + limits.sessionMs) return fail(JOINER_TIMED_OUT);
+      if (!reached && this.now() > started + limits.lookupMs)
+        return fail('Error: Failed to find an eligible system: Failed to lookup eligible system: Lookup timeout exceeded');
+      await this.tick();
     }
   }
 
-  /** The initiator's power goes: its open add sessions end without it. */
+  /** The initiator's power goes: its sessions end without it, and nobody tells their joiners. */
   cutPower(node: string): void {
-    for (const s of this.sessions.values()) if (s.initiator === node && s.state === 'open') s.state = 'failed';
+    for (const s of this.sessions.values()) if (s.initiator === node && (s.state === 'open' || s.state === 'adding')) s.state = 'failed';
+    if (node === this.initiator && !this.formed) this.formationFailed = true;
+    this.inSession.delete(node);
   }
 
   remove(name: string): boolean {
@@ -114,6 +221,13 @@ export class FakeMicroCloud {
     return true;
   }
 }
+
+/**
+ * What a joiner's `microcloud preseed` prints when its session times out: the daemon closes the
+ * websocket without a message (client/websocket.go: Write returns once the session's context has
+ * ended), so the client reads an abnormal closure. Inferred from the code, not seen in a log.
+ */
+const JOINER_TIMED_OUT = 'Error: Failed to read join confirmation: websocket: close 1006 (abnormal closure): unexpected EOF';
 
 /** TEST DOUBLE of a Pi's hardware, as `ip -j addr`, `lsblk -J` and sysfs would show it. */
 export interface FakeHardware {
@@ -216,6 +330,11 @@ export class FakeHost {
       this.snaps.set(args[1]!, args.find((a) => a.startsWith('--channel='))!.slice('--channel='.length));
       return ok(`${args[1]} (${this.snaps.get(args[1]!)}) 1.0 from Canonical✓ installed\n`);
     }
+    if (file === 'snap' && args[0] === 'remove' && args[1] === '--purge') {
+      this.snaps.delete(args[2]!);
+      if (args[2] === 'microcloud') this.initialised = false;
+      return ok(`${args[2]} removed\n`);
+    }
     if (file === 'snap' && args[0] === 'refresh' && args[1] === '--hold') {
       this.held = true;
       return ok(`General refreshes of ${args.slice(2).map((s) => `"${s}"`).join(', ')} held indefinitely\n`);
@@ -230,7 +349,7 @@ export class FakeHost {
     if (cmd === 'microcloud preseed') {
       if (this.preseedError) return fail(`Error: ${this.preseedError}`);
       if (!options.input?.includes('session_passphrase')) return fail('Error: No systems given');
-      const result = await this.cloud.preseed(this.node, options.input, this.initialised);
+      const result = await this.cloud.preseed(this.node, options.input, this.initialised, options.signal);
       if (result.exitCode === 0) this.initialised = true;
       return result;
     }
