@@ -4,6 +4,7 @@ import type { NodeConfig } from '../builder/render/node-config.js';
 import type { CommandRunner } from '../builder/command-runner.js';
 import { STEPS } from './steps/index.js';
 import { DONE_MARKER, MOTD } from './steps/finish.js';
+import { JOINED_MARKER } from './steps/verify.js';
 import { JoinDesk } from './join/join-desk.js';
 import { loadJoinKey } from './join/join-key.js';
 import { clockSynchronised } from './steps/wait-ready.js';
@@ -78,8 +79,11 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const listenHost = deps.listenHost ?? config.address;
   const server = await listenWhenPossible({
     host: listenHost, port: config.statusPort, current: () => status, key: () => key,
-    names: [...new Set([listenHost, config.address, config.node])], peers: config.peers.map((p) => p.address),
+    names: [...new Set([listenHost, config.address, config.node])],
+    // The cluster file's nodes, and the cluster's members as MicroCloud lists them (a node added later is one too).
+    peers: () => [...config.peers.map((p) => p.address), ...desk?.memberAddresses() ?? []],
     joinDesk: () => (desk ? (request) => desk!.handle(request) : undefined),
+    revoke: () => (desk ? (body) => desk!.revoke(body) : undefined),
   }, clock, log);
   // Listening first: scrypt takes up to a second on a Pi, and the operator's status view should not wait for it.
   const loaded = await loadJoinKey(deps.files, config);
@@ -94,8 +98,10 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
       log.info('join: microcloud.grow is false; this member adds no nodes by itself');
     } else if (key) {
       const joinKey = key;
+      // A founder's cards (and its peers') have been used: none of them can add its node again.
+      const founders = await deps.files.read(JOINED_MARKER) === undefined ? [config.node, ...config.peers.map((p) => p.name)] : [];
       const open = async () => {
-        desk = await JoinDesk.open({ config, key: joinKey, run: deps.run, log, clock, files: deps.files, record: (fields) => set(fields) });
+        desk = await JoinDesk.open({ config, key: joinKey, run: deps.run, log, clock, files: deps.files, record: (fields) => set(fields), founders });
       };
       if (await clockSynchronised(deps.run)) {
         await open();

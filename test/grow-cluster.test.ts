@@ -18,6 +18,8 @@ import { FakeMicroCloud } from './doubles/fake-host.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
 import { boot, cluster, commands, fastClock, rig, type NodeRig } from './helpers/first-boot-rig.js';
 import type { Clock } from '../firstboot/run/types.js';
+import type { SeedOptions } from '../builder/render/node-config.js';
+import { TEST_TICKET } from './helpers/operator-key.js';
 import { addBody, DESK_START, memberDesk, signedJoin } from './helpers/join-desk-rig.js';
 
 const port = () => 20000 + Math.floor(Math.random() * 20000);
@@ -26,18 +28,18 @@ const preseedInputs = (r: NodeRig) => r.host.calls.filter((c) => c.file === 'mic
 interface Shelf { c: Cluster; cloud: FakeMicroCloud; members: NodeRig[]; runs: FirstBootRun[]; close(): Promise<void> }
 
 /** Three Pis form the cluster the usual way and keep serving (status and joins), as they do after first boot. */
-async function formedShelf(p: number, options: { grow?: boolean; clock?: Clock } = {}): Promise<Shelf> {
+async function formedShelf(p: number, options: { grow?: boolean; clock?: Clock; seed?: SeedOptions } = {}): Promise<Shelf> {
   const c = cluster(3, { port: p, ...(options.grow !== undefined ? { grow: options.grow } : {}) });
   const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 2000);
-  const members = await Promise.all(['pi1', 'pi2', 'pi3'].map((n) => rig(n, c, cloud)));
+  const members = await Promise.all(['pi1', 'pi2', 'pi3'].map((n) => rig(n, c, cloud, options.seed ?? {})));
   const runs = await Promise.all(members.map((r) => boot(r, { readPeer: readStatus, keepServing: true, ...(options.clock ? { clock: options.clock } : {}) })));
   expect(runs.map((x) => x.exitCode)).toEqual([EXIT.done, EXIT.done, EXIT.done]);
   return { c, cloud, members, runs, close: async () => { await Promise.all(runs.map((x) => x.server?.close())); } };
 }
 
-async function newNode(name: string, nodes: number, shelf: Shelf, options: { replace?: boolean; grow?: boolean } = {}) {
+async function newNode(name: string, nodes: number, shelf: Shelf, options: { replace?: boolean; grow?: boolean; seed?: SeedOptions } = {}) {
   const c = cluster(nodes, { port: shelf.c.statusPort, ...(options.grow !== undefined ? { grow: options.grow } : {}) });
-  return rig(name, c, shelf.cloud, { replace: options.replace ?? false });
+  return rig(name, c, shelf.cloud, { ...options.seed, replace: options.replace ?? false });
 }
 
 describe('a node added to the cluster file after formation', () => {
@@ -67,6 +69,24 @@ describe('a node added to the cluster file after formation', () => {
       // pi4 keeps only the derived key too, root-only; the passphrase is gone from its disk.
       expect(pi4.files.files.get(JOIN_KEY_PATH)).toEqual({ content: `${(await deriveJoinKey(TEST_PASSPHRASE, 'loop')).toString('hex')}\n`, mode: 0o600 });
       for (const [path, { content }] of pi4.files.files) expect([path, content.includes(TEST_PASSPHRASE)]).toEqual([path, false]);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  it('with join tickets: the new card sends its own and joins; a card of another node\'s name stops, told why', async () => {
+    const issued = { ticket: { ...TEST_TICKET, issuedMs: Date.now() } }; // cards built just now (the rig's clock runs from now)
+    const shelf = await formedShelf(port(), { seed: issued });
+    try {
+      const pi4 = await newNode('pi4', 4, shelf, { seed: issued });
+      expect((await boot(pi4, { readPeer: readStatus })).exitCode).toBe(EXIT.done);
+      await shelf.runs[0]!.desk!.settled();
+      expect(shelf.cloud.adds).toEqual([['pi4']]);
+      // A card built without a ticket (the passphrase alone) is turned away for good, and says so.
+      const bare = await newNode('pi5', 5, shelf);
+      const refused = await boot(bare, { readPeer: readStatus });
+      expect(refused.exitCode).toBe(EXIT.config);
+      expect(refused.status().lastError).toMatch(/pi1 refused to add this node: pi5's card carries no join ticket/);
     } finally {
       await shelf.close();
     }

@@ -16,6 +16,8 @@ import type { Clock, FileAccess, JoinAnswer, Logger, NodeStatus } from '../run/t
 import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
 import { HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn } from './join-auth.js';
 import { NonceLedgerFile } from './nonce-ledger.js';
+import { checkTicket, TICKET_HEADER } from './join-ticket.js';
+import { TicketLedger } from './ticket-ledger.js';
 import { printable, RefusalLog } from './refusal-log.js';
 import { BATCH_PATH } from './send-join.js';
 
@@ -61,6 +63,8 @@ export interface JoinDeskDeps {
   readonly record: (fields: Partial<Pick<NodeStatus, 'adding' | 'added' | 'refused'>>) => void;
   /** How long a batch gathers (GATHER_WINDOW_MS). */
   readonly gatherWindowMs?: number;
+  /** The nodes this member formed the cluster with, when it is a founder: their cards have been used. */
+  readonly founders?: readonly string[];
 }
 
 /** New nodes gathered for one add session. `plan` is set once the session is open. */
@@ -70,6 +74,8 @@ interface Batch {
   /** Names the new nodes said are new too: once all of them have asked, the batch need not wait. */
   readonly expected: Set<string>;
   readonly replacing: Set<string>;
+  /** The issue time of each joiner's ticket: spent once the session added it. */
+  readonly tickets: Map<string, number>;
   readonly closesAt: number;
   /** The disk filters every joiner of the batch asked for: one add preseed has one set, so requests that differ go to separate batches. */
   readonly storage: string;
@@ -113,11 +119,14 @@ export class JoinDesk {
   private readonly added: string[] = [];
   /** The members MicroCloud listed last: a newcomer a node named that is one by now will not ask. */
   private members = new Set<string>();
+  /** Their addresses: the status endpoint counts them as peers (a node added after this one was built is not in its file). */
+  private listedAddresses: readonly string[] = [];
   /** Since when each member has been seen UNREACHABLE at every look, and the last such look. */
   private readonly unreachableSince = new Map<string, { since: number; seen: number }>();
   private readonly refusals: RefusalLog;
 
-  private constructor(private readonly deps: JoinDeskDeps, private readonly guard: ReplayGuard, private readonly ledger: NonceLedgerFile) {
+  private constructor(private readonly deps: JoinDeskDeps, private readonly guard: ReplayGuard, private readonly ledger: NonceLedgerFile,
+    private readonly tickets: TicketLedger) {
     this.refusals = new RefusalLog(deps.log, deps.clock);
   }
 
@@ -126,7 +135,24 @@ export class JoinDesk {
     let guard: ReplayGuard | undefined;
     const { ledger, file } = await NonceLedgerFile.open(deps.files, deps.log, () => guard!.ledger());
     guard = new ReplayGuard(ledger);
-    return new JoinDesk(deps, guard, file);
+    const tickets = await TicketLedger.open(deps.files, deps.log);
+    if (deps.founders?.length) await tickets.founded(deps.founders, deps.clock.now());
+    return new JoinDesk(deps, guard, file, tickets);
+  }
+
+  /** The addresses of the cluster's members, as MicroCloud listed them last. */
+  memberAddresses(): readonly string[] {
+    return this.listedAddresses;
+  }
+
+  /** POST /join/revoke: the operator's signed revocation of a node's tickets (build-image revoke). */
+  async revoke(body: string): Promise<{ status: number; reason?: string }> {
+    const { config, log } = this.deps;
+    if (!config.join.operatorKey) return { status: 404, reason: `${config.node} was built without an operator key: it checks no join tickets` };
+    const kept = await this.tickets.revoke(config.join.operatorKey, body, config.cluster);
+    if (!kept.ok) return { status: 403, reason: printable(kept.reason) };
+    log.info(`join: the operator revoked the join tickets of ${kept.node} issued up to now`);
+    return { status: 200 };
   }
 
   /** Resolves once the batch gathering now (if any) has been added, or has failed. */
@@ -170,7 +196,16 @@ export class JoinDesk {
       return final(add.node, 403, `microcloud.grow is false for this cluster: a person adds ${add.node} (microcloud add on a member)`);
     if (add.node === config.node) return final(add.node, 409, `${add.node} is this member's own name`);
     if (this.running?.joiners.has(add.node)) return this.busy();
-    const verdictOfMembers = await this.checkMembers(add);
+    // The card's own ticket, signed by the operator: only the node it was built for, at its address, once, in time, unrevoked.
+    let ticket: { issued: number; replace: boolean } | undefined;
+    if (config.join.operatorKey) {
+      if (this.tickets.blocked) return wait(503, `${config.node} cannot read its record of join tickets; ask another member`);
+      const verdict = checkTicket({ ticketText: request.headers[TICKET_HEADER], publicKey: config.join.operatorKey, cluster: config.cluster,
+        node: add.node, address: add.address, replace: add.replace, nowMs: clock.now(), ...this.tickets.state });
+      if (!verdict.ok) return verdict.final ? final(add.node, 403, verdict.reason) : wait(503, verdict.reason);
+      ticket = verdict.ticket;
+    }
+    const verdictOfMembers = await this.checkMembers(add, ticket?.replace === true);
     if (verdictOfMembers !== 'add' && verdictOfMembers !== 'replace') return verdictOfMembers;
     if (verdictOfMembers === 'replace') {
       // A member is removed only between sessions, one at a time; a batch opens its session only after it.
@@ -200,6 +235,7 @@ export class JoinDesk {
     joined.joiners.set(add.node, add);
     if (!solo) for (const name of [add.node, ...(add.newcomers ?? [])]) joined.expected.add(name);
     if (verdictOfMembers === 'replace') joined.replacing.add(add.node);
+    if (ticket) joined.tickets.set(add.node, ticket.issued);
     if (opening) void this.gather(joined).catch((error: Error) => this.deps.log.warn(`join: the batch failed: ${error.message}`));
     return { status: 202, batch: joined.id };
   }
@@ -223,7 +259,7 @@ export class JoinDesk {
   }
 
   private newBatch(storage: string, solo: boolean): Batch {
-    const batch: Batch = { id: randomBytes(16).toString('hex'), joiners: new Map(), expected: new Set(), replacing: new Set(),
+    const batch: Batch = { id: randomBytes(16).toString('hex'), joiners: new Map(), expected: new Set(), replacing: new Set(), tickets: new Map(),
       closesAt: this.deps.clock.now() + (this.deps.gatherWindowMs ?? GATHER_WINDOW_MS), storage, solo };
     this.gathering.push(batch);
     return batch;
@@ -271,6 +307,10 @@ export class JoinDesk {
       if (ran.exitCode === 0) {
         this.added.push(...names);
         for (const name of names) this.noShows.delete(name);
+        for (const [name, issued] of batch.tickets) {
+          await this.tickets.spend(name, issued) // a card adds its node once
+            .catch((error: Error) => log.warn(`join: could not record that ${name}'s card was used: ${error.message}`));
+        }
         log.info(`join: ${names.join(', ')} added to the cluster`);
       } else {
         // MicroCloud names a machine that did not come ("System X hasn't reached out"): it is added on its own
@@ -319,12 +359,13 @@ export class JoinDesk {
   }
 
   /** The cluster as MicroCloud sees it now: may `add` take its name and address, after removing a dead member of its name? */
-  private async checkMembers(add: AddRequest): Promise<Decision | 'add' | 'replace'> {
+  private async checkMembers(add: AddRequest, operatorSaysReplace: boolean): Promise<Decision | 'add' | 'replace'> {
     const { config, clock } = this.deps;
     const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json'], { timeoutMs: COMMAND_TIMEOUT_MS });
     const members = listed.exitCode === 0 ? parseMembers(listed.stdout) : undefined;
     if (!members) return wait(503, `${config.node} cannot list the cluster's members right now`);
     this.members = new Set(members.map((m) => m.name));
+    this.listedAddresses = members.flatMap((m) => (m.address ? [m.address] : []));
     const now = clock.now();
     for (const name of this.unreachableSince.keys()) if (!members.some((m) => m.name === name)) this.unreachableSince.delete(name);
     for (const m of members) {
@@ -350,7 +391,7 @@ export class JoinDesk {
         + 'MicroCloud cannot reach it; waiting');
     // The card takes the dead member's place: its address too (MicroCloud would refuse another
     // address only if a member had it; a card from anywhere on the LAN must not take the name).
-    if (sameName.address && sameName.address !== add.address)
+    if (sameName.address && sameName.address !== add.address && !operatorSaysReplace)
       return final(add.node, 409, `${add.node} was a member at ${sameName.address}; a Pi replacing it must have that address, `
         + `not ${add.address}. Give ${add.node} its old address in the cluster file and rebuild it with --replace`);
     const since = this.unreachableSince.get(add.node)!.since;

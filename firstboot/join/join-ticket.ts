@@ -9,6 +9,13 @@ import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 
 
 /** Where a member takes revocations: `build-image revoke` POSTs one there, the text as the body. */
 export const REVOKE_PATH = '/join/revoke';
+/**
+ * The header a join request carries its card's ticket in. Not in the body: members built before
+ * join tickets refuse a body with a field they do not know, but ignore a header, so new cards still
+ * join them. The ticket is signed by the operator and names its node and address, which the member
+ * checks against the signed body and the request's source.
+ */
+export const TICKET_HEADER = 'x-mcpi-ticket';
 /** Tickets and revocations are about 300 characters; anything much longer is not one. */
 export const MAX_TICKET_CHARS = 2048;
 /** How far a ticket's issue time may be ahead of a member's clock (the builder's clock is not NTP-synchronised). */

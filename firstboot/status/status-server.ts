@@ -11,9 +11,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isNonce, HEADERS, MAX_BODY_BYTES, signAnswer, type JoinRequestIn } from '../join/join-auth.js';
 import { joinAnswerBody } from '../join/join-answer.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
+import { REVOKE_PATH } from '../join/join-ticket.js';
 import type { JoinAnswer, NodeStatus } from '../run/types.js';
 
 export interface StatusServer { readonly port: number; close(): Promise<void> }
+
+/** Takes the operator's revocations (its own signature: no join key needed); undefined before this node is a member. */
+export type RevokeHandler = (body: string) => Promise<{ status: number; reason?: string }>;
 
 /** Takes join requests once this node is a formed member; undefined before (or with grow off). */
 export type JoinHandler = (request: JoinRequestIn) => Promise<JoinAnswer>;
@@ -46,6 +50,8 @@ export interface StatusServerOptions {
   /** The cluster's join key, once this node has it: signs statuses and join answers. */
   readonly key: () => Buffer | undefined;
   readonly joinDesk?: () => JoinHandler | undefined;
+  /** POST /join/revoke: the operator's signed revocation of a node's join tickets, once this node is a member with a desk. */
+  readonly revoke?: () => RevokeHandler | undefined;
   readonly limits?: HttpLimits;
 }
 
@@ -148,7 +154,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
     };
     const path = req.url ?? '';
-    const join = req.method === 'POST' && (path === JOIN_PATH || path === BATCH_PATH);
+    const join = req.method === 'POST' && (path === JOIN_PATH || path === BATCH_PATH || path === REVOKE_PATH);
     const named = names.has(hostOf(req.headers.host));
     if (!(join && named)) caps.serving(socket); // answered right here; a join is served once its body is in (handleJoin)
     if (!named) {
@@ -157,6 +163,11 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     }
     if (req.method === 'GET' && (req.url === '/status' || req.url === '/')) {
       answer(200, `${JSON.stringify(options.current())}\n`);
+      return;
+    }
+    if (join && path === REVOKE_PATH) {
+      void handleRevoke(req, res, options, () => caps.serving(socket))
+        .catch(() => res.writeHead(500, { 'content-type': 'application/json', connection: 'close' }).end('{"reason":"the node failed to take it"}\n'));
       return;
     }
     if (join) {
@@ -183,6 +194,17 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       server.close(() => resolve());
     }),
   };
+}
+
+async function handleRevoke(req: IncomingMessage, res: ServerResponse, options: StatusServerOptions, serving: () => void): Promise<void> {
+  const body = await readBody(req);
+  serving();
+  const revoke = options.revoke?.();
+  const result = !revoke ? { status: 503, reason: `${options.current().node} is not a formed member that adds nodes (yet)` }
+    : 'text' in body ? await revoke(body.text) : { status: 413, reason: `the body is over ${MAX_BODY_BYTES} bytes` };
+  if (!('text' in body)) res.once('finish', () => req.socket?.destroy());
+  res.writeHead(result.status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' })
+    .end(`${JSON.stringify(result.status === 200 ? { ok: true } : { reason: result.reason ?? '' })}\n`);
 }
 
 /** `serving`: called once the request is whole and handed on (until then a full pool may close it to make room). */

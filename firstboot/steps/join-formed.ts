@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { addRequestOf, checkPlan, renderAddPreseed, withSessionPassphrase, type AddRequest, type Member } from '../join/add-request.js';
 import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest } from '../join/join-auth.js';
 import { readJoinAnswer } from '../join/join-answer.js';
+import { TICKET_HEADER } from '../join/join-ticket.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { ConfigurationFailure, TemporaryFailure, type JoinAnswer, type NodeStatus, type StepContext } from '../run/types.js';
@@ -64,8 +65,9 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
   const { config } = ctx;
   const nonce = randomBytes(16).toString('hex');
   const signed = signRequest(key, { method: 'POST', path, member: member.address, sender: config.address }, body, ctx.clock.now(), nonce);
+  const ticket: Record<string, string> = path === JOIN_PATH && config.join.ticket ? { [TICKET_HEADER]: config.join.ticket } : {};
   const reply = await ctx.sendJoin(member.address, config.statusPort, path,
-    { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature }, body, config.address);
+    { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature, ...ticket }, body, config.address);
   const answer = reply && readJoinAnswer(key, member.address, nonce, reply);
   return { nonce, ...(answer ? { answer } : {}), ...(reply && !answer ? { unsigned: reply.status } : {}) };
 }

@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { HEADERS, signRequest, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
 import { JoinDesk } from '../../firstboot/join/join-desk.js';
+import { TICKET_HEADER } from '../../firstboot/join/join-ticket.js';
 import type { FileAccess, NodeStatus } from '../../firstboot/run/types.js';
+import type { SeedOptions } from '../../builder/render/node-config.js';
 import { FakeMicroCloud, type FakeFiles } from '../doubles/fake-host.js';
 import { cluster, quietLog, rig } from './first-boot-rig.js';
 
@@ -22,6 +24,10 @@ export interface DeskOptions {
   readonly files?: FakeFiles;
   /** The desk's own disk instead of the rig's double (the real file adapter on a folder, say). */
   readonly deskFiles?: FileAccess;
+  /** How pi1's card was built (with an operator key and a ticket: the desk checks joiners' tickets). */
+  readonly seed?: SeedOptions;
+  /** The nodes pi1 formed the cluster with (their cards are spent). */
+  readonly founders?: readonly string[];
 }
 
 export async function memberDesk(options: DeskOptions) {
@@ -29,7 +35,7 @@ export async function memberDesk(options: DeskOptions) {
   cloud.members = [...(options.online ?? ['pi1', 'pi2', 'pi3']), ...(options.offline ?? [])];
   for (const n of options.offline ?? []) cloud.offline.add(n);
   cloud.listDelayMs = options.listDelayMs ?? 0;
-  const r = await rig(options.name ?? 'pi1', cluster(3, { ...(options.grow !== undefined ? { grow: options.grow } : {}) }), cloud);
+  const r = await rig(options.name ?? 'pi1', cluster(3, { ...(options.grow !== undefined ? { grow: options.grow } : {}) }), cloud, options.seed ?? {});
   if (options.files) for (const [p, f] of options.files.files) r.files.files.set(p, { ...f });
   r.host.initialised = true;
   const log: string[] = [];
@@ -37,7 +43,7 @@ export async function memberDesk(options: DeskOptions) {
   const clock = { at: DESK_START, now: () => clock.at, sleep: async (ms: number) => { clock.at += ms; await new Promise((res) => setTimeout(res, 1)); } };
   const statuses: Partial<NodeStatus>[] = [];
   const desk = await JoinDesk.open({ config: r.config, key: options.key, run: r.host.run, log: quietLog(log), clock, files: options.deskFiles ?? r.files,
-    record: (f) => statuses.push(f) });
+    record: (f) => statuses.push(f), ...(options.founders ? { founders: options.founders } : {}) });
   return { desk, log, clock, cloud, r, statuses };
 }
 
@@ -46,11 +52,12 @@ export const addBody = (node = 'pi4', over: Record<string, unknown> = {}) =>
   JSON.stringify({ node, address: `127.0.0.${10 + Number(node.slice(2))}`, replace: false, system: { name: node }, ...over });
 
 /** A request as a new node signs it: for `to` (pi1), from `from` (pi4), at `at`. */
-export function signedJoin(key: Buffer, body: string, options: { path?: string; to?: string; from?: string; at?: number } = {}):
+export function signedJoin(key: Buffer, body: string, options: { path?: string; to?: string; from?: string; at?: number; ticket?: string } = {}):
   JoinRequestIn & { readonly headers: Readonly<Record<string, string>> } {
   const source = options.from ?? '127.0.0.14';
   const path = options.path ?? '/join';
   const s = signRequest(key, { method: 'POST', path, member: options.to ?? '127.0.0.11', sender: source }, body,
     options.at ?? DESK_START, randomBytes(16).toString('hex'));
-  return { source, method: 'POST', path, body, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature } };
+  return { source, method: 'POST', path, body, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature,
+    ...(options.ticket ? { [TICKET_HEADER]: options.ticket } : {}) } };
 }
