@@ -13,6 +13,7 @@ import { compressChunked } from '../builder/image/chunked-compress.js';
 import { compressChunk, compressWithXzProgram, NO_LZMA_NATIVE_ENV, xzCompressor } from '../builder/image/codecs.js';
 import { partialPath } from '../builder/output/leftovers.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
+import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './helpers/operator-key.js';
 import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -23,18 +24,22 @@ const lzma = createRequire(import.meta.url)('lzma-native') as { createDecompress
 
 const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
+// Join tickets are issued at the build's moment unless this fixes it.
+const TICKET_TIME = { MICROCLOUD_PI_TICKET_TIME: String(TEST_ISSUED_MS) };
+
 async function build(dir: string, base: string, runtime: string, compress: string, out: string, ...more: string[]) {
   const err: string[] = [];
   const code = await run(['-c', join(dir, 'cluster.yaml'), '--all', '--base-image', base, '--cache', join(dir, 'cache'),
-    '--node-runtime', runtime, '--compress', compress, '-o', out, ...more], { stdout: () => {}, stderr: (l) => err.push(l), env: {} });
+    '--node-runtime', runtime, '--compress', compress, '-o', out, ...more], { stdout: () => {}, stderr: (l) => err.push(l), env: TICKET_TIME });
   if (code !== 0) throw new Error(err.join('\n'));
 }
 
-/** A folder with the example cluster file and a fixed passphrase: every build of it gives the same bytes. */
+/** A folder with the example cluster file, a fixed passphrase and operator key: every build of it gives the same bytes. */
 async function workspace(): Promise<string> {
   const dir = await tempDir('mcpi-chunks-');
   await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
-  await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+  await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\noperator_key: ${TEST_OPERATOR_KEY}\n`,
+    { mode: 0o600 });
   return dir;
 }
 

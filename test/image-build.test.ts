@@ -6,10 +6,14 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { load } from 'js-yaml';
 import { run } from '../builder/cli/run.js';
 import { readImageLayout } from '../builder/image/layout.js';
+import { NODE_CONFIG_PATH, type NodeConfig } from '../builder/render/node-config.js';
 import { renderSeed } from '../builder/render/seed.js';
+import { operatorPublicKey, readTicket } from '../firstboot/join/join-ticket.js';
 import { exampleFile, loadExample, REPO, TEST_PASSPHRASE } from './helpers/examples.js';
+import { TEST_ISSUED_MS, TEST_OPERATOR_KEY, TEST_TICKET } from './helpers/operator-key.js';
 import { fakeNodeRuntime, makeRaspiImage, tool } from './helpers/raspi-fixture.js';
 
 import { jest } from '@jest/globals';
@@ -28,15 +32,19 @@ beforeAll(async () => {
 async function workspace() {
   const dir = await tempDir('mcpi-img-');
   await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
-  await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+  await writeFile(join(dir, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\noperator_key: ${TEST_OPERATOR_KEY}\n`,
+    { mode: 0o600 });
   return { dir, config: join(dir, 'cluster.yaml'), out: join(dir, 'out'), cache: join(dir, 'cache') };
 }
 
-async function cli(argv: string[]) {
+/** Each card's join ticket is issued at the build's moment unless MICROCLOUD_PI_TICKET_TIME fixes it. */
+const ticketTime = (ms: number) => ({ MICROCLOUD_PI_TICKET_TIME: String(ms) });
+
+async function cli(argv: string[], env: Record<string, string> = ticketTime(TEST_ISSUED_MS)) {
   const err: string[] = [];
   const out: string[] = [];
   const withRuntime = argv.includes('--base-image') ? [...argv, '--node-runtime', runtime] : argv;
-  const code = await run(withRuntime, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: {} });
+  const code = await run(withRuntime, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env });
   return { code, stdout: out.join(''), stderr: err.join('\n') };
 }
 
@@ -61,6 +69,14 @@ async function fsckBoth(image: string) {
   return { vfat, ext4, layout };
 }
 
+/** The join ticket in the node.json of the user-data on an image's system-boot. */
+async function ticketOn(image: string): Promise<string> {
+  const { boot } = await readImageLayout(image);
+  const userData = load((await tool('mcopy', ['-n', '-i', `${image}@@${boot.offset}`, '::/user-data', '-'])).stdout) as
+    { write_files: { path: string; content: string }[] };
+  return (JSON.parse(userData.write_files.find((f) => f.path === NODE_CONFIG_PATH)!.content) as NodeConfig).join.ticket!;
+}
+
 describe('build-image --node pi1 --base-image', () => {
   it('writes a flashable image whose seed and files read back exactly, fsck clean', async () => {
     const ws = await workspace();
@@ -73,7 +89,7 @@ describe('build-image --node pi1 --base-image', () => {
     expect(vfat.exitCode).toBe(0);
     expect(ext4.exitCode).toBe(0);
 
-    const seed = renderSeed(loadExample('three-pis-ceph'), 'pi1', TEST_PASSPHRASE);
+    const seed = renderSeed(loadExample('three-pis-ceph'), 'pi1', TEST_PASSPHRASE, { ticket: TEST_TICKET });
     for (const name of ['user-data', 'meta-data', 'network-config'] as const) {
       const back = await tool('mcopy', ['-n', '-i', `${image}@@${layout.boot.offset}`, `::/${name}`, '-']);
       expect(back.stdout).toBe(seed[name].replace(/\n$/, '')); // execa strips the final newline
@@ -113,13 +129,27 @@ describe('build-image --node pi1 --base-image', () => {
     expect(await readdir(ws.out)).toEqual(['SHA256SUMS', 'manifest.json', 'pi1.img']);
   });
 
-  it('gives the same bytes for the same inputs, and reuses the decompressed base', async () => {
+  it('gives the same bytes for the same inputs and ticket time, and reuses the decompressed base', async () => {
     const ws = await workspace();
     const first = await cli(['-c', ws.config, '--node', 'pi2', '--base-image', baseXz, '--cache', ws.cache, '-o', join(ws.dir, 'a')]);
     const second = await cli(['-c', ws.config, '--node', 'pi2', '--base-image', baseXz, '--cache', ws.cache, '-o', join(ws.dir, 'b')]);
     expect([first.code, second.code]).toEqual([0, 0]);
     expect(second.stderr).toMatch(/\(cached\)/);
     expect(await sha256(join(ws.dir, 'a', 'pi2.img'))).toBe(await sha256(join(ws.dir, 'b', 'pi2.img')));
+  });
+
+  it('gives another join ticket for another MICROCLOUD_PI_TICKET_TIME: the same bytes come from the time given, not by chance', async () => {
+    const ws = await workspace();
+    const args = (out: string) => ['-c', ws.config, '--node', 'pi2', '--base-image', baseImg, '--cache', ws.cache, '-o', join(ws.dir, out)];
+    const later = TEST_ISSUED_MS + 60_000;
+    expect([(await cli(args('a'))).code, (await cli(args('b'), ticketTime(later))).code]).toEqual([0, 0]);
+    const [a, b] = [join(ws.dir, 'a', 'pi2.img'), join(ws.dir, 'b', 'pi2.img')];
+    const publicKey = operatorPublicKey(TEST_OPERATOR_KEY);
+    expect([readTicket(publicKey, await ticketOn(a)), readTicket(publicKey, await ticketOn(b))]).toEqual([
+      { ok: true, ticket: expect.objectContaining({ node: 'pi2', issued: TEST_ISSUED_MS }) },
+      { ok: true, ticket: expect.objectContaining({ node: 'pi2', issued: later }) },
+    ]);
+    expect(await sha256(a)).not.toBe(await sha256(b));
   });
 
   it('keeps SHA256SUMS lines of nodes built earlier', async () => {

@@ -18,12 +18,15 @@ import { run } from '../builder/cli/run.js';
 import { programSearchPath } from '../builder/command-runner.js';
 import { exampleFile, REPO } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
+import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './helpers/operator-key.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { packageTarball, startRegistryDouble, type RegistryDouble } from './helpers/npm-registry-double.js';
 
 afterAll(async () => { await registry?.close(); });
 
 const REAL = programSearchPath(process.env.PATH);
+// Join tickets are issued at the build's moment unless this fixes it: the rebuilds must match the reference.
+const TICKET_TIME = { MICROCLOUD_PI_TICKET_TIME: String(TEST_ISSUED_MS) };
 type Moment = 'runtime fetch' | 'runtime archive' | 'compression';
 let baseImage: string;
 let registry: RegistryDouble;
@@ -43,15 +46,16 @@ beforeAll(async () => {
   bigRuntime = await fakeNodeRuntime();
   await appendFile(bigRuntime, randomBytes(20 * 1024 * 1024)); // gzip takes a second or two: a moment to stop it in
   const ws = await workspace();
-  expect(await run(argsFor(ws, true), { stdout: () => {}, stderr: () => {}, env: {} })).toBe(0);
+  expect(await run(argsFor(ws, true), { stdout: () => {}, stderr: () => {}, env: TICKET_TIME })).toBe(0);
   reference = await readFile(join(ws.out, 'SHA256SUMS'), 'utf8');
 }, 180_000);
 
 async function workspace() {
   const dir = await tempDir('mcpi-interrupt-');
   await cp(exampleFile('three-pis-ceph'), join(dir, 'cluster.yaml'));
-  // A fixed passphrase so every build of this file gives the same bytes.
-  await writeFile(join(dir, 'cluster.secrets.yaml'), 'session_passphrase: interrupted-build-test-0123456789\n', { mode: 0o600 });
+  // A fixed passphrase and operator key so every build of this file gives the same bytes.
+  await writeFile(join(dir, 'cluster.secrets.yaml'),
+    `session_passphrase: interrupted-build-test-0123456789\noperator_key: ${TEST_OPERATOR_KEY}\n`, { mode: 0o600 });
   return { dir, config: join(dir, 'cluster.yaml'), out: join(dir, 'out'), cache: sharedCache };
 }
 
@@ -107,7 +111,7 @@ describe('an interrupted build', () => {
       : moment === 'compression' ? join(ws.cache, 'chunks', 'xz', 'chunk.partial') : join(ws.dir, 'moment');
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'builder', 'cli', 'main.ts'),
       ...argsFor(ws, moment === 'runtime archive' ? bigRuntime : moment !== 'runtime fetch')],
-    { env: { ...process.env, PATH: REAL, npm_config_registry: registry.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    { env: { ...process.env, ...TICKET_TIME, PATH: REAL, npm_config_registry: registry.url }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += String(d); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -120,7 +124,7 @@ describe('an interrupted build', () => {
     expect(partials(ws.cache)).toEqual([]);
     expect(partials(tmpdir(), child.pid)).toEqual([]);
 
-    const again = await run(argsFor(ws, true), { stdout: () => {}, stderr: () => {}, env: {} });
+    const again = await run(argsFor(ws, true), { stdout: () => {}, stderr: () => {}, env: TICKET_TIME });
     expect(again).toBe(0);
     expect(await readFile(join(ws.out, 'SHA256SUMS'), 'utf8')).toBe(reference);
     expect([...partials(ws.dir), ...partials(ws.cache)]).toEqual([]);

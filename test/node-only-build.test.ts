@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { readImageLayout } from '../builder/image/layout.js';
 import { exampleFile, REPO, TEST_PASSPHRASE } from './helpers/examples.js';
+import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './helpers/operator-key.js';
 import { integrityOf, packageTarball, startRegistryDouble, type RegistryDouble } from './helpers/npm-registry-double.js';
 import { makeRaspiImage, tool } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -43,7 +44,8 @@ beforeAll(async () => {
   await copyFile(process.execPath, join(nodeOnly, 'node'));
   await execa('chmod', ['755', join(nodeOnly, 'node')]);
   await cp(exampleFile('three-pis-ceph'), join(work, 'cluster.yaml'));
-  await writeFile(join(work, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+  await writeFile(join(work, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\noperator_key: ${TEST_OPERATOR_KEY}\n`,
+    { mode: 0o600 });
 });
 
 afterAll(async () => { await registry?.close(); });
@@ -54,7 +56,9 @@ async function buildWithNodeOnly(args: readonly string[]) {
   const quoted = args.map((a) => `'${a}'`).join(' ');
   return execa('unshare', ['-m', 'sh', '-c', `${hide} && mount --bind '${nodeOnly}' /usr/bin && `
     + `exec /usr/bin/node '${join(pkg, 'dist', 'builder', 'cli', 'main.js')}' ${quoted}`], {
-    reject: false, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', HOME: work, npm_config_registry: registry.url }, extendEnv: false,
+    reject: false, extendEnv: false, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', HOME: work, npm_config_registry: registry.url,
+      // Join tickets are issued at the build's moment unless this fixes it: the builds are compared byte for byte.
+      MICROCLOUD_PI_TICKET_TIME: String(TEST_ISSUED_MS) },
   });
 }
 

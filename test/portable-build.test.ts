@@ -9,6 +9,7 @@ import { run } from '../builder/cli/run.js';
 import { FatVolume } from '../builder/image/fat/volume.js';
 import { readImageLayout } from '../builder/image/layout.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
+import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './helpers/operator-key.js';
 import { makePortableRaspiImage } from './helpers/portable-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { jest } from '@jest/globals';
@@ -27,12 +28,16 @@ beforeAll(async () => {
   runtime = join(work, 'node');
   await writeFile(runtime, 'TEST DOUBLE of the node runtime\n');
   await cp(exampleFile('three-pis-ceph'), join(work, 'cluster.yaml'));
-  await writeFile(join(work, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+  await writeFile(join(work, 'cluster.secrets.yaml'), `session_passphrase: ${TEST_PASSPHRASE}\noperator_key: ${TEST_OPERATOR_KEY}\n`,
+    { mode: 0o600 });
 });
+
+// Each card's join ticket is issued at the build's moment unless this fixes it.
+const TICKET_TIME = { MICROCLOUD_PI_TICKET_TIME: String(TEST_ISSUED_MS) };
 
 async function cli(args: readonly string[]) {
   const err: string[] = [];
-  const code = await run(['-c', join(work, 'cluster.yaml'), '--node-runtime', runtime, ...args], { stdout: () => {}, stderr: (l) => err.push(l), env: {} });
+  const code = await run(['-c', join(work, 'cluster.yaml'), '--node-runtime', runtime, ...args], { stdout: () => {}, stderr: (l) => err.push(l), env: TICKET_TIME });
   return { code, stderr: err.join('\n') };
 }
 
