@@ -232,6 +232,30 @@ describe('three nodes forming a cluster over real HTTP on loopback', () => {
     for (const r of rigs) expect(commands(r.host).filter((x) => x === 'microcloud preseed')).toHaveLength(1);
   }, 60_000);
 
+  it('the initiator dies during the formation: the others stop their preseed within minutes, not MicroCloud\'s hour, and retry', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const c = cluster(3, { port });
+    const clock = fastClock();
+    // As strict as MicroCloud: a joiner is never told that the initiator died; it would wait for session_timeout (3600 s).
+    const cloud = new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1', 20_000, { clock });
+    const rigs = await Promise.all(['pi1', 'pi2', 'pi3'].map((n) => rig(n, c, cloud)));
+    const dies: CommandRunner = async (file, args, options) => {
+      if (file === 'microcloud' && args[0] === 'preseed') {
+        await clock.sleep(30_000); // the others reach out meanwhile
+        cloud.cutPower('pi1');
+        throw new Error('power cut');
+      }
+      return rigs[0]!.host.run(file, args, options);
+    };
+    const started = clock.now();
+    const [, pi2, pi3] = await Promise.all(rigs.map((r, i) => boot(r, { readPeer: readStatus, clock, ...(i === 0 ? { run: dies } : {}) })));
+    for (const r of [pi2!, pi3!]) {
+      expect(r.exitCode).toBe(EXIT.tempfail);
+      expect(r.status().lastError).toMatch(/microcloud preseed failed \(stopped: the initiator pi1 (stopped answering|failed: .*)\); it will be retried/);
+    }
+    expect(clock.now() - started).toBeLessThan(10 * 60_000);
+  }, 60_000);
+
   it('serves a status with no secret in it', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const r = await rig('pi1', cluster(2, { port }));

@@ -92,6 +92,38 @@ describe('a node added to the cluster file after formation', () => {
     }
   }, 60_000);
 
+  it('a new node MicroCloud partly joined when its session failed: the member removes it, it resets its snaps and joins again', async () => {
+    const shelf = await formedShelf(port());
+    try {
+      const pi4 = await newNode('pi4', 4, shelf);
+      let first = true;
+      // pi4's first preseed: MicroCloud joins it as a member, then the session breaks before LXD joins it (it never
+      // tells the member it came); the preseed hangs until pi4 stops it.
+      const partly: CommandRunner = async (file, args, options) => {
+        if (first && file === 'microcloud' && args[0] === 'preseed') {
+          first = false;
+          pi4.host.initialised = true;
+          shelf.cloud.members.push('pi4');
+          while (!options?.signal?.aborted) await new Promise((r) => setTimeout(r, 5));
+          return { exitCode: undefined, stdout: '', stderr: '', cancelled: true };
+        }
+        return pi4.host.run(file, args, options);
+      };
+      const result = await boot(pi4, { readPeer: readStatus, run: partly });
+      expect([result.exitCode, result.status().lastError]).toEqual([EXIT.done, undefined]);
+      expect(shelf.cloud.removed).toEqual(['pi4']);
+      expect(shelf.members[0]!.log.join('\n')).toMatch(/join: pi4 was partly joined by the failed session; removed it again/);
+      expect(pi4.log.join('\n')).toMatch(/pi1 removed this partly joined node from the cluster; resetting its snaps before asking again/);
+      const cmds = commands(pi4.host);
+      expect(cmds.filter((x) => x.startsWith('snap remove --purge'))).toEqual(
+        ['snap remove --purge microcloud', 'snap remove --purge microovn', 'snap remove --purge microceph', 'snap remove --purge lxd']);
+      expect(cmds.lastIndexOf('snap install microcloud --channel=2/stable --cohort=+')).toBeGreaterThan(cmds.indexOf('snap remove --purge lxd'));
+      expect(shelf.cloud.adds).toEqual([['pi4']]);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
   it('two new nodes booting at once are gathered into one add session on the same member', async () => {
     // 60x, not 500x: the 60 s gathering window is a whole second of wall clock, however busy the machine.
     const clock = fastClock(60);

@@ -174,7 +174,8 @@ export class JoinDesk {
     this.refusals.refused(`join: refused a request from ${printable(request.source)}: ${reason}`);
     // An authentic node turned away for a reason a person can act on: shown on this member's status too.
     if (answer.node && answer.final) this.deps.record({ refused: { node: answer.node, reason, at: new Date(clock.now()).toISOString() } });
-    return { status: answer.status, reason, ...(answer.final ? { final: true } : {}), ...(answer.verified ? { verified: true } : {}) };
+    return { status: answer.status, reason, ...(answer.final ? { final: true } : {}), ...(answer.verified ? { verified: true } : {}),
+      ...(answer.removed ? { removed: answer.removed } : {}) };
   }
 
   /** A request whose signature held: its nonce is used up now, whatever the answer, so no copy of it can do anything later. */

@@ -5,8 +5,37 @@
 // half-formed one needs a person.
 import { ConfigurationFailure, STEP_IDS, TemporaryFailure, type Step, type StepContext } from '../run/types.js';
 import { formedPeers, joinFormedCluster } from './join-formed.js';
-import { peerPollMs, pollUntil } from './poll.js';
-import { microcloudInitialised, passphraseOf, runPreseed } from '../run/run-preseed.js';
+import { jittered, peerPollMs, pollUntil } from './poll.js';
+import { microcloudInitialised, passphraseOf, runPreseed, type PreseedWatch } from '../run/run-preseed.js';
+
+/** Reads of the initiator that go unanswered in a row before a joiner takes it for dead. */
+const MAX_UNANSWERED_READS = 3;
+/** The initiator's steps while its formation session can still be open. */
+const SESSION_STEPS = new Set(['preseed', 'verify', 'finish', 'done']);
+
+/**
+ * While a founder's formation preseed runs: the initiator's status. MicroCloud does not tell a
+ * joiner that the initiator died or gave up (it waits for session_timeout, an hour by default;
+ * canonical/microcloud issue 597): a joiner stops when the initiator stops answering, reports its
+ * preseed failed, or is back at an earlier step (it restarted, and its session with it).
+ */
+export function watchInitiator(ctx: StepContext): PreseedWatch {
+  const { config } = ctx;
+  const initiator = config.peers.find((p) => p.name === config.initiator)!;
+  return async (ended) => {
+    let unanswered = 0;
+    while (!ended.aborted) {
+      await ctx.clock.sleep(jittered(peerPollMs(config.peers.length, 10_000)));
+      if (ended.aborted) return undefined;
+      const s = await ctx.readPeer(initiator.address, config.statusPort);
+      unanswered = s ? 0 : unanswered + 1;
+      if (unanswered >= MAX_UNANSWERED_READS) return `the initiator ${initiator.name} stopped answering`;
+      if (s?.state === 'failed' && s.step === 'preseed') return `the initiator ${initiator.name} failed: ${s.lastError ?? 'no reason given'}`;
+      if (s && !SESSION_STEPS.has(s.step)) return `the initiator ${initiator.name} started again (it is at ${s.step})`;
+    }
+    return undefined;
+  };
+}
 
 const PREPARE_TIMEOUT_MS = 30 * 60_000;
 
@@ -40,6 +69,6 @@ export const preseed: Step = {
     }
     if (config.discovery === 'unicast' && !config.isInitiator) await waitForUnicastInitiator(ctx);
     ctx.report(config.isInitiator ? 'initiating the MicroCloud' : `joining the MicroCloud of ${config.initiator}`);
-    await runPreseed(ctx, text, secret, 'microcloud preseed');
+    await runPreseed(ctx, text, secret, 'microcloud preseed', config.isInitiator ? undefined : watchInitiator(ctx));
   },
 };
