@@ -5,8 +5,11 @@
 //   npm run release -- --config cluster.yaml --out release/ [--image ID | --base-image FILE]
 //                      [--url-base https://host/path/] [--release-date YYYY-MM-DD]
 // Secrets come from the environment, never from arguments or files in the repo:
-//   MICROCLOUD_PI_PASSPHRASE  the cluster's join passphrase (required: releases must rebuild alike)
-//   MICROCLOUD_PI_SSH_KEYS    admin SSH public keys, one per line (optional; replaces admin.ssh_keys)
+//   MICROCLOUD_PI_PASSPHRASE    the cluster's join passphrase (required: releases must rebuild alike)
+//   MICROCLOUD_PI_OPERATOR_KEY  the secrets file's operator_key, which signs each card's join ticket
+//                               (without it the release's cards carry none: it warns)
+//   MICROCLOUD_PI_SSH_KEYS      admin SSH public keys, one per line (optional; replaces admin.ssh_keys)
+// MICROCLOUD_PI_TICKET_TIME (optional) fixes the tickets' issue time, for a release rebuilt to the same bytes.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +33,12 @@ export async function release(argv: readonly string[], env: Readonly<Record<stri
     io.stderr('release: set MICROCLOUD_PI_PASSPHRASE (the cluster\'s join passphrase) in the environment');
     return 2;
   }
+  // A workflow gives an unset secret as an empty string: that is no key, not a broken one.
+  const operatorKey = env.MICROCLOUD_PI_OPERATOR_KEY?.trim() ? env.MICROCLOUD_PI_OPERATOR_KEY : undefined;
+  if (!operatorKey)
+    io.stderr('release: warning: MICROCLOUD_PI_OPERATOR_KEY is not set: these release cards carry no join ticket, and members '
+      + 'built from them check none, so any one of these images can add a machine to the cluster under any name. Set it to the '
+      + 'operator_key of the cluster\'s secrets file (a secret of the release workflow).');
   // Published images carry the join passphrase until first boot: with grow on, holding one is enough to add a machine.
   if (values['url-base'] && parseDocument(await readFile(values.config, 'utf8')).getIn(['microcloud', 'grow']) !== false)
     io.stderr('release: warning: these images are to be published, and microcloud.grow is on: anyone holding one can add a '
@@ -47,7 +56,7 @@ export async function release(argv: readonly string[], env: Readonly<Record<stri
     const base = values['base-image'] ? ['--base-image', values['base-image']] : values.image ? ['--image', values.image] : [];
     const code = await run(['--config', config, '--all', '--compress', 'xz', '--out', values.out, ...base,
       ...(values.cache ? ['--cache', values.cache] : []), ...extraArgs],
-    { stdout: () => {}, stderr: io.stderr, env: { ...env } });
+    { stdout: () => {}, stderr: io.stderr, env: { ...env, MICROCLOUD_PI_OPERATOR_KEY: operatorKey } });
     if (code !== 0) return code;
     const manifest = JSON.parse(await readFile(join(values.out, 'manifest.json'), 'utf8')) as Manifest;
     const releaseDate = values['release-date'] ?? new Date().toISOString().slice(0, 10);
