@@ -94,8 +94,8 @@ export function formatStatusTable(allRows: readonly StatusRow[], options: { all?
   const details = allRows.flatMap((r) => {
     const more = (r.status?.lastError ?? '').split('\n').slice(1);
     const host = r.status?.service?.hostname;
-    const refused = r.status?.refused;
-    const warnings = [...(refused ? [`turned away ${refused.node} at ${refused.at}: ${refused.reason}`] : []),
+    const refusals = r.status?.refusals ?? (r.status?.refused ? [r.status.refused] : []);
+    const warnings = [...refusals.map((refused) => `turned away ${refused.node} at ${refused.at}: ${refused.reason}`),
       ...(host && host !== r.node
       ? [`it answers as host "${terminalText(host, 64)}", not "${r.node}": cloud-init did not apply its seed (is this the right card?)`] : []),
       ...(rows.includes(r) ? r.status?.preflight?.warnings ?? [] : [])];

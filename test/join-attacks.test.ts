@@ -209,6 +209,20 @@ describe('--replace removes only an unreachable member, after a while', () => {
   });
 });
 
+describe('an authentic refusal is not lost in junk', () => {
+  it('the member\'s status keeps its last final refusals, however many junk requests push them out of the journal', async () => {
+    const m = await member();
+    const junk = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => m.desk.handle({ ...signedFor(addBody('pi4'), { from: `127.0.0.${100 + i}` }),
+      headers: {} })));
+    await junk(12);
+    expect(await m.desk.handle(signedFor(addBody('pi1', { address: '127.0.0.14' })))).toMatchObject({ status: 409, final: true });
+    await junk(40);
+    const last = m.statuses.filter((s) => s.refusals).at(-1)!;
+    expect(last.refusals).toEqual([expect.objectContaining({ node: 'pi1', reason: expect.stringMatching(/this member's own name/) })]);
+    expect(m.log.filter((l) => /own name/.test(l))).toHaveLength(0); // the journal's lines for this minute went to the junk
+  });
+});
+
 describe('bounded HTTP', () => {
   const status: NodeStatus = { node: 'pi1', step: 'done', state: 'done', since: '2026-11-23T12:00:00.000Z' };
   let server: StatusServer | undefined;

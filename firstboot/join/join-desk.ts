@@ -60,7 +60,7 @@ export interface JoinDeskDeps {
   readonly clock: Clock;
   readonly files: FileAccess;
   /** Publish the session on this member's status. */
-  readonly record: (fields: Partial<Pick<NodeStatus, 'adding' | 'added' | 'refused'>>) => void;
+  readonly record: (fields: Partial<Pick<NodeStatus, 'adding' | 'added' | 'refused' | 'refusals'>>) => void;
   /** How long a batch gathers (GATHER_WINDOW_MS). */
   readonly gatherWindowMs?: number;
   /** The nodes this member formed the cluster with, when it is a founder: their cards have been used. */
@@ -93,6 +93,8 @@ type Decision = JoinAnswer & { node?: string };
 const final = (node: string | undefined, status: number, reason: string): Decision => ({ ...(node ? { node } : {}), status, reason, final: true });
 const wait = (status: number, reason: string): Decision => ({ status, reason });
 
+/** Final refusals of authentic requests kept on the status. */
+const KEPT_REFUSALS = 5;
 /** Batches that ended, kept so their nodes learn how (added: the plan again; failed: stop waiting and ask again). */
 const ENDED_KEPT = 8;
 /** MicroCloud's words for a machine of the session that never came (cmd/microcloud: "System %q hasn't reached out"). */
@@ -124,6 +126,8 @@ export class JoinDesk {
   /** Since when each member has been seen UNREACHABLE at every look, and the last such look. */
   private readonly unreachableSince = new Map<string, { since: number; seen: number }>();
   private readonly refusals: RefusalLog;
+  /** The last authentic final refusals, for the status (see NodeStatus.refusals). */
+  private finalRefusals: { node: string; reason: string; at: string }[] = [];
 
   private constructor(private readonly deps: JoinDeskDeps, private readonly guard: ReplayGuard, private readonly ledger: NonceLedgerFile,
     private readonly tickets: TicketLedger) {
@@ -173,7 +177,11 @@ export class JoinDesk {
     const reason = printable(answer.reason ?? '');
     this.refusals.refused(`join: refused a request from ${printable(request.source)}: ${reason}`);
     // An authentic node turned away for a reason a person can act on: shown on this member's status too.
-    if (answer.node && answer.final) this.deps.record({ refused: { node: answer.node, reason, at: new Date(clock.now()).toISOString() } });
+    if (answer.node && answer.final) {
+      const refused = { node: answer.node, reason, at: new Date(clock.now()).toISOString() };
+      this.finalRefusals = [...this.finalRefusals, refused].slice(-KEPT_REFUSALS);
+      this.deps.record({ refused, refusals: this.finalRefusals });
+    }
     return { status: answer.status, reason, ...(answer.final ? { final: true } : {}), ...(answer.verified ? { verified: true } : {}),
       ...(answer.removed ? { removed: answer.removed } : {}) };
   }

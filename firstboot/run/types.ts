@@ -29,6 +29,11 @@ export interface NodeStatus {
   added?: string[];
   /** The last authentic join request this member turned down, and why (a name still taken, say). */
   refused?: { node: string; reason: string; at: string };
+  /**
+   * The last few such refusals, newest last: kept here because the journal's refusal lines are
+   * rate-limited, and junk requests from anyone could push an authentic one out of them.
+   */
+  refusals?: { node: string; reason: string; at: string }[];
   /** A formed member: the nodes of the cluster file it was built from (a node not among them joins later). */
   formedWith?: string[];
 }
