@@ -9,11 +9,12 @@ import type { Clock, NodeStatus, PeerStatusReader } from '../run/types.js';
 /** A status is a few kilobytes; a preflight report with many findings stays well under this. */
 export const MAX_STATUS_BYTES = 64 * 1024;
 
-export async function readStatus(address: string, port: number, key?: Buffer, timeoutMs = 3000): Promise<NodeStatus | undefined> {
+/** `from`: the local address to ask from (a node asks from its intra-cluster address; the simulation's nodes share one machine). */
+export async function readStatus(address: string, port: number, key?: Buffer, timeoutMs = 3000, from?: string): Promise<NodeStatus | undefined> {
   const nonce = key ? randomBytes(16).toString('hex') : undefined;
   const reply = await httpExchange({
     method: 'GET', host: address, port, path: '/status', ...(nonce ? { headers: { [HEADERS.nonce]: nonce } } : {}),
-    timeoutMs, maxBytes: MAX_STATUS_BYTES,
+    timeoutMs, maxBytes: MAX_STATUS_BYTES, ...(from ? { from } : {}),
   });
   if (!reply || reply.status !== 200) return undefined;
   const signature = reply.headers[HEADERS.signature];
