@@ -4,8 +4,8 @@ import { printable } from './refusal-log.js';
 
 describe('printable text from a refused join request', () => {
   it.each([
-    ['a line feed (a line of its own)', 'pi9\nwarning: fake', 'pi9\\x0awarning: fake'],
-    ['a carriage return', 'pi9\rfake', 'pi9\\x0dfake'],
+    ['a line feed (a line of its own)', 'pi9\nwarning: fake', 'pi9\\nwarning: fake'],
+    ['a carriage return', 'pi9\rfake', 'pi9\\rfake'],
     ['an escape (terminal colours)', '\x1b[31mred', '\\x1b[31mred'],
     ['DEL and a C1 control', 'a\x7fb\x9bc', 'a\\x7fb\\x9bc'],
     ['the line and paragraph separators', 'a\u2028b\u2029c', 'a\\u2028b\\u2029c'],
@@ -30,7 +30,7 @@ describe('printable text from a refused join request', () => {
   });
 
   it('cuts long text to 300 characters, escapes counted', () => {
-    expect(printable('x'.repeat(400))).toBe(`${'x'.repeat(300)}...`);
-    expect(printable('\u202E'.repeat(100))).toBe(`${'\\u202e'.repeat(50)}...`);
+    expect(printable('x'.repeat(400))).toBe(`${'x'.repeat(299)}…`);
+    expect(printable('\u202E'.repeat(100))).toBe(`${'\\u202e'.repeat(49)}\\u202…`);
   });
 });
