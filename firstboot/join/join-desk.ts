@@ -235,7 +235,7 @@ export class JoinDesk {
     // A node asking again while gathered already (its answer was lost) stays in its batch; a node that
     // once never came is added on its own; the others go with the nodes that asked for the same disks.
     const solo = (this.noShows.get(add.node) ?? 0) > 0;
-    const batch = this.gathering.find((b) => b.joiners.has(add.node))
+    const batch = this.gathering.find((b) => b.joiners.has(add.node) && b.storage === storageKey(add)) // rebuilt with other disks: moves
       ?? (solo ? undefined : this.gathering.find((b) => !b.solo && b.storage === storageKey(add)));
     const opening = !batch;
     const into = batch ?? this.newBatch(storageKey(add), solo);
