@@ -90,6 +90,60 @@ describe('the secrets file', () => {
   });
 });
 
+// A passphrase cloud-init's YAML cannot carry unchanged, one row per kind of character; each
+// starts with 16 fine characters. In the file they are written as YAML escapes, as a person would have to.
+const UNFIT: [string, string, string][] = [
+  ['a tab (C0)', '\t', 'U+0009 (a control character) as character 17'],
+  ['a NUL', '\0', 'U+0000 (a control character) as character 17'],
+  ['DEL', '\u007f', 'U+007F (a control character) as character 17'],
+  ['NEL, which PyYAML reads as a space', '\u0085', 'U+0085 (a control character) as character 17'],
+  ['a C1 control PyYAML refuses', '\u009b', 'U+009B (a control character) as character 17'],
+  ['a line separator', '\u2028', 'U+2028 (a line or paragraph separator) as character 17'],
+  ['a paragraph separator', '\u2029', 'U+2029 (a line or paragraph separator) as character 17'],
+  ['a byte order mark', '\ufeff', 'U+FEFF (a byte order mark) as character 17'],
+  ['a noncharacter', '\ufdd0', 'U+FDD0 (a Unicode noncharacter) as character 17'],
+  ['U+FFFE', '\ufffe', 'U+FFFE (a Unicode noncharacter) as character 17'],
+  ['a noncharacter beyond the BMP', '\u{10ffff}', 'U+10FFFF (a Unicode noncharacter) as character 17'],
+  ['a lone surrogate', '\ud800', 'U+D800 (half a surrogate pair, alone) as character 17'],
+];
+const FINE_START = 'ä-Ελληνικά-🦊-012'; // 16 characters (the fox is one, two UTF-16 units)
+/** `text` as a double-quoted YAML scalar with every character beyond printable ASCII escaped. */
+const yamlEscaped = (text: string) => `"${[...text].map((c) => {
+  if (/[ -~]/.test(c) && c !== '"' && c !== '\\') return c;
+  const code = c.codePointAt(0)!;
+  return code > 0xffff ? `\\U${code.toString(16).padStart(8, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}).join('')}"`;
+
+describe('a session_passphrase with a character cloud-init\'s YAML cannot carry', () => {
+  it.each(UNFIT)('in the secrets file is refused: %s', async (_what, bad, message) => {
+    const f = await folder();
+    await writeFile(f.secrets, `session_passphrase: ${yamlEscaped(`${FINE_START}${bad}x`)}\n`, { mode: 0o600 });
+    const text = await messageOf(loadOrCreateSecrets(f.config));
+    expect(text).toContain(`cluster.secrets.yaml: session_passphrase: has ${message}, which the cards' cloud-init YAML does not carry reliably. `
+      + 'Write session_passphrase again without it (letters of any script, digits, punctuation and emoji are fine), then rebuild every card built with it.');
+    expect(text).not.toContain(FINE_START);
+  });
+
+  it.each(UNFIT)('in MICROCLOUD_PI_PASSPHRASE is refused: %s', async (_what, bad, message) => {
+    const f = await folder();
+    const text = await messageOf(loadOrCreateSecrets(f.config, { passphraseFromEnv: `${FINE_START}${bad}x` }));
+    expect(text).toContain(`environment: MICROCLOUD_PI_PASSPHRASE: has ${message}, which the cards' cloud-init YAML does not carry reliably. `
+      + 'Set it to a passphrase without it (letters of any script, digits, punctuation and emoji are fine).');
+    expect(text).not.toContain(FINE_START);
+    expect(await readdir(f.dir)).toEqual([]);
+  });
+
+  it.each([
+    ['letters beyond ASCII and an emoji', `${FINE_START}x`],
+    ['an emoji joined with U+200D, and a combining accent', '👩‍💻-cafe\u0301-0123456789'],
+  ])('lets through %s, from the file and from the environment', async (_what, passphrase) => {
+    const f = await folder();
+    await writeFile(f.secrets, `session_passphrase: ${yamlEscaped(passphrase)}\n`, { mode: 0o600 });
+    expect((await loadOrCreateSecrets(f.config)).secrets.sessionPassphrase).toBe(passphrase);
+    expect((await loadOrCreateSecrets(f.config, { passphraseFromEnv: passphrase })).secrets.sessionPassphrase).toBe(passphrase);
+  });
+});
+
 describe('secrets from the environment (CI)', () => {
   it('take the operator key from MICROCLOUD_PI_OPERATOR_KEY, and write no file', async () => {
     const f = await folder();

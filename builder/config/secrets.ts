@@ -30,6 +30,24 @@ const fail = (file: string, message: string, hint: string, path: string[] = []):
   throw new ConfigError([located]);
 };
 
+// What the cards' cloud-init YAML does not carry reliably (PyYAML refuses C1 controls and reads
+// U+0085 as a space), with the other invisible or ill-formed characters (C0 controls, separators,
+// a BOM, noncharacters, lone surrogates): in a passphrase, a copying mistake. Any script and emoji stay.
+const UNCARRIED = /[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}\u2028\u2029\uFEFF]/u;
+
+/** What makes `passphrase` unfit for a card, or undefined when nothing does. */
+function unfitCharacter(passphrase: string): string | undefined {
+  const found = UNCARRIED.exec(passphrase);
+  if (!found) return undefined;
+  const code = found[0].codePointAt(0)!;
+  const kind = code <= 0x9f ? 'a control character' : code === 0x2028 || code === 0x2029 ? 'a line or paragraph separator'
+    : code === 0xfeff ? 'a byte order mark' : code >= 0xd800 && code <= 0xdfff ? 'half a surrogate pair, alone' : 'a Unicode noncharacter';
+  const at = [...passphrase.slice(0, found.index)].length + 1; // counted in characters, as a person counts
+  return `has U+${code.toString(16).toUpperCase().padStart(4, '0')} (${kind}) as character ${at}, which the cards' cloud-init YAML does not carry reliably`;
+}
+
+const FIT = 'letters of any script, digits, punctuation and emoji are fine';
+
 const isOperatorKey = (text: unknown): text is string => {
   if (typeof text !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return false;
   try {
@@ -70,6 +88,8 @@ export async function loadOrCreateSecrets(clusterFile: string, options: SecretsO
   if (options.passphraseFromEnv !== undefined) {
     if (options.passphraseFromEnv.length < MIN_PASSPHRASE)
       fail('MICROCLOUD_PI_PASSPHRASE', `is shorter than ${MIN_PASSPHRASE} characters`, 'Use a long random passphrase.');
+    const unfit = unfitCharacter(options.passphraseFromEnv);
+    if (unfit) fail('environment', unfit, `Set it to a passphrase without it (${FIT}).`, ['MICROCLOUD_PI_PASSPHRASE']);
     // Without the variable the cards carry no ticket (the CLI says so): a key made up here would
     // sign tickets for members that check a key nobody keeps.
     const operatorKey = operatorKeyFromEnv(options.operatorKeyFromEnv);
@@ -87,6 +107,9 @@ export async function loadOrCreateSecrets(clusterFile: string, options: SecretsO
     fail(file, `has no session_passphrase of at least ${MIN_PASSPHRASE} characters`,
       'Restore it from a backup (nodes already flashed use it), or delete the file to generate a new one for a new cluster.',
       ['session_passphrase']);
+  const unfit = unfitCharacter(passphrase as string);
+  if (unfit)
+    fail(file, unfit, `Write session_passphrase again without it (${FIT}), then rebuild every card built with it.`, ['session_passphrase']);
   let addedOperatorKey = false;
   if (fieldOf(text, 'operator_key') === undefined) {
     text = await addOperatorKey(file, text, newKey());
