@@ -1,9 +1,12 @@
 // npm run simulate -- --nodes 50 [--scenario NAME] [--json] [--speedup N]: runs the real
-// first-boot service for N nodes on loopback (127.0.0.11 on), over real HTTP, against the test
-// doubles of snapd and MicroCloud with a modelled time per action (test/simulation/harness.ts),
-// and reports per scenario: nodes done, add sessions, preseeds, model seconds, the most
-// requests a node served in a model second, and the slowest status answer (wall clock).
-// Not a test: figures for the notes (test/simulation.test.ts runs 10 nodes in CI).
+// first-boot service for N nodes on loopback (127.0.0.11 on), over real HTTP, each node from its
+// own address with its files in a folder of its own, against the test doubles of snapd and
+// MicroCloud with a modelled time per action (test/simulation/harness.ts), and reports per
+// scenario: nodes done, add sessions (opened, most at once), preseeds, model and wall seconds,
+// the most requests a node served in a model second and minute, refused and unanswered requests,
+// the slowest status answer, the event loop's longest hold and whether it kept within a tenth of
+// the smallest poll interval (if not, lower --speedup before quoting the figures).
+// Not a test: figures for the notes (test/simulation.test.ts runs the checks in CI).
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL, runScenario, SCENARIOS, type Scenario } from '../test/simulation/harness.js';
 
@@ -26,13 +29,15 @@ for (const s of scenarios) {
   }
 }
 if (!values.json) console.error(`simulate: model ${JSON.stringify(model)} (seconds of model time; speedup = model seconds per wall second)`);
+const kinds = (k: { status: number; join: number; batch: number }) => `${k.status} status, ${k.join} join, ${k.batch} batch`;
 for (const scenario of scenarios) {
-  const started = Date.now();
-  const result = await runScenario(scenario, Number(values.nodes), model);
-  if (values.json) console.log(JSON.stringify(result));
-  else console.log(`${scenario}: ${result.done}/${result.nodes} done, ${result.addSessions} add session(s), ${result.preseeds} preseeds, `
-    + `${result.modelSeconds} s model time, max ${result.maxRequestsPerSecond} requests/s on one node, `
-    + `(${result.busiest.node} at model second ${result.busiest.at}: ${result.busiest.status} status reads, ${result.busiest.join} join requests), `
-    + `slowest status ${result.maxStatusLatencyMs} ms (model second ${result.slowestStatusAt}; the one process's event loop held up to `
-    + `${result.maxLoopDelayMs} ms), ${result.restarts} service restart(s) (wall ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  const r = await runScenario(scenario, Number(values.nodes), model);
+  if (values.json) console.log(JSON.stringify(r));
+  else console.log(`${scenario}: ${r.done}/${r.nodes} done, ${r.addSessions} add session(s) (at most ${r.maxOpenSessions} open at once), `
+    + `${r.preseeds} preseeds, ${r.modelSeconds} s model time (${r.wallSeconds} s wall), ${r.restarts} service restart(s); `
+    + `max ${r.maxRequestsPerSecond} requests/s and ${r.maxRequestsPerMinute}/min on one node `
+    + `(${r.busiest.node} at model second ${r.busiest.at}: ${r.busiest.status} status reads, ${r.busiest.join} join requests); `
+    + `refused: ${kinds(r.refused)}; unanswered: ${kinds(r.failedRequests)}; slowest status ${r.maxStatusLatencyMs} ms `
+    + `(model second ${r.slowestStatusAt}); event loop held up to ${r.maxLoopDelayMs} ms, `
+    + `${r.loopDelayOk ? 'within' : 'OVER'} a tenth of the ${r.smallestPollMs / 1000} s poll at speedup ${r.speedup}`);
 }

@@ -1,48 +1,51 @@
 // A shelf of N Pis in one process: the real first-boot service for every node, each with its
-// real status server on its own loopback address (127.0.0.11 on; it never sends anywhere else),
-// over real HTTP, against the TEST DOUBLES of snapd and MicroCloud (test/doubles/fake-host.ts)
-// with a modelled time per action. Time runs `speedup` times faster than the wall clock; every
-// figure it reports is in model time, but status latency, which is measured on the wall clock.
+// real status server on its own loopback address (127.0.0.11 on; it never sends anywhere else)
+// and its files in a folder of its own on the real disk, over real HTTP from its own address,
+// against the TEST DOUBLES of snapd and MicroCloud (test/doubles/fake-host.ts; the MicroCloud one
+// as strict as MicroCloud on failure) with a modelled time per action. Time runs `speedup` times
+// faster than the wall clock; every figure it reports is in model time, but status latency, the
+// event loop's longest hold and wallSeconds, which are on the wall clock.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import type { CommandRunner } from '../../builder/command-runner.js';
+import { parse, stringify } from 'yaml';
 import { planNodeConfig } from '../../builder/render/node-config.js';
 import { renderPreseed } from '../../builder/render/preseed.js';
 import { firstBoot, type FirstBootRun } from '../../firstboot/first-boot.js';
-import { sendJoin } from '../../firstboot/join/send-join.js';
-import type { Clock, JoinSender, PeerStatusReader } from '../../firstboot/run/types.js';
-import { readStatus } from '../../firstboot/status/read-status.js';
-import { FakeFiles, FakeHost, FakeMicroCloud } from '../doubles/fake-host.js';
+import { deriveJoinKey } from '../../firstboot/join/join-auth.js';
+import { FakeHost, FakeMicroCloud } from '../doubles/fake-host.js';
 import { clusterFromText, TEST_PASSPHRASE } from '../helpers/examples.js';
+import { DEAD_HOST_GIVE_UP_MS, silentListener, type DeadPi } from './dead-pi.js';
+import { loopDelayOk, smallestPollMs } from './loop-rule.js';
+import { modelClock } from './model-clock.js';
+import { DEFAULT_MODEL, modelledRunner, type Model, type Power } from './modelled-runner.js';
+import { seedNodeDisk } from './node-disk.js';
+import { Traffic, type PerKind } from './traffic.js';
+import { countedJoinSender, statusReaderFrom } from './wire.js';
 
-/** Seconds of model time each action of the doubles takes. */
-export interface Model {
-  readonly snapInstallS: number;
-  readonly formationS: number;
-  /** An add session: a base, and more per new machine (each joins LXD, Ceph and OVN). */
-  readonly addBaseS: number;
-  readonly addPerSystemS: number;
-  /** Model seconds per wall-clock second. */
-  readonly speedup: number;
-}
+export { DEFAULT_MODEL, type Model } from './modelled-runner.js';
 
-export const DEFAULT_MODEL: Model = { snapInstallS: 60, formationS: 180, addBaseS: 120, addPerSystemS: 20, speedup: 20 };
-
-export const SCENARIOS = ['formation', 'grow-burst', 'grow-trickle', 'member-dies', 'joiner-dies'] as const;
+export const SCENARIOS = ['formation', 'grow-burst', 'grow-trickle', 'member-dies', 'joiner-dies', 'joiner-dies-early'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface ScenarioResult {
   readonly scenario: Scenario;
   readonly nodes: number;
+  readonly speedup: number;
   readonly done: number;
-  /** Add sessions opened (a failed one counts too). */
+  /** Add sessions opened (a failed one counts too), and the most open at one time. */
   readonly addSessions: number;
+  readonly maxOpenSessions: number;
   readonly preseeds: number;
   readonly modelSeconds: number;
+  readonly wallSeconds: number;
+  /** The most requests one node answered in one model second, and in one model minute. */
   readonly maxRequestsPerSecond: number;
+  readonly maxRequestsPerMinute: number;
+  /** Requests answered with HTTP 400 or more, and requests nothing answered (a dead Pi, a timeout), by kind. */
+  readonly refused: PerKind;
+  readonly failedRequests: PerKind;
   readonly maxStatusLatencyMs: number;
   /** When (model seconds from the start) the slowest status answer came. */
   readonly slowestStatusAt: number;
@@ -51,6 +54,9 @@ export interface ScenarioResult {
    * a status answer can wait this long behind other nodes' steps, which on a Pi run on their own CPU.
    */
   readonly maxLoopDelayMs: number;
+  /** The smallest poll interval of the steps in play (model ms), and whether maxLoopDelayMs * speedup stayed within a tenth of it. */
+  readonly smallestPollMs: number;
+  readonly loopDelayOk: boolean;
   /** Service restarts after a failure (systemd's, modelled), over all nodes. */
   readonly restarts: number;
   /** The busiest node's busiest model second: what it served then. */
@@ -60,9 +66,20 @@ export interface ScenarioResult {
 const FOUNDERS = 3;
 /** Service starts per Pi in one scenario (the first and systemd's restarts): bounded, so a broken run ends. */
 const SERVICE_STARTS = 20;
+/** The newcomer that dies in joiner-dies (the second powered on). */
+const DYING_NEWCOMER = 1;
+/** How the event loop's hold is sampled (wall ms): the figure is at most this much over the real hold. */
+const LOOP_RESOLUTION_MS = 1;
 const nameOf = (i: number) => `pi${i + 1}`;
 const addressOf = (i: number) => `127.0.0.${11 + i}`;
+const indexOf = (name: string) => Number(name.slice(2)) - 1;
 
+/**
+ * The cluster file an operator writes, nothing more: MicroCloud's lookup and session timeouts are
+ * left at their defaults (lookup_timeout 600 s, session_timeout 3600 s, builder/config/defaults.ts),
+ * as most operators leave them, so the rendered preseeds carry those and the MicroCloud double
+ * takes them from there: a failed batch must cost minutes with MicroCloud's hour in place.
+ */
 function clusterOf(nodes: number, port: number) {
   return clusterFromText(stringify({
     cluster: { name: 'sim', domain: 'sim.internal' },
@@ -73,114 +90,75 @@ function clusterOf(nodes: number, port: number) {
   }));
 }
 
-/** Requests each node served, by model second and kind; and the slowest status answer seen. */
-class Traffic {
-  private readonly served = new Map<string, Map<number, { status: number; join: number }>>();
-  maxStatusLatencyMs = 0;
-  slowestAt = 0;
-  constructor(private readonly clock: Clock) {}
-  count(address: string, kind: 'status' | 'join'): void {
-    const second = Math.floor(this.clock.now() / 1000);
-    const perSecond = this.served.get(address) ?? new Map<number, { status: number; join: number }>();
-    const seen = perSecond.get(second) ?? { status: 0, join: 0 };
-    seen[kind]++;
-    perSecond.set(second, seen);
-    this.served.set(address, perSecond);
-  }
-  get busiest(): { address: string; second: number; status: number; join: number } {
-    let top = { address: '', second: 0, status: 0, join: 0 };
-    for (const [address, perSecond] of this.served)
-      for (const [second, seen] of perSecond) if (seen.status + seen.join > top.status + top.join) top = { address, second, ...seen };
-    return top;
-  }
-  get maxRequestsPerSecond(): number {
-    const { status, join } = this.busiest;
-    return status + join;
-  }
+/** One simulated Pi: its power, its doubles, its service's last run, and, once dead, what stands at its address. */
+interface SimNode {
+  readonly power: Power;
+  readonly host: FakeHost;
+  run?: FirstBootRun;
+  dead?: DeadPi;
 }
 
 export async function runScenario(scenario: Scenario, nodes: number, model: Model = DEFAULT_MODEL, port = 30000 + Math.floor(Math.random() * 20000)):
   Promise<ScenarioResult> {
-  if (nodes < FOUNDERS + 1 || nodes > 200) throw new Error(`--nodes takes ${FOUNDERS + 1} to 200`);
-  const epoch = Date.now();
-  const clock: Clock = { now: () => epoch + (Date.now() - epoch) * model.speedup,
-    sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(1, ms / model.speedup))) };
-  const traffic = new Traffic(clock);
+  if (nodes < FOUNDERS + 2 || nodes > 200) throw new Error(`--nodes takes ${FOUNDERS + 2} to 200`);
+  const wallStart = performance.now();
   const grows = scenario !== 'formation';
   const founders = grows ? FOUNDERS : nodes;
-  // A side that waits for the other gives up after MicroCloud's lookup timeout (600 s), in model time.
-  const cloud = new FakeMicroCloud(Array.from({ length: founders }, (_, i) => nameOf(i)), nameOf(0), (600 * 1000) / model.speedup);
+  // Before model time starts: each cluster file checked and rendered once (tens of ms each, which would hold
+  // the one event loop while other nodes' timers wait), the join key derived once, and every node's disk seeded.
   const dir = await mkdtemp(join(tmpdir(), 'mcpi-sim-'));
-  const runs: FirstBootRun[] = [];
-  const hosts: FakeHost[] = [];
+  const joinKey = await deriveJoinKey(TEST_PASSPHRASE, 'sim'); // see node-disk.ts
+  const files = new Map([founders, nodes].map((size) => {
+    const cluster = clusterOf(size, port);
+    return [size, { cluster, preseed: renderPreseed(cluster, TEST_PASSPHRASE) }] as const;
+  }));
+  const fileSizeOf = (i: number) => (i < founders ? founders : nodes);
+  const disks = await Promise.all(Array.from({ length: nodes }, (_, i) => {
+    const file = files.get(fileSizeOf(i))!;
+    return seedNodeDisk(join(dir, nameOf(i)), planNodeConfig(file.cluster, nameOf(i)).preseedPath, file.preseed, joinKey);
+  }));
+  const clock = modelClock(model.speedup);
+  const traffic = new Traffic(clock);
+  const cloud = new FakeMicroCloud(Array.from({ length: founders }, (_, i) => nameOf(i)), nameOf(0), undefined,
+    { clock, addMs: (systems) => (model.addBaseS + model.addPerSystemS * systems) * 1000 });
+  const sim: SimNode[] = [];
   let restarts = 0;
+  let over = false;
 
-  // A request counts against the node that served it (a dead node's address serves nothing).
-  const readPeer: PeerStatusReader = async (address, p, key) => {
-    const started = performance.now();
-    const status = await readStatus(address, p, key);
-    if (status) {
-      traffic.count(address, 'status');
-      const latency = performance.now() - started;
-      if (latency > traffic.maxStatusLatencyMs) {
-        traffic.maxStatusLatencyMs = latency;
-        traffic.slowestAt = clock.now() - epoch;
-      }
-    }
-    return status;
-  };
-  const countedSend: JoinSender = async (address, ...rest) => {
-    const reply = await sendJoin(address, ...rest);
-    if (reply) traffic.count(address, 'join');
-    return reply;
-  };
-
-  /**
-   * The doubles take their modelled time: a snap install before it returns; a formation or an add
-   * session after the machines have met (the double pairs them at once), on every side of it.
-   */
-  const modelled = (host: FakeHost): CommandRunner => async (file, args, options) => {
-    if (file === 'snap' && args[0] === 'install') await clock.sleep(model.snapInstallS * 1000);
-    const ran = await host.run(file, args, options);
-    if (file === 'microcloud' && args[0] === 'preseed' && options?.input && ran.exitCode === 0) {
-      const initiator = /^initiator: "(.*)"$/m.exec(options.input)?.[1];
-      const systems = (options.input.match(/^ {2}- name: /gm) ?? []).length;
-      const adding = initiator !== undefined && !new RegExp(`^  - name: "${initiator}"$`, 'm').test(options.input);
-      await clock.sleep((adding ? model.addBaseS + model.addPerSystemS * systems : model.formationS) * 1000);
-    }
-    return ran;
-  };
+  /** The Pi loses power: MicroCloud ends its sessions, nothing answers at its address any more (a connection hangs, then fails). */
+  async function powerOff(i: number): Promise<void> {
+    const node = sim[i]!;
+    node.power.on = false;
+    cloud.cutPower(nameOf(i));
+    if (cloud.members.includes(nameOf(i))) cloud.offline.add(nameOf(i));
+    if (node.dead) return;
+    await node.run?.server?.close();
+    node.dead = await silentListener(addressOf(i), port, DEAD_HOST_GIVE_UP_MS / model.speedup);
+  }
 
   /**
    * One Pi: the service runs, and, like systemd (Restart=on-failure, RestartSec=30,
    * RestartPreventExitStatus=78), starts again 30 model seconds after a failure that is not a
-   * configuration problem, with its files and journal kept. A Pi that dies is not restarted.
+   * configuration problem, with its files and journal kept. A Pi that died is not restarted.
    */
-  async function start(i: number, fileNodes: number, dies = false): Promise<FirstBootRun> {
-    const c = clusterOf(fileNodes, port);
-    const config = planNodeConfig(c, nameOf(i));
-    const files = new FakeFiles();
-    await files.write(config.preseedPath, renderPreseed(c, TEST_PASSPHRASE), 0o600);
-    const host = new FakeHost(nameOf(i), addressOf(i), cloud);
-    hosts[i] = host;
-    let died = false;
-    const run: CommandRunner = dies
-      ? async (file, args, options) => {
-        if (file === 'microcloud' && args[0] === 'preseed') {
-          died = true;
-          throw new Error('power cut: this Pi died as its add session opened');
-        }
-        return modelled(host)(file, args, options);
-      }
-      : modelled(host);
+  async function start(i: number, death?: 'at-preseed' | 'after-reaching-out'): Promise<FirstBootRun | undefined> {
+    const config = planNodeConfig(files.get(fileSizeOf(i))!.cluster, nameOf(i));
+    const disk = disks[i]!;
+    const node: SimNode = { power: { on: true, diesAtPreseed: death === 'at-preseed' }, host: new FakeHost(nameOf(i), addressOf(i), cloud) };
+    sim[i] = node;
+    if (death === 'after-reaching-out') cloud.diesAfterReachingOut.add(nameOf(i));
+    const run = modelledRunner(node.host, model, clock, node.power);
+    const readPeer = statusReaderFrom(addressOf(i), traffic);
+    const sendJoin = countedJoinSender(traffic);
     for (let attempt = 1; ; attempt++) {
-      const result = await firstBoot({ config, run, log: logOf(nameOf(i)), clock, files, readPeer, sendJoin: countedSend,
-        journalPath: join(dir, `${nameOf(i)}.json`), listenHost: config.address }).catch(() => undefined);
-      if (result) runs[i] = result;
-      const failed = !result || result.exitCode !== 0;
-      if (!failed || result?.exitCode === 78 || died || attempt >= SERVICE_STARTS) {
-        return result ?? { exitCode: 1, server: undefined, status: () => ({ node: nameOf(i), step: 'wait-ready', state: 'failed', since: '' }), desk: undefined };
+      const result = await firstBoot({ config, run, log: logOf(nameOf(i)), clock, files: disk.files, readPeer, sendJoin,
+        journalPath: disk.journalPath, listenHost: config.address }).catch(() => undefined);
+      if (result) node.run = result;
+      if (!node.power.on) {
+        await powerOff(i); // its service ended with it: nothing more of it runs
+        return result;
       }
+      if ((result && result.exitCode === 0) || result?.exitCode === 78 || attempt >= SERVICE_STARTS) return result;
       restarts++;
       await result?.server?.close(); // the process exits: its endpoint goes with it
       await clock.sleep(30_000);
@@ -190,54 +168,74 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   // MCPI_SIM_LOG=1: every node's service log on stderr, stamped with model seconds (to see why a scenario went as it did).
   const logOf = (node: string) => {
     const line = (level: string) => process.env.MCPI_SIM_LOG
-      ? (text: string) => process.stderr.write(`${Math.round((clock.now() - epoch) / 1000)} ${node} ${level} ${text}\n`) : () => {};
+      ? (text: string) => process.stderr.write(`${Math.round(clock.elapsed() / 1000)} ${node} ${level} ${text}\n`) : () => {};
     return { info: line('info'), warn: line('warn') };
   };
-  const loop = monitorEventLoopDelay({ resolution: 10 });
+
+  /**
+   * pi1 loses power in the middle of its first add session: once every machine of it reached out
+   * (each ran its `microcloud preseed`) and the add is under way. The session fails and its
+   * joiners are never told by MicroCloud.
+   */
+  async function killFirstMemberMidAdd(): Promise<void> {
+    const preseeds = () => sim[0]?.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed') ?? [];
+    while (!over && preseeds().length < 2) await clock.sleep(1000); // the formation, then its first add session opening
+    const add = preseeds()[1];
+    if (!add) return;
+    const systems = ((parse(add.input ?? '') as { systems?: { name: string }[] }).systems ?? []).map((s) => s.name);
+    const reachedOut = (name: string) => sim[indexOf(name)]?.host.calls.some((c) => c.file === 'microcloud' && c.args[0] === 'preseed') ?? false;
+    while (!over && !systems.every(reachedOut)) await clock.sleep(1000);
+    await clock.sleep(10_000); // the initiator saw them all (it looks every second): the add runs for minutes from here
+    if (!over) await powerOff(0);
+  }
+
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   const began = clock.now();
-  const finished: Promise<FirstBootRun>[] = [];
+  const finished: Promise<FirstBootRun | undefined>[] = [];
+  let killer: Promise<void> = Promise.resolve();
   try {
     if (!grows) {
-      for (let i = 0; i < nodes; i++) finished.push(start(i, nodes));
+      for (let i = 0; i < nodes; i++) finished.push(start(i));
     } else {
-      const formed = await Promise.all(Array.from({ length: FOUNDERS }, (_, i) => start(i, FOUNDERS)));
-      finished.push(...formed.map(async (r) => r));
+      await Promise.all(Array.from({ length: FOUNDERS }, (_, i) => start(i)));
       const newcomers = Array.from({ length: nodes - FOUNDERS }, (_, k) => FOUNDERS + k);
       const startAt = (k: number) => (scenario === 'grow-trickle' ? k * 60_000 : Math.floor(((k * 7919) % 120) * 1000)); // spread over two minutes
+      const deathOf = (k: number) => (k !== DYING_NEWCOMER ? undefined
+        : scenario === 'joiner-dies' ? 'after-reaching-out' as const : scenario === 'joiner-dies-early' ? 'at-preseed' as const : undefined);
       const t0 = clock.now();
       for (const [k, i] of newcomers.entries()) {
         finished.push((async () => {
           await clock.sleep(Math.max(0, t0 + startAt(k) - clock.now()));
-          return start(i, nodes, scenario === 'joiner-dies' && k === 1);
+          return start(i, deathOf(k));
         })());
       }
-      if (scenario === 'member-dies') void killFirstMemberMidAdd();
+      if (scenario === 'member-dies') killer = killFirstMemberMidAdd();
     }
-    const results = await Promise.all(finished);
+    await Promise.all(finished);
+    over = true;
+    await killer;
     const ended = clock.now();
     loop.disable();
+    const maxLoopDelayMs = Math.round(loop.max / 1e5) / 10;
+    const smallestPoll = smallestPollMs(grows ? [FOUNDERS - 1, nodes - 1] : [nodes - 1]);
+    const busiest = traffic.busiest;
     return {
-      scenario, nodes, done: results.filter((r) => r.exitCode === 0).length, addSessions: cloud.sessionsOpened,
-      preseeds: hosts.reduce((n, h) => n + (h?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0), 0),
-      modelSeconds: Math.round((ended - began) / 1000), maxRequestsPerSecond: traffic.maxRequestsPerSecond,
+      scenario, nodes, speedup: model.speedup,
+      done: sim.filter((n) => n.run?.exitCode === 0).length, addSessions: cloud.sessionsOpened, maxOpenSessions: cloud.maxOpenSessions,
+      preseeds: sim.reduce((n, s) => n + s.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length, 0),
+      modelSeconds: Math.round((ended - began) / 1000), wallSeconds: Math.round((performance.now() - wallStart) / 1000),
+      maxRequestsPerSecond: traffic.maxOver(1), maxRequestsPerMinute: traffic.maxOver(60),
+      refused: traffic.refused, failedRequests: traffic.failed,
       maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs), slowestStatusAt: Math.round(traffic.slowestAt / 1000),
-      maxLoopDelayMs: Math.round(loop.max / 1e6), restarts,
-      busiest: (({ address, second, status, join }) => ({ node: address ? nameOf(Number(address.split('.')[3]) - 11) : '',
-        at: second - Math.floor(epoch / 1000), status, join }))(traffic.busiest),
+      maxLoopDelayMs, smallestPollMs: smallestPoll, loopDelayOk: loopDelayOk(maxLoopDelayMs, model.speedup, smallestPoll), restarts,
+      busiest: { node: busiest.address ? nameOf(Number(busiest.address.split('.')[3]) - 11) : '', at: busiest.second,
+        status: busiest.status, join: busiest.join },
     };
   } finally {
-    await Promise.all(runs.map((r) => r?.server?.close()));
+    over = true;
+    loop.disable();
+    await Promise.all(sim.map((n) => Promise.all([n?.run?.server?.close(), n?.dead?.close()])));
     await rm(dir, { recursive: true, force: true });
-  }
-
-  /** pi1 loses power while its first add session is open: the session fails, its endpoint goes, MicroCloud marks it unreachable. */
-  async function killFirstMemberMidAdd(): Promise<void> {
-    const preseeds = () => hosts[0]?.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length ?? 0;
-    while (preseeds() < 2) await clock.sleep(1000); // the formation, then its first add session opening
-
-    cloud.cutPower(nameOf(0));
-    cloud.offline.add(nameOf(0));
-    await runs[0]?.server?.close();
   }
 }
