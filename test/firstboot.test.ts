@@ -241,7 +241,7 @@ describe('three nodes forming a cluster over real HTTP on loopback', () => {
     const rigs = await Promise.all(['pi1', 'pi2', 'pi3'].map((n) => rig(n, c, cloud)));
     const dies: CommandRunner = async (file, args, options) => {
       if (file === 'microcloud' && args[0] === 'preseed') {
-        await clock.sleep(30_000); // the others reach out meanwhile
+        while (!cloud.arrived.has('pi2') || !cloud.arrived.has('pi3')) await clock.sleep(1000); // the others reach out first
         cloud.cutPower('pi1');
         throw new Error('power cut');
       }

@@ -104,4 +104,27 @@ describe('join tickets at the desk', () => {
       await server.close();
     }
   });
+
+  it('a ticket header swapped on the way earns no final refusal: the request is refused for now, and a fresh one passes', async () => {
+    const m = await ticketed();
+    const swapped = signedJoin(KEY, addBody('pi4'), { from: '127.0.0.14', ticket: ticket({ node: 'pi5' }), ticketMac: false });
+    expect(await m.desk.handle(swapped)).toMatchObject({ status: 401, reason: expect.stringMatching(/does not belong to this request/) });
+    expect((await m.desk.handle(swapped)).final).toBeUndefined();
+    expect(await m.desk.handle(ask('pi4', ticket()))).toMatchObject({ status: 202 });
+    await m.desk.settled();
+  });
+
+  it('refused requests of a card holder are not kept a day: they cannot fill the ledger and lock joiners out', async () => {
+    const m = await ticketed();
+    // 137 addresses x 120 refused requests in ten minutes (no ticket): the window is full for a while...
+    for (let minute = 0; minute < 10; minute++) {
+      for (let a = 0; a < 40; a++) for (let i = 0; i < 12; i++) await m.desk.handle(ask('pi4', undefined, { from: `127.0.0.${100 + a}`, at: m.clock.at }));
+      m.clock.at += 60_000;
+    }
+    // ...but nothing of it is kept once the window has passed.
+    m.clock.at += 11 * 60_000;
+    expect(await m.desk.handle(ask('pi4', ticket(), { at: m.clock.at }))).toMatchObject({ status: 202 });
+    expect(m.r.files.files.get('/var/lib/microcloud-pi/join-nonces.json')?.content.split('\n').filter(Boolean)).toHaveLength(1);
+    await m.desk.settled();
+  }, 60_000);
 });

@@ -58,15 +58,16 @@ describe('the nonce ledger on a real disk', () => {
     const root = await tempDir('mcpi-ledger-');
     const m = await memberDesk({ key: KEY, deskFiles: rootedFiles(root) });
     const sent = [];
-    // 300 joins, 12 a source (the rate limit), from 25 sources.
+    // 300 joins, 12 a source (the rate limit), from 25 sources; those gathered into a batch are kept (a node's
+    // request while its own session runs is busy: it changed nothing, and stays in memory only).
     for (let round = 0; round < 12; round++) {
       const batch = Array.from({ length: 25 }, (_, i) => signedJoin(KEY, addBody(`pi${4 + i}`), { from: `127.0.0.${14 + i}` }));
-      sent.push(...batch);
-      for (const r of batch) await m.desk.handle(r);
+      for (const r of batch) if ((await m.desk.handle(r)).status === 202) sent.push(r);
     }
+    expect(sent.length).toBeGreaterThan(256); // past the first compaction
     const text = await readFile(join(root, ACCEPTED_NONCES_PATH), 'utf8');
-    expect(text.split('\n').filter(Boolean).length).toBeLessThan(300); // a snapshot and what came after it
-    expect(Object.keys(parseLedger(text).ledger.nonces)).toHaveLength(300);
+    expect(text.split('\n').filter(Boolean).length).toBeLessThan(sent.length); // a snapshot and what came after it
+    expect(Object.keys(parseLedger(text).ledger.nonces).sort()).toEqual(sent.map((r) => r.headers['x-mcpi-nonce']).sort());
     await m.desk.settled();
     const again = await memberDesk({ key: KEY, deskFiles: rootedFiles(root) });
     for (const r of sent.slice(0, 25)) expect(await again.desk.handle(r)).toMatchObject({ status: 409 });

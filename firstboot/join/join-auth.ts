@@ -21,7 +21,7 @@ const MAX_TRACKED_SOURCES = 1024;
 /** A joiner asks once, then every 10 s whether its batch's session is open: 6 a minute and a few to spare. */
 export const MAX_REQUESTS_PER_MINUTE = 12;
 
-export const HEADERS = { timestamp: 'x-mcpi-timestamp', nonce: 'x-mcpi-nonce', signature: 'x-mcpi-signature' } as const;
+export const HEADERS = { timestamp: 'x-mcpi-timestamp', nonce: 'x-mcpi-nonce', signature: 'x-mcpi-signature', ticketMac: 'x-mcpi-ticket-mac' } as const;
 const NONCE = /^[0-9a-f]{32,64}$/;
 
 /** The key both sides derive from the passphrase; bound to the cluster's name. */
@@ -73,6 +73,16 @@ export interface AnswerScope {
 const answerText = (scope: AnswerScope, body: string) =>
   [`${scope.kind}-answer v2`, scope.responder, scope.nonce, String(scope.status), sha256(body)].join('\n');
 
+/**
+ * The join key's word that the card's ticket header belongs to this request (its nonce): the
+ * request's own signature does not cover that header (members built before tickets sign without
+ * it), so without this anyone on the path could swap the ticket for a bad one and earn the node a
+ * signed final refusal.
+ */
+export const ticketMac = (key: Buffer, nonce: string, ticket: string): string => mac(key, `ticket v1\n${nonce}\n${ticket}`).toString('hex');
+export const ticketMacHolds = (key: Buffer, nonce: string, ticket: string, given: string | undefined): boolean =>
+  sameMac(mac(key, `ticket v1\n${nonce}\n${ticket}`), given);
+
 export const signAnswer = (key: Buffer, scope: AnswerScope, body: string): string => mac(key, answerText(scope, body)).toString('hex');
 
 export const answerIsAuthentic = (key: Buffer, scope: AnswerScope, body: string, signature: string | undefined): boolean =>
@@ -92,9 +102,11 @@ export const sessionPassphrase = (key: Buffer, nonce: string): string =>
  * so a member whose clock is set back (a bad NTP answer put right) still knows it.
  */
 export const NONCE_KEEP_MS = { poll: 2 * MAX_SKEW_MS, join: 24 * 3600_000 } as const;
-/** Bounds on what a verified sender can make a member remember: the rate limit gives one source about 120 in the window. */
+/** Bounds on what a verified sender can make a member remember, counted over the replay window: the rate limit gives one source about 120 in it. */
 export const MAX_NONCES_PER_SOURCE = MAX_REQUESTS_PER_MINUTE * (NONCE_KEEP_MS.poll / 60_000);
 export const MAX_NONCES = 16_384;
+/** Nonces one source may have kept a day (only requests that changed the desk's state are). */
+export const MAX_KEPT_PER_SOURCE = 1000;
 
 /**
  * Nonces of state-changing requests whose signature held, each with its request's timestamp: what
@@ -108,7 +120,6 @@ interface Used { readonly at: number; readonly until: number; readonly source: s
 
 export class ReplayGuard {
   private readonly nonces = new Map<string, Used>();
-  private readonly perSource = new Map<string, number>();
   private floor: number;
   private readonly recent = new Map<string, number[]>();
 
@@ -130,11 +141,21 @@ export class ReplayGuard {
     return timestampMs <= Math.min(this.floor, nowMs - 2 * MAX_SKEW_MS);
   }
 
-  /** Room for one more nonce from `source`: undefined, or why not. */
+  /**
+   * Room for one more nonce from `source`: undefined, or why not. Counted over the replay window
+   * only: nonces kept a day (requests that changed something) cannot lock anyone out for a day.
+   */
   full(source: string, nowMs: number): string | undefined {
     this.prune(nowMs);
-    if ((this.perSource.get(source) ?? 0) >= MAX_NONCES_PER_SOURCE) return `${source} has made ${MAX_NONCES_PER_SOURCE} requests in ${NONCE_KEEP_MS.poll / 60_000} minutes`;
-    if (this.nonces.size >= MAX_NONCES) return 'this member holds as many recent requests as it keeps; ask again in a few minutes';
+    let recent = 0;
+    let fromSource = 0;
+    for (const used of this.nonces.values()) {
+      if (used.at < nowMs - NONCE_KEEP_MS.poll) continue;
+      recent++;
+      if (used.source === source) fromSource++;
+    }
+    if (fromSource >= MAX_NONCES_PER_SOURCE) return `${source} has made ${MAX_NONCES_PER_SOURCE} requests in ${NONCE_KEEP_MS.poll / 60_000} minutes`;
+    if (recent >= MAX_NONCES) return 'this member holds as many recent requests as it keeps; ask again in a few minutes';
     return undefined;
   }
 
@@ -142,7 +163,17 @@ export class ReplayGuard {
   use(nonce: string, timestampMs: number, nowMs: number, source = '', keepMs: number = NONCE_KEEP_MS.join): void {
     this.prune(nowMs);
     this.nonces.set(nonce, { at: timestampMs, until: timestampMs + keepMs, source });
-    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+  }
+
+  /** Keeps a used nonce a day: its request changed the desk's state. false when its source already has its share kept. */
+  keep(nonce: string): boolean {
+    const used = this.nonces.get(nonce);
+    if (!used) return false;
+    let kept = 0;
+    for (const u of this.nonces.values()) if (u.source === used.source && u.until - u.at >= NONCE_KEEP_MS.join) kept++;
+    if (kept >= MAX_KEPT_PER_SOURCE) return false;
+    this.nonces.set(nonce, { ...used, until: used.at + NONCE_KEEP_MS.join });
+    return true;
   }
 
   /** What to save: the nonces kept a day (the state-changing requests'), and the floor. */
@@ -158,9 +189,6 @@ export class ReplayGuard {
       if (used.until >= nowMs) continue;
       this.nonces.delete(n);
       this.floor = Math.max(this.floor, used.at);
-      const left = (this.perSource.get(used.source) ?? 1) - 1;
-      if (left > 0) this.perSource.set(used.source, left);
-      else this.perSource.delete(used.source);
     }
   }
 

@@ -14,7 +14,7 @@ import { lastLine, redact } from '../run/redact.js';
 import { PRESEED_GRACE_SECONDS } from '../run/run-preseed.js';
 import type { Clock, FileAccess, JoinAnswer, Logger, NodeStatus } from '../run/types.js';
 import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
-import { HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, verifyRequest, type JoinRequestIn } from './join-auth.js';
+import { HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, ticketMacHolds, verifyRequest, type JoinRequestIn } from './join-auth.js';
 import { NonceLedgerFile } from './nonce-ledger.js';
 import { checkTicket, TICKET_HEADER } from './join-ticket.js';
 import { TicketLedger } from './ticket-ledger.js';
@@ -97,8 +97,12 @@ const wait = (status: number, reason: string): Decision => ({ status, reason });
 const KEPT_REFUSALS = 5;
 /** Batches that ended, kept so their nodes learn how (added: the plan again; failed: stop waiting and ask again). */
 const ENDED_KEPT = 8;
-/** MicroCloud's words for a machine of the session that never came (cmd/microcloud: "System %q hasn't reached out"). */
-const NO_SHOW = /System "([^"]+)" hasn't reached out/g;
+/**
+ * MicroCloud's words for a machine that sank the session: it never came (cmd/microcloud/ask.go
+ * askJoinIntents: "System %q hasn't reached out") or did not join (main_init.go waitForJoin:
+ * "System %q failed to join the cluster").
+ */
+const NO_SHOW = /System "([^"]+)" (?:hasn't reached out|failed to join the cluster)/g;
 
 /** The key two requests share when they ask for the same disk filters. */
 const storageKey = (add: AddRequest) => JSON.stringify(add.filters ?? null);
@@ -126,12 +130,14 @@ export class JoinDesk {
   /** Since when each member has been seen UNREACHABLE at every look, and the last such look. */
   private readonly unreachableSince = new Map<string, { since: number; seen: number }>();
   private readonly refusals: RefusalLog;
+  private readonly verifiedRefusals: RefusalLog;
   /** The last authentic final refusals, for the status (see NodeStatus.refusals). */
   private finalRefusals: { node: string; reason: string; at: string }[] = [];
 
   private constructor(private readonly deps: JoinDeskDeps, private readonly guard: ReplayGuard, private readonly ledger: NonceLedgerFile,
     private readonly tickets: TicketLedger) {
     this.refusals = new RefusalLog(deps.log, deps.clock);
+    this.verifiedRefusals = new RefusalLog(deps.log, deps.clock);
   }
 
   /** Opens the desk with the nonces it accepted before a restart. */
@@ -175,7 +181,8 @@ export class JoinDesk {
     const answer: Decision = verdict.ok ? { ...await this.decide(request), verified: true } : { status: verdict.status, reason: verdict.reason };
     if (answer.status === 200 || answer.status === 202) return answer;
     const reason = printable(answer.reason ?? '');
-    this.refusals.refused(`join: refused a request from ${printable(request.source)}: ${reason}`);
+    // Authentic refusals have lines of their own: junk from anyone cannot use them up.
+    (answer.verified ? this.verifiedRefusals : this.refusals).refused(`join: refused a request from ${printable(request.source)}: ${reason}`);
     // An authentic node turned away for a reason a person can act on: shown on this member's status too.
     if (answer.node && answer.final) {
       const refused = { node: answer.node, reason, at: new Date(clock.now()).toISOString() };
@@ -196,8 +203,8 @@ export class JoinDesk {
       this.guard.use(nonce, timestamp, clock.now(), request.source, NONCE_KEEP_MS.poll);
       return this.batchState(request);
     }
-    this.guard.use(nonce, timestamp, clock.now(), request.source, NONCE_KEEP_MS.join);
-    await this.ledger.add(nonce, timestamp);
+    // Used up at once, in memory; kept a day, on disk, only once the request changes something (see persist).
+    this.guard.use(nonce, timestamp, clock.now(), request.source, NONCE_KEEP_MS.poll);
     const parsed = parseAddRequest(request.body, request.source, config);
     if (!parsed.ok) return final(undefined, 400, parsed.reason);
     const add = parsed.value;
@@ -209,6 +216,9 @@ export class JoinDesk {
     let ticket: { issued: number; replace: boolean } | undefined;
     if (config.join.operatorKey) {
       if (this.tickets.blocked) return wait(503, `${config.node} cannot read its record of join tickets; ask another member`);
+      const sent = request.headers[TICKET_HEADER];
+      if (sent && !ticketMacHolds(this.deps.key, nonce, sent, request.headers[HEADERS.ticketMac]))
+        return wait(401, 'the ticket header does not belong to this request (changed on the way?); ask again with a fresh request');
       const verdict = checkTicket({ ticketText: request.headers[TICKET_HEADER], publicKey: config.join.operatorKey, cluster: config.cluster,
         node: add.node, address: add.address, replace: add.replace, nowMs: clock.now(), ...this.tickets.state });
       if (!verdict.ok) return verdict.final ? final(add.node, 403, verdict.reason) : wait(503, verdict.reason);
@@ -219,6 +229,7 @@ export class JoinDesk {
     if (verdictOfMembers === 'replace') {
       // A member is removed only between sessions, one at a time; a batch opens its session only after it.
       if (this.running || this.removing) return this.running ? this.busy() : wait(503, `${config.node} is removing a member now; ask again`);
+      await this.persist(nonce, timestamp);
       this.deps.log.info(`join: removing the unreachable member ${add.node}, replaced by the Pi at ${add.address}`);
       this.removing = this.deps.run('microcloud', ['remove', add.node, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
       const removed = await this.removing.finally(() => { this.removing = undefined; });
@@ -246,7 +257,19 @@ export class JoinDesk {
     if (verdictOfMembers === 'replace') joined.replacing.add(add.node);
     if (ticket) joined.tickets.set(add.node, ticket.issued);
     if (opening) void this.gather(joined).catch((error: Error) => this.deps.log.warn(`join: the batch failed: ${error.message}`));
+    await this.persist(nonce, timestamp);
     return { status: 202, batch: joined.id };
+  }
+
+  /**
+   * A request that changed the desk's state (gathered a node, removed a member): its nonce is kept
+   * a day and saved, so not even a restart lets a copy of it do that again. Refused requests
+   * changed nothing: a copy of one gets the same answer, so they stay in memory only and cannot
+   * fill the ledger.
+   */
+  private async persist(nonce: string, timestamp: number): Promise<void> {
+    if (!this.guard.keep(nonce)) return;
+    await this.ledger.add(nonce, timestamp).catch((error: Error) => this.deps.log.warn(`join: could not save a used nonce: ${error.message}`));
   }
 
   private busy(): Decision {
@@ -290,10 +313,18 @@ export class JoinDesk {
     while (clock.now() < batch.closesAt && missing()) await clock.sleep(GATHER_CHECK_MS);
     // Batches run oldest first, one at a time; a lone node that once never came waits for the others. It still takes new nodes meanwhile.
     const ahead = () => this.gathering.slice(0, this.gathering.indexOf(batch)).some((b) => b.solo === batch.solo || !b.solo);
-    while (this.session || this.removing || ahead()) {
-      if (this.session || this.removing) await (this.session ?? this.removing);
-      else await clock.sleep(GATHER_CHECK_MS);
+    let before: Set<string> | undefined;
+    for (;;) {
+      while (this.session || this.removing || ahead()) {
+        if (this.session || this.removing) await (this.session ?? this.removing);
+        else await clock.sleep(GATHER_CHECK_MS);
+      }
+      // Who is a member right before the session: a node that joined through another member meanwhile (an
+      // answer of this one got lost) is not added again, and is never taken for one this session partly joined.
+      before = await this.listMembers();
+      if (!this.session && !this.removing && !ahead()) break;
     }
+    for (const name of batch.joiners.keys()) if (before?.has(name)) batch.joiners.delete(name);
     // From here to the session's start nothing is awaited: the batch stops gathering and runs.
     // Nobody is in two batches: a node's request while its own session runs is busy, and a member's name is refused
     // (a name this member added before may come again: a dead Pi replaced under it).
@@ -330,7 +361,8 @@ export class JoinDesk {
         for (const name of missing) this.noShows.set(name, (this.noShows.get(name) ?? 0) + 1);
         log.warn(`join: adding ${names.join(', ')} failed (${why}); each asks again by itself${missing.length ? `, ${missing.join(', ')} on its own` : ''}`);
         // Its nodes learn of the failure once what MicroCloud kept of it is gone: they then know whether to reset.
-        batch.removed = await this.removePartlyJoined(names);
+        batch.removed = before ? await this.removePartlyJoined(names.filter((n) => !before!.has(n))) : [];
+        for (const name of batch.removed) if (!missing.includes(name)) this.noShows.set(name, (this.noShows.get(name) ?? 0) + 1);
         batch.failed = missing.length ? `${missing.join(', ')} did not reach out` : why;
       }
     })().catch((error: Error) => {
@@ -353,11 +385,17 @@ export class JoinDesk {
    * it and skips the others (api/services_cluster.go removeClusterMember), so the name is free
    * again; the node resets its own snaps before it asks again (it is told it was removed).
    */
-  private async removePartlyJoined(names: readonly string[]): Promise<string[]> {
+  private async listMembers(): Promise<Set<string> | undefined> {
     const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json'], { timeoutMs: COMMAND_TIMEOUT_MS });
-    const members = listed.exitCode === 0 ? parseMembers(listed.stdout) ?? [] : [];
+    const members = listed.exitCode === 0 ? parseMembers(listed.stdout) : undefined;
+    return members && new Set(members.map((m) => m.name));
+  }
+
+  /** `names`: the session's nodes that were not members when it started (only those can it have partly joined). */
+  private async removePartlyJoined(names: readonly string[]): Promise<string[]> {
+    const members = await this.listMembers() ?? new Set<string>();
     const removed: string[] = [];
-    for (const name of names.filter((n) => members.some((m) => m.name === n))) {
+    for (const name of names.filter((n) => members.has(n))) {
       this.removing = this.deps.run('microcloud', ['remove', name, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
       const ran = await this.removing.finally(() => { this.removing = undefined; });
       if (ran.exitCode === 0) removed.push(name);

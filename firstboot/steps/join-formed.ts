@@ -4,7 +4,7 @@
 // answers, so several new nodes queue on one member rather than open sessions on several.
 import { randomBytes } from 'node:crypto';
 import { addRequestOf, checkPlan, renderAddPreseed, withSessionPassphrase, type AddRequest, type Member } from '../join/add-request.js';
-import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest } from '../join/join-auth.js';
+import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest, ticketMac } from '../join/join-auth.js';
 import { readJoinAnswer } from '../join/join-answer.js';
 import { TICKET_HEADER } from '../join/join-ticket.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
@@ -65,7 +65,8 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
   const { config } = ctx;
   const nonce = randomBytes(16).toString('hex');
   const signed = signRequest(key, { method: 'POST', path, member: member.address, sender: config.address }, body, ctx.clock.now(), nonce);
-  const ticket: Record<string, string> = path === JOIN_PATH && config.join.ticket ? { [TICKET_HEADER]: config.join.ticket } : {};
+  const ticket: Record<string, string> = path === JOIN_PATH && config.join.ticket
+    ? { [TICKET_HEADER]: config.join.ticket, [HEADERS.ticketMac]: ticketMac(key, nonce, config.join.ticket) } : {};
   const reply = await ctx.sendJoin(member.address, config.statusPort, path,
     { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature, ...ticket }, body, config.address);
   const answer = reply && readJoinAnswer(key, member.address, nonce, reply);

@@ -2,7 +2,7 @@
 // `loop` cluster, MicroCloud's TEST DOUBLE with the members given, and a clock the test moves
 // (sleeping advances it); and requests signed as a new node would sign them.
 import { randomBytes } from 'node:crypto';
-import { HEADERS, signRequest, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
+import { HEADERS, signRequest, ticketMac, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
 import { JoinDesk } from '../../firstboot/join/join-desk.js';
 import { TICKET_HEADER } from '../../firstboot/join/join-ticket.js';
 import type { FileAccess, NodeStatus } from '../../firstboot/run/types.js';
@@ -52,12 +52,14 @@ export const addBody = (node = 'pi4', over: Record<string, unknown> = {}) =>
   JSON.stringify({ node, address: `127.0.0.${10 + Number(node.slice(2))}`, replace: false, system: { name: node }, ...over });
 
 /** A request as a new node signs it: for `to` (pi1), from `from` (pi4), at `at`. */
-export function signedJoin(key: Buffer, body: string, options: { path?: string; to?: string; from?: string; at?: number; ticket?: string } = {}):
+/** `ticket`: the card's ticket, sent with the join key's word that it belongs to this request (`ticketMac: false`: without it). */
+export function signedJoin(key: Buffer, body: string, options: { path?: string; to?: string; from?: string; at?: number; ticket?: string; ticketMac?: false } = {}):
   JoinRequestIn & { readonly headers: Readonly<Record<string, string>> } {
   const source = options.from ?? '127.0.0.14';
   const path = options.path ?? '/join';
   const s = signRequest(key, { method: 'POST', path, member: options.to ?? '127.0.0.11', sender: source }, body,
     options.at ?? DESK_START, randomBytes(16).toString('hex'));
   return { source, method: 'POST', path, body, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature,
-    ...(options.ticket ? { [TICKET_HEADER]: options.ticket } : {}) } };
+    ...(options.ticket ? { [TICKET_HEADER]: options.ticket } : {}),
+    ...(options.ticket && options.ticketMac !== false ? { [HEADERS.ticketMac]: ticketMac(key, s.nonce, options.ticket) } : {}) } };
 }

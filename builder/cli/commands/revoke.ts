@@ -2,6 +2,7 @@
 // revocation with the operator key and gives it to every member of the cluster file; each
 // refuses, from then on, any ticket of NAME issued at or before this moment. A card built after
 // this joins as usual.
+import { terminalText } from '../../terminal-text.js';
 import { httpExchange, type ExchangeReply } from '../../../firstboot/run/http-exchange.js';
 import { REVOKE_PATH, signRevocation, when } from '../../../firstboot/join/join-ticket.js';
 import { loadCluster } from '../../config/load-cluster.js';
@@ -28,7 +29,7 @@ function reasonIn(body: string): string {
   try {
     const parsed = JSON.parse(body) as { reason?: unknown; error?: unknown };
     const reason = parsed.reason ?? parsed.error;
-    if (typeof reason === 'string' && reason) return reason.slice(0, 300);
+    if (typeof reason === 'string' && reason) return terminalText(reason); // a node chose it: no escapes reach the terminal
   } catch { /* not JSON: the text itself */ }
   // Only printable characters of one line: whatever answers at a member's address writes to this terminal.
   return body.split('\n')[0]!.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) || 'no reason given';
