@@ -1,52 +1,82 @@
-// The simulation harness (test/simulation/harness.ts) at 10 nodes: the real first-boot service of
-// every node over real HTTP on loopback, against the TEST DOUBLES of snapd and MicroCloud with a
-// modelled time per action (60 model seconds a wall second here). `npm run simulate` runs it at 50.
-import { DEFAULT_MODEL, runScenario } from './simulation/harness.js';
+// The simulation harness (test/simulation/harness.ts): the real first-boot service of every node
+// over real HTTP on loopback, each from its own address with its files on the real disk, against
+// the TEST DOUBLES of snapd and MicroCloud (the MicroCloud one as strict as MicroCloud on failure)
+// with a modelled time per action. Thirty nodes where the design for fifty shows (poll spreading,
+// jitter, gathering), ten where the failures do. Bounds come from the model and the product's
+// constants (test/simulation/bounds.ts), never from what the run did. `npm run simulate` runs 50.
+//
+// A quicker shelf than the notes' default model (snaps in 15 s, formation 60 s, an add 60 s + 10 s
+// a machine), so the file stays within a few minutes of CI; the product's own intervals (polls,
+// gathering window, MicroCloud's timeouts) are as they are.
+import { failureCostS, FOUNDERS, growBoundS, HEALTHY_SESSIONS, SESSIONS_WITH_ONE_FAILURE } from './simulation/bounds.js';
+import { runScenario, STALL_MS, type Model, type ScenarioResult } from './simulation/harness.js';
 
-const MODEL = { ...DEFAULT_MODEL, speedup: 60 };
-const NODES = 10;
+const QUICK: Omit<Model, 'speedup'> = { snapInstallS: 15, formationS: 60, addBaseS: 60, addPerSystemS: 10 };
+/** At most this many requests reach one node in any second (issue 26's goal for fifty). */
+const MAX_PER_SECOND = 20;
+
+/** Checks every growing run passes: no node asked too often, never two add sessions at once, no service restarted. */
+function expectCalm(r: ScenarioResult): void {
+  expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(MAX_PER_SECOND);
+  expect(r.maxOpenSessions).toBeLessThanOrEqual(1);
+  expect(r.restarts).toBe(0);
+}
+
+describe('thirty Pis on loopback, the real service each', () => {
+  it('thirty powered on together form at once, and no node is read more than 20 times in any second: the first reads spread over the time the peers take at five a second', async () => {
+    // Only the moment they meet matters: snaps and formation short, and the wall clock's pace, so one process
+    // serving thirty nodes does not itself spread (or bunch) their reads.
+    const r = await runScenario('formation', 30, { ...QUICK, snapInstallS: 2, formationS: 20, speedup: 1 });
+    expect(r).toMatchObject({ done: 30, addSessions: 0, preseeds: 30, restarts: 0 });
+    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(MAX_PER_SECOND);
+  }, 180_000);
+
+  it('a member that stalls mid-add and then answers its 27 waiting nodes at once: they do not stay in step; all added in two sessions within the bound', async () => {
+    const model = { ...QUICK, speedup: 5 };
+    const r = await runScenario('member-stalls', 30, model);
+    expect(r.done).toBe(30);
+    expectCalm(r);
+    expect(r.addSessions).toBeLessThanOrEqual(HEALTHY_SESSIONS);
+    // The formation on each founder, the member's side of each session, one preseed per newcomer: none ran twice.
+    expect(r.preseeds).toBeLessThanOrEqual(FOUNDERS + HEALTHY_SESSIONS + (30 - FOUNDERS));
+    expect(r.modelSeconds).toBeLessThanOrEqual(growBoundS(model, 30) + STALL_MS / 1000);
+  }, 600_000);
+});
 
 describe('ten Pis on loopback, the real service each', () => {
-  it('formation: all done with one formation, each node running the preseed once; no node serves more than 20 requests a second', async () => {
-    const r = await runScenario('formation', NODES, MODEL);
-    expect(r).toMatchObject({ done: NODES, addSessions: 0, preseeds: NODES });
-    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
-    expect(r.maxStatusLatencyMs).toBeLessThan(1000); // 100 ms is the goal on an idle machine; CI shares its cores
-  }, 120_000);
-
-  it('grow-burst: 3 formed, 7 powered on within two minutes: all done in at most two add sessions', async () => {
-    const r = await runScenario('grow-burst', NODES, MODEL);
-    expect(r).toMatchObject({ done: NODES });
-    expect(r.addSessions).toBeGreaterThanOrEqual(1);
-    expect(r.addSessions).toBeLessThanOrEqual(2);
-    // The formation on each founder, then the founder's side of each session and one preseed per new node.
-    expect(r.preseeds).toBe(3 + r.addSessions + (NODES - 3));
-    // In model time: the founders' snaps and formation, the new nodes' snaps after their power-on within two minutes,
-    // then no more than the gathering window, two sessions between them adding the 7, and two minutes of polling (a busy CI runner).
-    const snaps = 4 * MODEL.snapInstallS;
-    const bound = snaps + MODEL.formationS + 120 + snaps + 60 + 2 * MODEL.addBaseS + (NODES - 3) * MODEL.addPerSystemS + 120;
-    expect(r.modelSeconds).toBeLessThanOrEqual(bound);
-    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
-  }, 120_000);
+  const model = { ...QUICK, speedup: 60 };
 
   it('grow-trickle: 7 powered on a minute apart, each while the session before runs: gathered into the next batch, not one session each', async () => {
-    const r = await runScenario('grow-trickle', NODES, MODEL);
-    expect(r).toMatchObject({ done: NODES, restarts: 0 });
-    // A session takes 120 s + 20 s a node: the ones that came meanwhile go together into the next (3 here; one each was 7).
+    const r = await runScenario('grow-trickle', 10, model);
+    expect(r.done).toBe(10);
+    expectCalm(r);
+    // The first session opens a minute after pi4 asks and lasts over a minute: at least two come meanwhile (one each would be 7).
     expect(r.addSessions).toBeLessThanOrEqual(4);
-    expect(r.preseeds).toBe(3 + r.addSessions + (NODES - 3));
-    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
-  }, 120_000);
+  }, 240_000);
 
-  it('a joiner that dies mid-batch: the others are all added', async () => {
-    const r = await runScenario('joiner-dies', NODES, MODEL);
-    expect(r.done).toBe(NODES - 1);
-    expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(20);
-  }, 120_000);
+  // One failed add session: MicroCloud never tells the others (it would keep them for its hour-long
+  // session timeout); the member does, they stop their side and are added with the next batch.
+  const failed = (r: ScenarioResult) => {
+    expectCalm(r);
+    expect(r.addSessions).toBeLessThanOrEqual(SESSIONS_WITH_ONE_FAILURE);
+    expect(r.modelSeconds).toBeLessThanOrEqual(growBoundS(model, 10) + failureCostS(model, 10));
+  };
 
-  it('the member dies mid-batch: the new nodes go to the next member and are all added', async () => {
-    const r = await runScenario('member-dies', NODES, MODEL);
-    expect(r.done).toBe(NODES);
-    expect(r.addSessions).toBeGreaterThanOrEqual(2); // the one that died with pi1, then pi2's
-  }, 120_000);
+  it('the member dies mid-add: the new nodes stop their side, go to the next member and are all added, within one failed session\'s cost', async () => {
+    const r = await runScenario('member-dies', 10, model);
+    expect(r.done).toBe(10); // pi1 was done before it died
+    failed(r);
+  }, 300_000);
+
+  it('a joiner dies right after it reached out (a member that never answers): the others stop their side and are added with the next batch', async () => {
+    const r = await runScenario('joiner-dies', 10, model);
+    expect(r.done).toBe(9);
+    failed(r);
+  }, 300_000);
+
+  it('a joiner dies before it reached out: the session fails at MicroCloud\'s lookup timeout, and the others are added with the next batch', async () => {
+    const r = await runScenario('joiner-dies-early', 10, model);
+    expect(r.done).toBe(9);
+    failed(r);
+  }, 300_000);
 });

@@ -16,17 +16,18 @@ import { firstBoot, type FirstBootRun } from '../../firstboot/first-boot.js';
 import { deriveJoinKey } from '../../firstboot/join/join-auth.js';
 import { FakeHost, FakeMicroCloud } from '../doubles/fake-host.js';
 import { clusterFromText, TEST_PASSPHRASE } from '../helpers/examples.js';
+import { FOUNDERS, NEWCOMER_SPREAD_S } from './bounds.js';
 import { DEAD_HOST_GIVE_UP_MS, silentListener, type DeadPi } from './dead-pi.js';
 import { loopDelayOk, smallestPollMs } from './loop-rule.js';
 import { modelClock } from './model-clock.js';
 import { DEFAULT_MODEL, modelledRunner, type Model, type Power } from './modelled-runner.js';
 import { seedNodeDisk } from './node-disk.js';
 import { Traffic, type PerKind } from './traffic.js';
-import { countedJoinSender, statusReaderFrom } from './wire.js';
+import { countedJoinSender, statusReaderFrom, type HoldAnswer } from './wire.js';
 
 export { DEFAULT_MODEL, type Model } from './modelled-runner.js';
 
-export const SCENARIOS = ['formation', 'grow-burst', 'grow-trickle', 'member-dies', 'joiner-dies', 'joiner-dies-early'] as const;
+export const SCENARIOS = ['formation', 'grow-burst', 'grow-trickle', 'member-stalls', 'member-dies', 'joiner-dies', 'joiner-dies-early'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface ScenarioResult {
@@ -40,7 +41,7 @@ export interface ScenarioResult {
   readonly preseeds: number;
   readonly modelSeconds: number;
   readonly wallSeconds: number;
-  /** The most requests one node answered in one model second, and in one model minute. */
+  /** The most requests that reached one node in any one model second, and in any one model minute (sliding windows). */
   readonly maxRequestsPerSecond: number;
   readonly maxRequestsPerMinute: number;
   /** Requests answered with HTTP 400 or more, and requests nothing answered (a dead Pi, a timeout), by kind. */
@@ -59,15 +60,20 @@ export interface ScenarioResult {
   readonly loopDelayOk: boolean;
   /** Service restarts after a failure (systemd's, modelled), over all nodes. */
   readonly restarts: number;
-  /** The busiest node's busiest model second: what it served then. */
+  /** The busiest node's busiest second: from when (model seconds from the start), and what it was asked then. */
   readonly busiest: { readonly node: string; readonly at: number; readonly status: number; readonly join: number };
 }
 
-const FOUNDERS = 3;
 /** Service starts per Pi in one scenario (the first and systemd's restarts): bounded, so a broken run ends. */
 const SERVICE_STARTS = 20;
 /** The newcomer that dies in joiner-dies (the second powered on). */
 const DYING_NEWCOMER = 1;
+/**
+ * member-stalls: how long pi1 answers nothing in the middle of its first add (model ms). Longer
+ * than the longest poll interval of a batch (jittered 10 s: 15 s), so every node polling it has
+ * one request waiting when it catches up and answers them all at once.
+ */
+export const STALL_MS = 20_000;
 /** How the event loop's hold is sampled (wall ms): the figure is at most this much over the real hold. */
 const LOOP_RESOLUTION_MS = 1;
 const nameOf = (i: number) => `pi${i + 1}`;
@@ -124,6 +130,12 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   const sim: SimNode[] = [];
   let restarts = 0;
   let over = false;
+  let stall: { address: string; from: number; until: number } | undefined;
+  // A stalled node answers what reached it during the stall when the stall ends, all at once.
+  const hold: HoldAnswer = async (address, sentAt) => {
+    if (stall && stall.address === address && sentAt >= stall.from && sentAt < stall.until && stall.until > clock.elapsed())
+      await clock.sleep(stall.until - clock.elapsed());
+  };
 
   /** The Pi loses power: MicroCloud ends its sessions, nothing answers at its address any more (a connection hangs, then fails). */
   async function powerOff(i: number): Promise<void> {
@@ -148,8 +160,8 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     sim[i] = node;
     if (death === 'after-reaching-out') cloud.diesAfterReachingOut.add(nameOf(i));
     const run = modelledRunner(node.host, model, clock, node.power);
-    const readPeer = statusReaderFrom(addressOf(i), traffic);
-    const sendJoin = countedJoinSender(traffic);
+    const readPeer = statusReaderFrom(addressOf(i), traffic, hold);
+    const sendJoin = countedJoinSender(traffic, hold);
     for (let attempt = 1; ; attempt++) {
       const result = await firstBoot({ config, run, log: logOf(nameOf(i)), clock, files: disk.files, readPeer, sendJoin,
         journalPath: disk.journalPath, listenHost: config.address }).catch(() => undefined);
@@ -173,20 +185,37 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   };
 
   /**
-   * pi1 loses power in the middle of its first add session: once every machine of it reached out
-   * (each ran its `microcloud preseed`) and the add is under way. The session fails and its
-   * joiners are never told by MicroCloud.
+   * Resolves once pi1's first add session is under way: every machine of it reached out (each ran
+   * its `microcloud preseed`) and the add itself runs (for minutes from then). False if the run ended first.
    */
-  async function killFirstMemberMidAdd(): Promise<void> {
+  async function firstAddUnderWay(): Promise<boolean> {
     const preseeds = () => sim[0]?.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed') ?? [];
     while (!over && preseeds().length < 2) await clock.sleep(1000); // the formation, then its first add session opening
     const add = preseeds()[1];
-    if (!add) return;
+    if (!add) return false;
     const systems = ((parse(add.input ?? '') as { systems?: { name: string }[] }).systems ?? []).map((s) => s.name);
     const reachedOut = (name: string) => sim[indexOf(name)]?.host.calls.some((c) => c.file === 'microcloud' && c.args[0] === 'preseed') ?? false;
     while (!over && !systems.every(reachedOut)) await clock.sleep(1000);
-    await clock.sleep(10_000); // the initiator saw them all (it looks every second): the add runs for minutes from here
-    if (!over) await powerOff(0);
+    await clock.sleep(10_000); // the initiator saw them all (it looks every second)
+    return !over;
+  }
+
+  /** member-dies: pi1 loses power mid-add; the session fails and MicroCloud never tells its joiners. */
+  async function killFirstMemberMidAdd(): Promise<void> {
+    if (await firstAddUnderWay()) await powerOff(0);
+  }
+
+  /**
+   * member-stalls: pi1, busy with its first add (LXD, MicroCeph and MicroOVN joining the new
+   * machines on a Pi's CPU and card), leaves its endpoint unanswered for STALL_MS, then answers
+   * everything that came meanwhile at once: the nodes waiting on it hear back in the same moment.
+   * A minute into the add: by then every newcomer has asked (the last is powered on two minutes
+   * after the first, and the add opened a minute after the first asked), and the add runs on.
+   */
+  async function stallFirstMemberMidAdd(): Promise<void> {
+    if (!(await firstAddUnderWay())) return;
+    await clock.sleep(60_000);
+    if (!over) stall = { address: addressOf(0), from: clock.elapsed(), until: clock.elapsed() + STALL_MS };
   }
 
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -200,7 +229,8 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     } else {
       await Promise.all(Array.from({ length: FOUNDERS }, (_, i) => start(i)));
       const newcomers = Array.from({ length: nodes - FOUNDERS }, (_, k) => FOUNDERS + k);
-      const startAt = (k: number) => (scenario === 'grow-trickle' ? k * 60_000 : Math.floor(((k * 7919) % 120) * 1000)); // spread over two minutes
+      // Spread over two minutes in a shuffled order (47 is prime to 120; 7919 was -1 modulo 120: one node, then all the rest 95 s later).
+      const startAt = (k: number) => (scenario === 'grow-trickle' ? k * 60_000 : ((k * 47) % NEWCOMER_SPREAD_S) * 1000);
       const deathOf = (k: number) => (k !== DYING_NEWCOMER ? undefined
         : scenario === 'joiner-dies' ? 'after-reaching-out' as const : scenario === 'joiner-dies-early' ? 'at-preseed' as const : undefined);
       const t0 = clock.now();
@@ -211,6 +241,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
         })());
       }
       if (scenario === 'member-dies') killer = killFirstMemberMidAdd();
+      if (scenario === 'member-stalls') killer = stallFirstMemberMidAdd();
     }
     await Promise.all(finished);
     over = true;
@@ -219,17 +250,17 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     loop.disable();
     const maxLoopDelayMs = Math.round(loop.max / 1e5) / 10;
     const smallestPoll = smallestPollMs(grows ? [FOUNDERS - 1, nodes - 1] : [nodes - 1]);
-    const busiest = traffic.busiest;
+    const busiest = traffic.busiestOver(1000);
     return {
       scenario, nodes, speedup: model.speedup,
       done: sim.filter((n) => n.run?.exitCode === 0).length, addSessions: cloud.sessionsOpened, maxOpenSessions: cloud.maxOpenSessions,
       preseeds: sim.reduce((n, s) => n + s.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').length, 0),
       modelSeconds: Math.round((ended - began) / 1000), wallSeconds: Math.round((performance.now() - wallStart) / 1000),
-      maxRequestsPerSecond: traffic.maxOver(1), maxRequestsPerMinute: traffic.maxOver(60),
+      maxRequestsPerSecond: busiest.total, maxRequestsPerMinute: traffic.busiestOver(60_000).total,
       refused: traffic.refused, failedRequests: traffic.failed,
       maxStatusLatencyMs: Math.round(traffic.maxStatusLatencyMs), slowestStatusAt: Math.round(traffic.slowestAt / 1000),
       maxLoopDelayMs, smallestPollMs: smallestPoll, loopDelayOk: loopDelayOk(maxLoopDelayMs, model.speedup, smallestPoll), restarts,
-      busiest: { node: busiest.address ? nameOf(Number(busiest.address.split('.')[3]) - 11) : '', at: busiest.second,
+      busiest: { node: busiest.address ? nameOf(Number(busiest.address.split('.')[3]) - 11) : '', at: busiest.at,
         status: busiest.status, join: busiest.join },
     };
   } finally {
