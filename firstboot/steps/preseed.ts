@@ -24,14 +24,17 @@ export function watchInitiator(ctx: StepContext): PreseedWatch {
   const initiator = config.peers.find((p) => p.name === config.initiator)!;
   return async (ended) => {
     let unanswered = 0;
+    let inSession = false; // a joiner may reach out before the initiator gets to its preseed (multicast): only a step back counts
     while (!ended.aborted) {
       await ctx.clock.sleep(jittered(peerPollMs(config.peers.length, 10_000)));
       if (ended.aborted) return undefined;
       const s = await ctx.readPeer(initiator.address, config.statusPort);
       unanswered = s ? 0 : unanswered + 1;
       if (unanswered >= MAX_UNANSWERED_READS) return `the initiator ${initiator.name} stopped answering`;
-      if (s?.state === 'failed' && s.step === 'preseed') return `the initiator ${initiator.name} failed: ${s.lastError ?? 'no reason given'}`;
-      if (s && !SESSION_STEPS.has(s.step)) return `the initiator ${initiator.name} started again (it is at ${s.step})`;
+      if (!s) continue;
+      if (s.state === 'failed' && s.step === 'preseed') return `the initiator ${initiator.name} failed: ${s.lastError ?? 'no reason given'}`;
+      if (SESSION_STEPS.has(s.step)) inSession = true;
+      else if (inSession) return `the initiator ${initiator.name} started again (it is at ${s.step})`;
     }
     return undefined;
   };
