@@ -9,17 +9,22 @@
 // a machine), so the file stays within a few minutes of CI; the product's own intervals (polls,
 // gathering window, MicroCloud's timeouts) are as they are.
 import { failureCostS, FOUNDERS, growBoundS, HEALTHY_SESSIONS, SESSIONS_WITH_ONE_FAILURE } from './simulation/bounds.js';
-import { runScenario, STALL_MS, type Model, type ScenarioResult } from './simulation/harness.js';
+import { DEFAULT_MODEL, runScenario, STALL_MS, type Model, type ScenarioResult } from './simulation/harness.js';
 
 const QUICK: Omit<Model, 'speedup'> = { snapInstallS: 15, formationS: 60, addBaseS: 60, addPerSystemS: 10 };
 /** At most this many requests reach one node in any second (issue 26's goal for fifty). */
 const MAX_PER_SECOND = 20;
 
-/** Checks every growing run passes: no node asked too often, never two add sessions at once, no service restarted. */
+/**
+ * Checks every growing run passes: no node asked too often, never two add sessions at once, no
+ * service restarted, and no status read or join request refused (an HTTP 500 from the nonce
+ * ledger on the real disk, a 429 from asking too often). Only a batch poll may be told "failed".
+ */
 function expectCalm(r: ScenarioResult): void {
   expect(r.maxRequestsPerSecond).toBeLessThanOrEqual(MAX_PER_SECOND);
   expect(r.maxOpenSessions).toBeLessThanOrEqual(1);
   expect(r.restarts).toBe(0);
+  expect(r.refused).toMatchObject({ status: 0, join: 0 });
 }
 
 describe('thirty Pis on loopback, the real service each', () => {
@@ -36,6 +41,7 @@ describe('thirty Pis on loopback, the real service each', () => {
     const r = await runScenario('member-stalls', 30, model);
     expect(r.done).toBe(30);
     expectCalm(r);
+    expect(r.refused.batch).toBe(0);
     expect(r.addSessions).toBeLessThanOrEqual(HEALTHY_SESSIONS);
     // The formation on each founder, the member's side of each session, one preseed per newcomer: none ran twice.
     expect(r.preseeds).toBeLessThanOrEqual(FOUNDERS + HEALTHY_SESSIONS + (30 - FOUNDERS));
@@ -47,19 +53,22 @@ describe('ten Pis on loopback, the real service each', () => {
   const model = { ...QUICK, speedup: 60 };
 
   it('grow-trickle: 7 powered on a minute apart, each while the session before runs: gathered into the next batch, not one session each', async () => {
-    const r = await runScenario('grow-trickle', 10, model);
+    // The notes' model: an add takes 120 s + 20 s a machine, so two or more power on while each runs
+    // and its window (60 s) passes: at most 4 sessions for the 7 (one each would be 7). The quick
+    // shelf's adds are as short as the minute between power-ons, and gather too few to tell.
+    const r = await runScenario('grow-trickle', 10, { ...DEFAULT_MODEL, speedup: 60 });
     expect(r.done).toBe(10);
     expectCalm(r);
-    // The first session opens a minute after pi4 asks and lasts over a minute: at least two come meanwhile (one each would be 7).
+    expect(r.refused.batch).toBe(0);
     expect(r.addSessions).toBeLessThanOrEqual(4);
   }, 240_000);
 
   // One failed add session: MicroCloud never tells the others (it would keep them for its hour-long
   // session timeout); the member does, they stop their side and are added with the next batch.
   const failed = (r: ScenarioResult) => {
-    expectCalm(r);
-    expect(r.addSessions).toBeLessThanOrEqual(SESSIONS_WITH_ONE_FAILURE);
     expect(r.modelSeconds).toBeLessThanOrEqual(growBoundS(model, 10) + failureCostS(model, 10));
+    expect(r.addSessions).toBeLessThanOrEqual(SESSIONS_WITH_ONE_FAILURE);
+    expectCalm(r);
   };
 
   it('the member dies mid-add: the new nodes stop their side, go to the next member and are all added, within one failed session\'s cost', async () => {
