@@ -8,8 +8,16 @@
 // A quicker shelf than the notes' default model (snaps in 15 s, formation 60 s, an add 60 s + 10 s
 // a machine), so the file stays within a few minutes of CI; the product's own intervals (polls,
 // gathering window, MicroCloud's timeouts) are as they are.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { NodeStatus } from '../firstboot/run/types.js';
+import { readStatus } from '../firstboot/status/read-status.js';
+import { startStatusServer } from '../firstboot/status/status-server.js';
 import { failureCostS, FOUNDERS, growBoundS, HEALTHY_SESSIONS, SESSIONS_WITH_ONE_FAILURE } from './simulation/bounds.js';
 import { DEFAULT_MODEL, runScenario, STALL_MS, type Model, type ScenarioResult } from './simulation/harness.js';
+import { modelClock } from './simulation/model-clock.js';
+import { Traffic } from './simulation/traffic.js';
+import { countedJoinSender, statusReaderFrom } from './simulation/wire.js';
 
 const QUICK: Omit<Model, 'speedup'> = { snapInstallS: 15, formationS: 60, addBaseS: 60, addPerSystemS: 10 };
 /** At most this many requests reach one node in any second (issue 26's goal for fifty). */
@@ -88,4 +96,33 @@ describe('ten Pis on loopback, the real service each', () => {
     expect(r.done).toBe(9);
     failed(r);
   }, 300_000);
+});
+
+describe('the harness\'s wire', () => {
+  // wire.ts copies readStatus to send from a node's own address and see the HTTP status: it must take what readStatus takes.
+  it('reads a status as readStatus does (signed for its nonce, or nothing), from the reading node\'s own address', async () => {
+    const key = Buffer.alloc(32, 1);
+    const status: NodeStatus = { node: 'pi1', step: 'preseed', state: 'running', since: '' };
+    const server = await startStatusServer({ host: '127.0.0.11', port: 0, current: () => status, names: ['127.0.0.11'], key: () => key });
+    const sources: string[] = [];
+    const bystander = createServer((req, res) => {
+      sources.push(req.socket.remoteAddress ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status));
+    });
+    await new Promise<void>((resolve) => bystander.listen(0, '127.0.0.13', resolve));
+    try {
+      const traffic = new Traffic(modelClock(1));
+      const fromPi2 = statusReaderFrom('127.0.0.12', traffic);
+      for (const asked of [key, Buffer.alloc(32, 2), undefined])
+        expect(await fromPi2('127.0.0.11', server.port, asked)).toEqual(await readStatus('127.0.0.11', server.port, asked));
+      const port = (bystander.address() as AddressInfo).port;
+      expect(await fromPi2('127.0.0.13', port, key)).toEqual(await readStatus('127.0.0.13', port, key)); // unsigned: nothing
+      expect(await fromPi2('127.0.0.13', port)).toEqual(status);
+      await countedJoinSender(traffic)('127.0.0.13', port, '/join', {}, '{}', '127.0.0.12');
+      expect(sources.filter((s) => s !== '127.0.0.1')).toEqual(['127.0.0.12', '127.0.0.12', '127.0.0.12']);
+    } finally {
+      await server.close();
+      await new Promise((resolve) => bystander.close(resolve));
+    }
+  });
 });

@@ -131,6 +131,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   let restarts = 0;
   let over = false;
   let stall: { address: string; from: number; until: number } | undefined;
+  const shutdown = new AbortController(); // at the end: every node's commands stop, so nothing of the run outlives it
   // A stalled node answers what reached it during the stall when the stall ends, all at once.
   const hold: HoldAnswer = async (address, sentAt) => {
     if (stall && stall.address === address && sentAt >= stall.from && sentAt < stall.until && stall.until > clock.elapsed())
@@ -159,7 +160,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     const node: SimNode = { power: { on: true, diesAtPreseed: death === 'at-preseed' }, host: new FakeHost(nameOf(i), addressOf(i), cloud) };
     sim[i] = node;
     if (death === 'after-reaching-out') cloud.diesAfterReachingOut.add(nameOf(i));
-    const run = modelledRunner(node.host, model, clock, node.power);
+    const run = modelledRunner(node.host, model, clock, node.power, shutdown.signal);
     const readPeer = statusReaderFrom(addressOf(i), traffic, hold);
     const sendJoin = countedJoinSender(traffic, hold);
     for (let attempt = 1; ; attempt++) {
@@ -265,6 +266,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     };
   } finally {
     over = true;
+    shutdown.abort();
     loop.disable();
     await Promise.all(sim.map((n) => Promise.all([n?.run?.server?.close(), n?.dead?.close()])));
     await rm(dir, { recursive: true, force: true });

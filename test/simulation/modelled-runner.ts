@@ -39,15 +39,16 @@ function isFormation(input: string | undefined): boolean {
  * machines have met (the double pairs them at once). An add session's time is the MicroCloud
  * double's own (its addMs, members listed only once it is done), so it is not slept here. A
  * command given `timeoutMs` is stopped after that many model milliseconds, as execa stops a
- * program (its signal aborts the double's wait) and reported `timedOut`.
+ * program (its signal aborts the double's wait) and reported `timedOut`. `shutdown` ends every
+ * command when the run is over (a desk still running sessions nobody comes to, say), and refuses new ones.
  */
-export function modelledRunner(host: FakeHost, model: Model, clock: ModelClock, power: Power): CommandRunner {
+export function modelledRunner(host: FakeHost, model: Model, clock: ModelClock, power: Power, shutdown: AbortSignal): CommandRunner {
   return async (file, args, options = {}) => {
     const preseed = file === 'microcloud' && args[0] === 'preseed';
     if (power.on && power.diesAtPreseed && preseed) power.on = false;
-    if (!power.on) throw new Error(`power cut: ${host.node} is off`);
+    if (!power.on || shutdown.aborted) throw new Error(`power cut: ${host.node} is off`);
     const stop = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const signal = AbortSignal.any([...(options.signal ? [options.signal] : []), stop.signal, shutdown]);
     const work = (async (): Promise<Ran> => {
       if (file === 'snap' && args[0] === 'install') await clock.sleepUnless(model.snapInstallS * 1000, signal);
       if (signal.aborted) return { exitCode: undefined, stdout: '', stderr: '', cancelled: true };
