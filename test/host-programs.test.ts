@@ -2,11 +2,11 @@
 // installs it, the exit code is 7, and nothing is written (not even the secrets file).
 import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../builder/cli/run.js';
+import { run, type RunDeps } from '../builder/cli/run.js';
 import { findProgram } from '../builder/host-programs/find-programs.js';
 import { programSearchPath } from '../builder/command-runner.js';
-import { programsForBuild, PROGRAMS } from '../builder/host-programs/programs.js';
-import { NO_LZMA_NATIVE_ENV } from '../builder/image/codecs.js';
+import { installCommands, programNamed, programsForBuild, PROGRAMS } from '../builder/host-programs/programs.js';
+import { NO_LZMA_NATIVE_ENV, xzCompressor } from '../builder/image/codecs.js';
 import { exampleFile } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -25,10 +25,10 @@ async function pathWithout(...leftOut: string[]): Promise<string> {
   return dir;
 }
 
-async function cli(argv: string[], programPath: string) {
+async function cli(argv: string[], programPath: string, deps: Partial<RunDeps> = {}) {
   const err: string[] = [];
   const out: string[] = [];
-  const code = await run(argv, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: {} }, { programPath });
+  const code = await run(argv, { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: {} }, { programPath, ...deps });
   return { code, stderr: err.join('\n'), stdout: out.join('') };
 }
 
@@ -111,11 +111,40 @@ describe('build-image doctor', () => {
     expect(programs.find((p) => p.program === 'xz')!.version).toMatch(/XZ Utils/);
   });
 
-  it('says MISSING and exits 7 when a program is not there', async () => {
+  it('says MISSING and exits 7 when a program this machine needs is not there (xz where lzma-native does not load)', async () => {
+    process.env[NO_LZMA_NATIVE_ENV] = '1';
+    try {
+      const r = await cli(['doctor'], await pathWithout('xz'));
+      expect(r.code).toBe(7);
+      expect(r.stdout).toMatch(/^xz +MISSING +\(xz compression where lzma-native does not load\)$/m);
+      expect(r.stdout).toMatch(/^xz compression: the xz program \(MICROCLOUD_PI_NO_LZMA_NATIVE=1 is set/m);
+      expect(r.stderr).toMatch(/apt-get install xz-utils/);
+    } finally {
+      delete process.env[NO_LZMA_NATIVE_ENV];
+    }
+  });
+
+  it('says that lzma-native loads here, so a missing xz program is no problem', async () => {
+    expect(await xzCompressor()).toBe('lzma-native'); // Linux x64: the prebuild loads
     const r = await cli(['doctor'], await pathWithout('xz'));
-    expect(r.code).toBe(7);
-    expect(r.stdout).toMatch(/^xz +MISSING +\(xz compression where lzma-native does not load\)$/m);
-    expect(r.stderr).toMatch(/apt-get install xz-utils/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^xz +not found +\(.*; not needed here: lzma-native compresses xz in process\)$/m);
+    expect(r.stdout).toMatch(/^xz compression: lzma-native loads here/m);
+    const json = JSON.parse((await cli(['doctor', '--json'], await pathWithout('xz'))).stdout) as { compressors: { xz: string } };
+    expect(json.compressors.xz).toBe('lzma-native');
+  });
+
+  it('never suggests Homebrew for lsblk: on macOS it is not used (diskutil, Imager or Etcher are)', async () => {
+    const r = await cli(['doctor'], await pathWithout('lsblk'), { platform: 'darwin' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^lsblk +not found +\(flash; not used on macOS: .*balenaEtcher, and diskutil list to see the disks\)$/m);
+    expect(r.stdout + r.stderr).not.toMatch(/brew install/);
+    expect(installCommands([programNamed('lsblk')]).join('\n')).not.toMatch(/brew/);
+    expect(installCommands([programNamed('xz'), programNamed('lsblk')])).toContain('macOS (Homebrew):   brew install xz');
+    // On Linux it is what flash asks, and missing it is said.
+    const linux = await cli(['doctor'], await pathWithout('lsblk'), { platform: 'linux' });
+    expect([linux.code, linux.stdout]).toEqual([7, expect.stringMatching(/^lsblk +MISSING/m)]);
+    expect(linux.stderr).toMatch(/apt-get install util-linux/);
   });
 });
 

@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { COMPRESSIONS, type Compression } from '../image/compression.js';
 import { UsageError } from './errors.js';
+import { SUBCOMMANDS } from './help.js';
+import { optionErrorMessage } from './option-errors.js';
 
 export interface BuildOptions {
   readonly help: boolean;
@@ -37,41 +39,38 @@ function parseArch(value: string): string {
   throw new UsageError(`--arch ${value} is not one of ${ARCHES.join(', ')}.`);
 }
 
+const BUILD_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  config: { type: 'string', short: 'c' },
+  node: { type: 'string', short: 'n', multiple: true },
+  all: { type: 'boolean', short: 'a' },
+  replace: { type: 'boolean' },
+  'seed-only': { type: 'boolean' },
+  check: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  'base-image': { type: 'string' },
+  cache: { type: 'string' },
+  image: { type: 'string' },
+  catalog: { type: 'string' },
+  compress: { type: 'string' },
+  'compress-whole': { type: 'boolean' },
+  'node-runtime': { type: 'string' },
+  arch: { type: 'string' },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+} as const;
+
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        config: { type: 'string', short: 'c' },
-        node: { type: 'string', short: 'n', multiple: true },
-        all: { type: 'boolean', short: 'a' },
-        replace: { type: 'boolean' },
-        'seed-only': { type: 'boolean' },
-        check: { type: 'boolean' },
-        out: { type: 'string', short: 'o' },
-        'base-image': { type: 'string' },
-        cache: { type: 'string' },
-        image: { type: 'string' },
-        catalog: { type: 'string' },
-        compress: { type: 'string' },
-        'compress-whole': { type: 'boolean' },
-        'node-runtime': { type: 'string' },
-        arch: { type: 'string' },
-        json: { type: 'boolean' },
-        debug: { type: 'boolean' },
-      },
-    }));
+    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: BUILD_OPTIONS }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
+    throw new UsageError(optionErrorMessage(error, Object.keys(BUILD_OPTIONS), 'See build-image --help.', SUBCOMMANDS), { cause: error });
   }
   const options: BuildOptions = {
     help: values.help ?? false,
     config: values.config ?? 'cluster.yaml',
-    nodes: values.node ?? [],
+    nodes: [...new Set(values.node ?? [])], // a node named twice is built once
     all: values.all ?? false,
     replace: values.replace ?? false,
     seedOnly: values['seed-only'] ?? false,
@@ -108,14 +107,15 @@ export interface StatusOptions {
   readonly intervalSeconds: number;
 }
 
+const STATUS_OPTIONS = { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, all: { type: 'boolean', short: 'a' },
+  watch: { type: 'boolean', short: 'w' }, interval: { type: 'string' }, debug: { type: 'boolean' } } as const;
+
 export function parseStatusArgs(argv: readonly string[]): StatusOptions {
   let values;
   try {
-    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false,
-      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, all: { type: 'boolean', short: 'a' },
-        watch: { type: 'boolean', short: 'w' }, interval: { type: 'string' }, debug: { type: 'boolean' } } }));
+    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: STATUS_OPTIONS }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
+    throw new UsageError(optionErrorMessage(error, Object.keys(STATUS_OPTIONS), 'See build-image status --help.'), { cause: error });
   }
   const intervalSeconds = Number(values.interval ?? 5);
   if (!Number.isFinite(intervalSeconds) || intervalSeconds < 1 || intervalSeconds > 3600)
@@ -130,7 +130,7 @@ export function parseFlashArgs(argv: readonly string[]): { image: string; target
     parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true,
       options: { yes: { type: 'boolean', short: 'y' }, force: { type: 'boolean' }, debug: { type: 'boolean' } } });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. See build-image --help.`, { cause: error });
+    throw new UsageError(optionErrorMessage(error, ['yes', 'force', 'debug'], 'See build-image flash --help.'), { cause: error });
   }
   const [image, target, ...extra] = parsed.positionals;
   if (!image || !target || extra.length) throw new UsageError('Usage: build-image flash IMAGE DEVICE [--yes] [--force]');
@@ -143,13 +143,15 @@ export interface RevokeOptions {
   readonly node: string;
 }
 
+const REVOKE_OPTIONS = { config: { type: 'string', short: 'c' }, node: { type: 'string', short: 'n' }, debug: { type: 'boolean' } } as const;
+
 export function parseRevokeArgs(argv: readonly string[]): RevokeOptions {
   let values;
   try {
-    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false,
-      options: { config: { type: 'string', short: 'c' }, node: { type: 'string', short: 'n' }, debug: { type: 'boolean' } } }));
+    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: REVOKE_OPTIONS }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Usage: build-image revoke --node NAME [--config FILE]`, { cause: error });
+    throw new UsageError(optionErrorMessage(error, Object.keys(REVOKE_OPTIONS),
+      'Usage: build-image revoke --node NAME [--config FILE] (see build-image revoke --help).'), { cause: error });
   }
   if (!values.node) throw new UsageError('Say whose cards to revoke: build-image revoke --node NAME [--config FILE]');
   // A node's name is its hostname (the cluster file's rules); anything else has no ticket to revoke.

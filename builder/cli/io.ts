@@ -25,6 +25,8 @@ export interface RunDeps {
   /** The pause between looks of `status --watch`, and its clock (replaced in tests). */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+  /** The system `doctor` speaks for (process.platform; replaced in tests). */
+  readonly platform?: NodeJS.Platform;
 }
 
 export const progressFor = (io: CliIo): OnProgress =>

@@ -12,6 +12,7 @@ import { revokeCommand } from './commands/revoke.js';
 import { statusCommand } from './commands/status.js';
 import type { CliIo, RunDeps } from './io.js';
 import { reportError } from './report-error.js';
+import { SUBCOMMANDS, subcommandHelp } from './help.js';
 
 export type { CliIo, RunDeps } from './io.js';
 
@@ -20,6 +21,11 @@ export async function run(argv: readonly string[], io: CliIo, overrides: Partial
     readPeer: readStatus, probe: lsblkProbe(execaRunner), programPath: programSearchPath(io.env.PATH ?? process.env.PATH), ...overrides,
   };
   try {
+    const subcommand = SUBCOMMANDS.find((s) => s === argv[0]);
+    if (subcommand && wantsHelp(argv.slice(1))) {
+      io.stdout(subcommandHelp(subcommand));
+      return 0;
+    }
     if (argv[0] === 'status') return await statusCommand(argv.slice(1), io, deps);
     if (argv[0] === 'flash') return await flashCommand(argv.slice(1), io, deps);
     if (argv[0] === 'doctor') return await doctorCommand(argv.slice(1), io, deps);
@@ -29,4 +35,10 @@ export async function run(argv: readonly string[], io: CliIo, overrides: Partial
     removeOwnLeftoversSync(); // each step cleans up after itself; this catches what slipped through
     return reportError(error, { debug: argv.includes('--debug'), stderr: io.stderr });
   }
+}
+
+/** --help or -h anywhere before a lone `--` (after it, words are arguments: flash's image may be named -h). */
+function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }

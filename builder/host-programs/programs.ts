@@ -8,16 +8,20 @@ export type Job = 'image build' | 'base image download' | '.xz base image'
 export interface Program {
   readonly name: string;
   readonly purpose: string;
-  readonly packages: { readonly debian: string; readonly fedora: string; readonly brew: string };
+  /** Homebrew has none for a Linux-only program. */
+  readonly packages: { readonly debian: string; readonly fedora: string; readonly brew?: string };
   /** Arguments that make it print its version (first line is kept). */
   readonly versionArgs: readonly string[];
   /** Text `--help` must mention, for programs whose BSD twin lacks options we use. */
   readonly mustSupport?: readonly string[];
+  /** The only systems where a job drives it (lsblk exists on Linux alone; elsewhere flash points to other tools). */
+  readonly onlyOn?: readonly NodeJS.Platform[];
 }
 
 export const PROGRAMS: readonly Program[] = [
   { name: 'xz', purpose: 'writes .img.xz where lzma-native does not load (Linux arm64); the same bytes', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
-  { name: 'lsblk', purpose: 'tells which device flash would overwrite', packages: { debian: 'util-linux', fedora: 'util-linux', brew: 'util-linux' }, versionArgs: ['--version'] },
+  // Homebrew's util-linux has no lsblk: on macOS flash leaves cards to Raspberry Pi Imager or Etcher.
+  { name: 'lsblk', purpose: 'tells which device flash would overwrite (Linux only)', packages: { debian: 'util-linux', fedora: 'util-linux' }, versionArgs: ['--version'], onlyOn: ['linux'] },
 ];
 
 const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
@@ -69,10 +73,14 @@ export function programsForFlash(): Need[] {
 
 /** One install line per platform, for every missing program at once. */
 export function installCommands(missing: readonly Program[]): string[] {
-  const unique = (pick: (p: Program) => string) => [...new Set(missing.map(pick))].join(' ');
+  const unique = (pick: (p: Program) => string | undefined) => [...new Set(missing.map(pick).filter(Boolean))].join(' ');
+  const brew = unique((p) => p.packages.brew);
   return [
     `Debian/Ubuntu:      sudo apt-get install ${unique((p) => p.packages.debian)}`,
     `Fedora:             sudo dnf install ${unique((p) => p.packages.fedora)}`,
-    `macOS (Homebrew):   brew install ${unique((p) => p.packages.brew)}`,
+    ...(brew ? [`macOS (Homebrew):   brew install ${brew}`] : []),
   ];
 }
+
+/** Whether a job drives `program` on `platform` at all. */
+export const usedOn = (program: Program, platform: NodeJS.Platform): boolean => !program.onlyOn || program.onlyOn.includes(platform);
