@@ -1,8 +1,9 @@
 // `build-image status`: ask every node's first-boot endpoint where it stands, as one table.
-// Only a status signed with the cluster's join key is a fact: anyone can answer at an address
-// whose Pi has not booted yet. Every field is printed through terminalText (the network chose it).
+// Only a status signed with the cluster's join key (and, built with an operator key, by the node's
+// own card) is a fact: anyone can answer at an address whose Pi has not booted yet. Every field is printed through terminalText (the network chose it).
 import type { Cluster } from './config/types.js';
 import type { NodeStatus, PeerStatusReader } from '../firstboot/run/types.js';
+import type { Trust } from '../firstboot/join/join-auth.js';
 import { terminalText } from './terminal-text.js';
 
 export interface StatusRow {
@@ -55,7 +56,7 @@ export function watchVerdict(rows: readonly StatusRow[]): WatchVerdict {
  * with it is read again without, only to tell "unverified" from "no answer". Without a key
  * (no secrets file) every answer is unverified.
  */
-export async function collectStatus(cluster: Cluster, read: PeerStatusReader, key?: Buffer): Promise<StatusRow[]> {
+export async function collectStatus(cluster: Cluster, read: PeerStatusReader, key?: Trust): Promise<StatusRow[]> {
   return Promise.all(cluster.nodes.map(async (n): Promise<StatusRow> => {
     const signed = key ? await read(n.address, cluster.statusPort, key) : undefined;
     if (signed) return { node: n.name, address: n.address, status: signed };
@@ -66,7 +67,7 @@ export async function collectStatus(cluster: Cluster, read: PeerStatusReader, ke
 
 const unverifiedDetail = (keyless = false) => (keyless
   ? 'answers; not checked: this computer has no join key for the cluster (see the secrets file message)'
-  : 'answers, but not signed with this cluster\'s key (another cluster, or someone else at this address)');
+  : 'answers, but not signed by this node with this cluster\'s keys (another cluster, another card, or someone else at this address)');
 
 /** What a node is doing, in one line: its error, a member's add session, or its own detail. */
 function detailOf(s: NodeStatus): string {

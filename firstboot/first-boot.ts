@@ -6,7 +6,9 @@ import { STEPS } from './steps/index.js';
 import { DONE_MARKER, MOTD } from './steps/finish.js';
 import { JOINED_MARKER } from './steps/verify.js';
 import { JoinDesk } from './join/join-desk.js';
+import type { AnswerSigner, Trust } from './join/join-auth.js';
 import { loadJoinKey } from './join/join-key.js';
+import { NODE_KEY_PATH, nodeSigner } from './join/node-identity.js';
 import { clockSynchronised } from './steps/wait-ready.js';
 import { rememberingReads } from './status/read-status.js';
 import { startStatusServer, type StatusServer, type StatusServerOptions } from './status/status-server.js';
@@ -76,9 +78,10 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   };
   let desk: JoinDesk | undefined;
   let key: Buffer | undefined; // signs statuses once known: until then peers take this node's answers as none
+  let signer: AnswerSigner | undefined;
   const listenHost = deps.listenHost ?? config.address;
   const server = await listenWhenPossible({
-    host: listenHost, port: config.statusPort, current: () => status, key: () => key,
+    host: listenHost, port: config.statusPort, current: () => status, key: () => signer,
     names: [...new Set([listenHost, config.address, config.node])],
     // The cluster file's nodes, and the cluster's members as MicroCloud lists them (a node added later is one too).
     peers: () => [...config.peers.map((p) => p.address), ...desk?.memberAddresses() ?? []],
@@ -88,12 +91,23 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   // Listening first: scrypt takes up to a second on a Pi, and the operator's status view should not wait for it.
   const loaded = await loadJoinKey(deps.files, config);
   key = loaded?.key;
+  // The card's own key signs every answer beside the join key (node-identity.ts); without it peers built with an operator key take this node's answers as none.
+  const nodeKey = nodeSigner(await deps.files.read(NODE_KEY_PATH), config.join.identity, config.join.operatorKey);
+  if (config.join.operatorKey && !nodeKey)
+    log.warn(`join: ${NODE_KEY_PATH} is missing or does not match node.json's identity: peers and the operator will not take this node's answers; rebuild its card`);
+  const signWith = (joinKey: Buffer | undefined) => {
+    signer = joinKey ? { joinKey, ...(nodeKey ? { node: nodeKey } : {}) } : undefined;
+  };
+  signWith(key);
+  // Peers' statuses decide whether this node forms or joins: only those signed by the node at that address count.
+  const trustOf = (joinKey: Buffer): Trust => (config.join.operatorKey ? { joinKey, operatorKey: config.join.operatorKey, cluster: config.cluster } : joinKey);
   if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
   const finished = (exitCode: number): FirstBootRun => ({ exitCode, server, status: () => status, get desk() { return desk; } });
   // A member: from now on it adds nodes that ask (growing the cluster, replacing a dead Pi), once its clock is right.
   const member = async () => {
     set({ step: 'done', state: 'done', detail: 'cluster formed', formedWith: [config.node, ...config.peers.map((p) => p.name)] });
     key = (await loadJoinKey(deps.files, config))?.key; // finish kept it; the preseed is gone
+    signWith(key);
     if (!config.join.grow) {
       log.info('join: microcloud.grow is false; this member adds no nodes by itself');
     } else if (key) {
@@ -125,8 +139,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   if (corrupt) log.warn(`${deps.journalPath} was unreadable; kept as .corrupt, each step probes its own state instead`);
   const ctx = {
     config, run: deps.run, log, clock, sendJoin: deps.sendJoin, files: deps.files, ...(key ? { joinKey: key } : {}),
-    // Peers' statuses decide whether this node forms or joins: only statuses signed with the cluster's key count.
-    readPeer: rememberingReads((address, port) => deps.readPeer(address, port, key), clock, PEER_READ_REUSE_MS),
+    readPeer: rememberingReads((address, port) => deps.readPeer(address, port, key && trustOf(key)), clock, PEER_READ_REUSE_MS),
     report: (detail: string, state: 'running' | 'waiting' = 'running') => set({ detail, state }),
     record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>) => set(fields),
   };

@@ -115,9 +115,9 @@ describe('no stranded joiner', () => {
       const pi4 = await rig('pi4', cluster(4, { port: p }), s.cloud);
       const result = await boot(pi4, { readPeer: readStatus, sendJoin: meddling });
       expect([result.exitCode, result.status().lastError]).toEqual([EXIT.done, undefined]);
-      expect(pi4.log.join('\n')).toMatch(/pi1 gave no answer signed with this cluster's key \(HTTP 409\); not acted on/);
+      expect(pi4.log.join('\n')).toMatch(/pi1 gave no answer signed with this cluster's keys \(HTTP 409\); not acted on/);
       // The member refused the tampered request (its signature no longer held) without signing: no answer to act on either.
-      expect(pi4.log.join('\n')).toMatch(/pi2 gave no answer signed with this cluster's key \(HTTP 401\); not acted on/);
+      expect(pi4.log.join('\n')).toMatch(/pi2 gave no answer signed with this cluster's keys \(HTTP 401\); not acted on/);
       expect(s.cloud.adds).toEqual([['pi4']]);
     } finally {
       await s.close();

@@ -99,7 +99,7 @@ describe('ten Pis on loopback, the real service each', () => {
 });
 
 describe('the harness\'s wire', () => {
-  // wire.ts copies readStatus to send from a node's own address and see the HTTP status: it must take what readStatus takes.
+  // wire.ts reads through the product's askStatus from a node's own address: it must take what readStatus takes.
   it('reads a status as readStatus does (signed for its nonce, or nothing), from the reading node\'s own address', async () => {
     const key = Buffer.alloc(32, 1);
     const status: NodeStatus = { node: 'pi1', step: 'preseed', state: 'running', since: '' };

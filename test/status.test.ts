@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { run } from '../builder/cli/run.js';
 import { EXIT_NEEDS_PERSON, formatStatusTable, watchVerdict, type StatusRow } from '../builder/status.js';
-import { deriveJoinKey } from '../firstboot/join/join-auth.js';
+import { deriveJoinKey, type Trust } from '../firstboot/join/join-auth.js';
 import type { NodeStatus } from '../firstboot/run/types.js';
 import { startStatusServer, type StatusServer } from '../firstboot/status/status-server.js';
 
@@ -18,6 +18,8 @@ beforeAll(async () => {
   JOIN_KEY = await deriveJoinKey(PASSPHRASE, 'loop');
   OTHER_KEY = await deriveJoinKey('another cluster\'s passphrase', 'loop');
 });
+
+const joinKeyOf = (trust: Trust | undefined) => (Buffer.isBuffer(trust) ? trust : trust?.joinKey);
 
 const randomPort = () => 20000 + Math.floor(Math.random() * 20000);
 
@@ -136,7 +138,7 @@ describe('build-image status believes only statuses signed with the cluster\'s k
       expect(lines[0]).toBe(phase === 'done' ? '2 nodes: 2 done, 0 forming, 0 joining, 0 waiting, 0 stopped, 0 unverified, 0 no answer'
         : '2 nodes: 1 done, 0 forming, 0 joining, 0 waiting, 0 stopped, 1 unverified, 0 no answer');
       if (phase === 'unverified') {
-        expect(lines[3]).toMatch(/^pi2\s+127\.0\.0\.22\s+-\s+unverified\s+-\s+answers, but not signed with this cluster's key \(another cluster, or someone else at this address\)$/);
+        expect(lines[3]).toMatch(/^pi2\s+127\.0\.0\.22\s+-\s+unverified\s+-\s+answers, but not signed by this node with this cluster's keys \(another cluster, another card, or someone else at this address\)$/);
         expect(out).not.toContain('pay here'); // none of what it said is shown as a fact
       }
       const json = JSON.parse((await statusOut(['-c', config, '--json'])).out);
@@ -285,8 +287,8 @@ describe('build-image status for fifty', () => {
     const config = await clusterFile(Array.from({ length: 50 }, (_, i) => ({ name: `pi${i + 1}`, address: at(i) })));
     let look = 0;
     const reads: string[] = [];
-    const readPeer = async (address: string, _port: number, key?: Buffer) => {
-      if (!key?.equals(JOIN_KEY)) return undefined; // the fakes answer as signed: only to a read with the cluster's key
+    const readPeer = async (address: string, _port: number, key?: Trust) => {
+      if (!joinKeyOf(key)?.equals(JOIN_KEY)) return undefined; // the fakes answer as signed: only to a read with the cluster's key
       reads.push(address);
       const i = reads.length - 1 - look * 50;
       return look < 2 && i === 49 ? { node: 'pi50', step: 'preseed' as const, state: 'running' as const, since: 't' } : doneAt(i);
@@ -306,8 +308,8 @@ describe('build-image status for fifty', () => {
   it('--watch on a terminal redraws in place, and exits 8 naming the node that needs a person', async () => {
     const config = await clusterFile([{ name: 'pi1', address: '10.0.0.11' }, { name: 'pi2', address: '10.0.0.12' }]);
     let looks = 0;
-    const readPeer = async (address: string, _port: number, key?: Buffer): Promise<NodeStatus | undefined> => {
-      if (!key?.equals(JOIN_KEY)) return undefined; // the fakes answer as signed: only to a read with the cluster's key
+    const readPeer = async (address: string, _port: number, key?: Trust): Promise<NodeStatus | undefined> => {
+      if (!joinKeyOf(key)?.equals(JOIN_KEY)) return undefined; // the fakes answer as signed: only to a read with the cluster's key
       return address === '10.0.0.12' && looks >= 1
         ? { node: 'pi2', step: 'preflight', state: 'failed', since: 't', needsPerson: true, lastError: 'the uplink NIC eth1 does not exist' }
         : { node: address === '10.0.0.11' ? 'pi1' : 'pi2', step: 'wait-peers', state: 'waiting', since: 't' };

@@ -1,6 +1,7 @@
 // node.json: what the first-boot service on one Pi needs to know about its cluster. No secret
 // goes in here (it is world-readable); the passphrase stays in the root-only preseed.
 import { issueTicket, operatorPublicKey } from '../../firstboot/join/join-ticket.js';
+import { issueIdentity } from '../../firstboot/join/node-identity.js';
 import { usesCeph } from '../config/topology.js';
 import { formatCidr, type Cluster, type Discovery, type Secret, type SnapChannels } from '../config/types.js';
 import { nodeNamed } from './node-named.js';
@@ -44,7 +45,13 @@ export interface NodeConfig {
      * so after this node has joined it admits no one. Whoever can read the passphrase too holds
      * no more than the card itself gives whoever holds it.
      */
-    ticket?: string };
+    ticket?: string;
+    /**
+     * This card's identity (node-identity.ts): its own public key, sealed by the operator with its
+     * name and address. It signs every answer with the private half (root-only, NODE_KEY_PATH), so
+     * only this node can speak for it to its peers and to `build-image status`.
+     */
+    identity?: string };
 }
 
 /**
@@ -67,12 +74,19 @@ export interface SeedOptions { readonly replace?: boolean; readonly ticket?: Tic
 
 const DAY_MS = 86_400_000;
 
-/** node.json's operator key and this card's ticket: good from the build for microcloud.join_ticket_days. */
+/** The card's own key pair and identity, the same for the same build (its private half goes to a root-only file). */
+export function cardIdentity(cluster: Cluster, nodeName: string, issue: TicketIssue): { readonly privateKey: string; readonly identity: string } {
+  const node = nodeNamed(cluster, nodeName);
+  return issueIdentity(issue.operatorKey, { cluster: cluster.name, node: node.name, address: node.address, issued: issue.issuedMs });
+}
+
+/** node.json's operator key, this card's ticket (good from the build for microcloud.join_ticket_days) and its identity. */
 function ticketFor(cluster: Cluster, node: { name: string; address: string }, replace: boolean, issue: TicketIssue) {
   return {
     operatorKey: operatorPublicKey(issue.operatorKey),
     ticket: issueTicket(issue.operatorKey, { cluster: cluster.name, node: node.name, address: node.address, replace,
       issued: issue.issuedMs, expires: issue.issuedMs + cluster.microcloud.joinTicketDays * DAY_MS }),
+    identity: cardIdentity(cluster, node.name, issue).identity,
   };
 }
 

@@ -2,7 +2,8 @@
 import type { Cluster } from '../config/types.js';
 import { INSTALL_COMMAND } from './install-command.js';
 import type { CloudConfig } from './cloud-config.js';
-import { NODE_CONFIG_PATH, PRESEED_PATH, renderNodeConfig, type SeedOptions } from './node-config.js';
+import { NODE_KEY_PATH } from '../../firstboot/join/node-identity.js';
+import { cardIdentity, NODE_CONFIG_PATH, PRESEED_PATH, renderNodeConfig, type SeedOptions } from './node-config.js';
 import { nodeNamed } from './node-named.js';
 import { renderTemplate } from './templates.js';
 
@@ -29,6 +30,9 @@ export function planUserData(cluster: Cluster, nodeName: string, preseed: string
     write_files: [
       { path: PRESEED_PATH, owner: 'root:root', permissions: '0600', content: preseed },
       { path: NODE_CONFIG_PATH, owner: 'root:root', permissions: '0644', content: renderNodeConfig(cluster, nodeName, options) },
+      // The card's own signing key: whoever reads it can speak as this node, and only as this node.
+      ...(options.ticket
+        ? [{ path: NODE_KEY_PATH, owner: 'root:root', permissions: '0600', content: `${cardIdentity(cluster, nodeName, options.ticket).privateKey}\n` }] : []),
     ],
     // The first-boot service travels on the boot partition; this installs and starts it.
     runcmd: [[...INSTALL_COMMAND]],

@@ -1,16 +1,16 @@
 // The two ends of a join answer: what a member sends ({ok: true}, or the reason and whether only
 // a person can change it), signed for the request's nonce, and the joiner's reading of it, which
 // trusts nothing unsigned (an answer anyone on the network could have sent is no answer).
-import { answerIsAuthentic } from './join-auth.js';
+import { answerSignedBy, type Trust } from './join-auth.js';
 import type { HttpReply, JoinAnswer } from '../run/types.js';
 
 export const joinAnswerBody = (answer: JoinAnswer): string => `${JSON.stringify(answer.status === 200 || answer.status === 202
   ? { ok: true, ...(answer.batch ? { batch: answer.batch } : {}), ...(answer.plan ? { plan: answer.plan } : {}) }
   : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}), ...(answer.removed?.length ? { removed: answer.removed } : {}) })}\n`;
 
-/** The answer of the member at `member`, when it is signed with the cluster's key for this request's nonce; undefined otherwise. */
-export function readJoinAnswer(key: Buffer, member: string, nonce: string, reply: HttpReply): JoinAnswer | undefined {
-  if (!answerIsAuthentic(key, { kind: 'join', responder: member, nonce, status: reply.status }, reply.body, reply.signature)) return undefined;
+/** The answer of the member at `member`, when it is signed for this request's nonce as `trust` asks (join-auth.ts); undefined otherwise. */
+export function readJoinAnswer(trust: Trust, member: string, nonce: string, reply: HttpReply): JoinAnswer | undefined {
+  if (!answerSignedBy(trust, { kind: 'join', responder: member, nonce, status: reply.status }, reply.body, reply)) return undefined;
   let parsed: { reason?: unknown; final?: unknown; batch?: unknown; plan?: unknown; removed?: unknown } = {};
   try {
     parsed = JSON.parse(reply.body) as typeof parsed;

@@ -7,6 +7,7 @@
 // passphrase is derived from the key and the request's nonce on both sides. Pure functions of
 // their inputs (the clock is passed in); only the key derivation takes time (scrypt, on purpose).
 import { createHash, createHmac, scrypt, timingSafeEqual } from 'node:crypto';
+import { IDENTITY_HEADERS, signAsNode, signedByNode, type NodeSigner } from './node-identity.js';
 
 export const JOIN_KEY_BYTES = 32;
 /**
@@ -87,6 +88,53 @@ export const signAnswer = (key: Buffer, scope: AnswerScope, body: string): strin
 
 export const answerIsAuthentic = (key: Buffer, scope: AnswerScope, body: string, signature: string | undefined): boolean =>
   sameMac(mac(key, answerText(scope, body)), signature);
+
+/** What signs a node's answers: the join key, and, on a card built with an operator key, the card's own key. */
+export interface AnswerSigner { readonly joinKey: Buffer; readonly node?: NodeSigner }
+
+/**
+ * Whose answers a reader acts on. With only the join key: any card of this cluster. With the
+ * operator's public key as well (every card built with one): only the node the operator sealed
+ * an identity for at the address that was asked, signed with that node's own key.
+ */
+export interface AnswerTrust { readonly joinKey: Buffer; readonly operatorKey?: string; readonly cluster: string }
+export type Trust = Buffer | AnswerTrust;
+
+/** The signature headers of an answer, as they came. */
+export interface AnswerSignatures { readonly signature?: string; readonly identity?: string; readonly nodeSignature?: string }
+
+/** The headers that sign an answer. */
+export function answerHeaders(signer: Buffer | AnswerSigner, scope: AnswerScope, body: string): Record<string, string> {
+  const s = Buffer.isBuffer(signer) ? { joinKey: signer } : signer;
+  const text = answerText(scope, body);
+  return {
+    [HEADERS.signature]: mac(s.joinKey, text).toString('hex'),
+    ...(s.node ? { [IDENTITY_HEADERS.identity]: s.node.identity, [IDENTITY_HEADERS.signature]: signAsNode(s.node, text) } : {}),
+  };
+}
+
+/** The signature headers in an HTTP answer's headers (a header sent twice counts as none). */
+export function answerSignatures(headers: Readonly<Record<string, string | string[] | number | undefined>>): AnswerSignatures {
+  const one = (name: string) => (typeof headers[name] === 'string' ? { value: headers[name] as string } : undefined);
+  const signature = one(HEADERS.signature);
+  const identity = one(IDENTITY_HEADERS.identity);
+  const nodeSignature = one(IDENTITY_HEADERS.signature);
+  return { ...(signature ? { signature: signature.value } : {}), ...(identity ? { identity: identity.value } : {}),
+    ...(nodeSignature ? { nodeSignature: nodeSignature.value } : {}) };
+}
+
+/**
+ * Is this an answer to act on? undefined when not; otherwise the node whose own key signed it
+ * (`node` is absent when the reader trusts the join key alone).
+ */
+export function answerSignedBy(trust: Trust, scope: AnswerScope, body: string, given: AnswerSignatures): { readonly node?: string } | undefined {
+  const t: AnswerTrust = Buffer.isBuffer(trust) ? { joinKey: trust, cluster: '' } : trust;
+  const text = answerText(scope, body);
+  if (!sameMac(mac(t.joinKey, text), given.signature)) return undefined;
+  if (!t.operatorKey) return {};
+  const read = signedByNode({ operatorKey: t.operatorKey, cluster: t.cluster, responder: scope.responder }, text, given.identity, given.nodeSignature);
+  return read.ok ? { node: read.value.node } : undefined;
+}
 
 /** A nonce a member will sign an answer for: hex of 16 to 32 bytes. */
 export const isNonce = (text: string | undefined): text is string => !!text && NONCE.test(text);

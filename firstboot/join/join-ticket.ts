@@ -5,7 +5,9 @@
 // tickets are revoked (`build-image revoke`) or the ticket expires. Ed25519 from node:crypto:
 // signatures are deterministic, so every function here is a pure function of its inputs (the
 // clock is passed in) and a card renders the same bytes for the same key and issue time.
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { isText, isTime, MAX_SEALED_CHARS, open, publicKeyOf, rawPublicKey, seal, type OperatorKey } from './operator-seal.js';
+
+export type { OperatorKey } from './operator-seal.js';
 
 /** Where a member takes revocations: `build-image revoke` POSTs one there, the text as the body. */
 export const REVOKE_PATH = '/join/revoke';
@@ -17,7 +19,7 @@ export const REVOKE_PATH = '/join/revoke';
  */
 export const TICKET_HEADER = 'x-mcpi-ticket';
 /** Tickets and revocations are about 300 characters; anything much longer is not one. */
-export const MAX_TICKET_CHARS = 2048;
+export const MAX_TICKET_CHARS = MAX_SEALED_CHARS;
 /** How far a ticket's issue time may be ahead of a member's clock (the builder's clock is not NTP-synchronised). */
 export const MAX_ISSUE_SKEW_MS = 5 * 60_000;
 
@@ -42,66 +44,8 @@ export interface RevocationFields {
 }
 export interface Revocation extends RevocationFields { readonly v: 1 }
 
-/** The operator's private key: PKCS8 DER, base64 (as in the secrets file), or a KeyObject. */
-export type OperatorKey = string | KeyObject;
-
-type Read<T> = { ok: true; value: T } | { ok: false; reason: string };
-
-// Each kind is signed under its own label, so a ticket can never pass as a revocation or back.
-const LABEL = { ticket: 'microcloud-pi join-ticket v1', revocation: 'microcloud-pi join-revocation v1' } as const;
-type Kind = keyof typeof LABEL;
-const signedText = (kind: Kind, payload: string) => Buffer.from(`${LABEL[kind]}\n${payload}`);
-
-const privateKeyOf = (key: OperatorKey): KeyObject =>
-  typeof key === 'string' ? createPrivateKey({ key: Buffer.from(key, 'base64'), format: 'der', type: 'pkcs8' }) : key;
-
-// An Ed25519 SPKI is this 12-byte header and the raw 32-byte key.
-const SPKI_HEADER = Buffer.from('302a300506032b6570032100', 'hex');
-
-/** The public half, as node.json carries it: the raw 32-byte key, base64. */
-export function operatorPublicKey(privateKey: OperatorKey): string {
-  const spki = createPublicKey(privateKeyOf(privateKey)).export({ format: 'der', type: 'spki' });
-  return spki.subarray(SPKI_HEADER.length).toString('base64');
-}
-
-/** A public key given as the raw 32 bytes or as an SPKI, base64; undefined when it is neither. */
-function publicKeyOf(text: string): KeyObject | undefined {
-  const bytes = Buffer.from(text, 'base64');
-  const spki = bytes.length === 32 ? Buffer.concat([SPKI_HEADER, bytes]) : bytes;
-  if (spki.length !== 44 || !spki.subarray(0, 12).equals(SPKI_HEADER)) return undefined;
-  try {
-    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
-  } catch {
-    return undefined;
-  }
-}
-
-function seal(kind: Kind, privateKey: OperatorKey, body: object): string {
-  const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
-  return `${payload}.${sign(null, signedText(kind, payload), privateKeyOf(privateKey)).toString('base64url')}`;
-}
-
-/** The payload of a sealed text, once its signature holds under `publicKey`. */
-function open(kind: Kind, publicKey: string, text: string): Read<Record<string, unknown>> {
-  const key = publicKeyOf(publicKey);
-  if (!key) return { ok: false, reason: 'the member\'s operator key is not an Ed25519 public key' };
-  if (text.length > MAX_TICKET_CHARS) return { ok: false, reason: `it is over ${MAX_TICKET_CHARS} characters` };
-  const match = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})$/.exec(text.trim());
-  if (!match) return { ok: false, reason: 'it is not a payload and a signature in base64url' };
-  const [, payload, signature] = match as unknown as [string, string, string];
-  if (!verify(null, signedText(kind, payload), key, Buffer.from(signature, 'base64url')))
-    return { ok: false, reason: 'its signature does not hold under this cluster\'s operator key' };
-  try {
-    const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
-    if (body && typeof body === 'object' && !Array.isArray(body) && (body as { v?: unknown }).v === 1)
-      return { ok: true, value: body as Record<string, unknown> };
-  } catch { /* signed but not JSON: reported below */ }
-  return { ok: false, reason: 'its payload is not a version 1 object' };
-}
-
-const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
-// Up to the latest moment a Date can hold, so every time in a message can be written out.
-const isTime = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 8.64e15;
+/** The operator's public half, as node.json carries it: the raw 32-byte key, base64. */
+export const operatorPublicKey = (privateKey: OperatorKey): string => rawPublicKey(privateKey);
 
 /** A ticket for one card. Pure: the same key and fields give the same text. */
 export function issueTicket(privateKey: OperatorKey, fields: TicketFields): string {

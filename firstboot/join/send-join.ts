@@ -4,7 +4,7 @@
 // is authentic is for the caller to check (join-answer.ts).
 import { httpExchange } from '../run/http-exchange.js';
 import type { JoinSender } from '../run/types.js';
-import { HEADERS } from './join-auth.js';
+import { answerSignatures } from './join-auth.js';
 
 /** Ask to be added; then ask whether the batch's add session is open. */
 export const JOIN_PATH = '/join';
@@ -17,6 +17,5 @@ export const sendJoin: JoinSender = async (address, port, path, headers, body, f
     method: 'POST', host: address, port, path, headers, body, ...(from ? { from } : {}), timeoutMs: 30_000, maxBytes: MAX_ANSWER_BYTES,
   });
   if (!reply) return undefined;
-  const signature = reply.headers[HEADERS.signature];
-  return { status: reply.status, body: reply.body, ...(typeof signature === 'string' ? { signature } : {}) };
+  return { status: reply.status, body: reply.body, ...answerSignatures(reply.headers) };
 };

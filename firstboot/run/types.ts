@@ -2,6 +2,7 @@
 import type { NodeConfig } from '../../builder/render/node-config.js';
 
 import type { CommandRunner } from '../../builder/command-runner.js';
+import type { AnswerSignatures, Trust } from '../join/join-auth.js';
 import type { PreflightOutcome } from '../preflight/check-node.js';
 
 export interface Logger { info(line: string): void; warn(line: string): void }
@@ -54,7 +55,7 @@ export interface ServiceInfo {
  * Reads a node's status; with the cluster's join key, only a status signed for this read counts
  * (undefined otherwise, as for a node that does not answer).
  */
-export type PeerStatusReader = (address: string, port: number, key?: Buffer) => Promise<NodeStatus | undefined>;
+export type PeerStatusReader = (address: string, port: number, trust?: Trust) => Promise<NodeStatus | undefined>;
 
 /**
  * A member's answer to a join request: 202 when its add session is open, otherwise why not, and
@@ -74,7 +75,7 @@ export interface JoinAnswer {
 }
 
 /** What came back over HTTP, before anyone trusts it: the status, the body, the signature header. */
-export interface HttpReply { readonly status: number; readonly body: string; readonly signature?: string }
+export interface HttpReply extends AnswerSignatures { readonly status: number; readonly body: string }
 
 /** POSTs a signed join request to `path` on a member (from this node's address); undefined when it does not answer. */
 export type JoinSender = (address: string, port: number, path: string, headers: Readonly<Record<string, string>>, body: string, from?: string)

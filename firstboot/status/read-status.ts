@@ -1,8 +1,10 @@
 // Asks a node's status endpoint; undefined when it does not answer (yet). With the cluster's join
 // key, the reader sends a fresh nonce and takes only a status signed for it: a peer's step decides
-// whether a node forms or joins, so a status anyone could have sent counts as no answer.
+// whether a node forms or joins, so a status anyone could have sent counts as no answer. With the
+// operator's key too, only a status signed by the node the operator sealed for that address, about
+// that node: another card cannot speak for it.
 import { randomBytes } from 'node:crypto';
-import { answerIsAuthentic, HEADERS } from '../join/join-auth.js';
+import { answerSignatures, answerSignedBy, HEADERS, type Trust } from '../join/join-auth.js';
 import { httpExchange } from '../run/http-exchange.js';
 import type { Clock, NodeStatus, PeerStatusReader } from '../run/types.js';
 
@@ -10,22 +12,29 @@ import type { Clock, NodeStatus, PeerStatusReader } from '../run/types.js';
 export const MAX_STATUS_BYTES = 64 * 1024;
 
 /** `from`: the local address to ask from (a node asks from its intra-cluster address; the simulation's nodes share one machine). */
-export async function readStatus(address: string, port: number, key?: Buffer, timeoutMs = 3000, from?: string): Promise<NodeStatus | undefined> {
-  const nonce = key ? randomBytes(16).toString('hex') : undefined;
+export async function readStatus(address: string, port: number, trust?: Trust, timeoutMs = 3000, from?: string): Promise<NodeStatus | undefined> {
+  return (await askStatus(address, port, trust, timeoutMs, from)).status;
+}
+
+/** readStatus, and the HTTP status of the answer (0: none): the simulation counts refusals. */
+export async function askStatus(address: string, port: number, trust?: Trust, timeoutMs = 3000, from?: string):
+  Promise<{ readonly http: number; readonly status?: NodeStatus }> {
+  const nonce = trust ? randomBytes(16).toString('hex') : undefined;
   const reply = await httpExchange({
     method: 'GET', host: address, port, path: '/status', ...(nonce ? { headers: { [HEADERS.nonce]: nonce } } : {}),
     timeoutMs, maxBytes: MAX_STATUS_BYTES, ...(from ? { from } : {}),
   });
-  if (!reply || reply.status !== 200) return undefined;
-  const signature = reply.headers[HEADERS.signature];
-  if (key && nonce && !answerIsAuthentic(key, { kind: 'status', responder: address, nonce, status: reply.status }, reply.body,
-    typeof signature === 'string' ? signature : undefined))
-    return undefined;
+  if (!reply) return { http: 0 };
+  if (reply.status !== 200) return { http: reply.status };
+  const signer = trust && nonce ? answerSignedBy(trust, { kind: 'status', responder: address, nonce, status: reply.status }, reply.body,
+    answerSignatures(reply.headers)) : {};
+  if (!signer) return { http: reply.status };
   try {
     const status = JSON.parse(reply.body) as NodeStatus;
-    return typeof status?.node === 'string' && typeof status.step === 'string' ? status : undefined;
+    const valid = typeof status?.node === 'string' && typeof status.step === 'string' && (signer.node === undefined || signer.node === status.node);
+    return valid ? { http: reply.status, status } : { http: reply.status };
   } catch {
-    return undefined;
+    return { http: reply.status };
   }
 }
 
@@ -38,11 +47,11 @@ readStatus satisfies PeerStatusReader;
  */
 export function rememberingReads(read: PeerStatusReader, clock: Clock, ms: number): PeerStatusReader {
   const recent = new Map<string, { at: number; status: NodeStatus | undefined }>();
-  return async (address, port, key) => {
+  return async (address, port, trust) => {
     const id = `${address}:${port}`;
     const seen = recent.get(id);
     if (seen && clock.now() - seen.at < ms) return seen.status;
-    const status = await read(address, port, key);
+    const status = await read(address, port, trust);
     recent.set(id, { at: clock.now(), status });
     return status;
   };

@@ -8,7 +8,7 @@
 // and signs what a node acts on (statuses and join answers) for the asker's nonce.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { isNonce, HEADERS, MAX_BODY_BYTES, signAnswer, type JoinRequestIn } from '../join/join-auth.js';
+import { answerHeaders, isNonce, HEADERS, MAX_BODY_BYTES, type AnswerSigner, type JoinRequestIn } from '../join/join-auth.js';
 import { joinAnswerBody } from '../join/join-answer.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import { REVOKE_PATH } from '../join/join-ticket.js';
@@ -47,8 +47,8 @@ export interface StatusServerOptions {
   readonly names: readonly string[];
   /** The cluster's nodes: they count against the per-source cap only, so others filling the total cannot cut peers off. */
   readonly peers?: Peers;
-  /** The cluster's join key, once this node has it: signs statuses and join answers. */
-  readonly key: () => Buffer | undefined;
+  /** The cluster's join key (and the card's own key, built with an operator key), once this node has it: signs statuses and join answers. */
+  readonly key: () => Buffer | AnswerSigner | undefined;
   readonly joinDesk?: () => JoinHandler | undefined;
   /** POST /join/revoke: the operator's signed revocation of a node's join tickets, once this node is a member with a desk. */
   readonly revoke?: () => RevokeHandler | undefined;
@@ -150,7 +150,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       const key = options.key();
       const kind = req.url === JOIN_PATH || req.url === BATCH_PATH ? 'join' : 'status';
       const signature = signed && key && typeof nonce === 'string' && isNonce(nonce)
-        ? { [HEADERS.signature]: signAnswer(key, { kind, responder: options.host, nonce, status }, body) } : {};
+        ? answerHeaders(key, { kind, responder: options.host, nonce, status }, body) : {};
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
     };
     const path = req.url ?? '';

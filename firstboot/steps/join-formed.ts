@@ -69,7 +69,9 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
     ? { [TICKET_HEADER]: config.join.ticket, [HEADERS.ticketMac]: ticketMac(key, nonce, config.join.ticket) } : {};
   const reply = await ctx.sendJoin(member.address, config.statusPort, path,
     { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature, ...ticket }, body, config.address);
-  const answer = reply && readJoinAnswer(key, member.address, nonce, reply);
+  // Built with an operator key, only the member the operator sealed for that address may answer (node-identity.ts).
+  const trust = config.join.operatorKey ? { joinKey: key, operatorKey: config.join.operatorKey, cluster: config.cluster } : key;
+  const answer = reply && readJoinAnswer(trust, member.address, nonce, reply);
   return { nonce, ...(answer ? { answer } : {}), ...(reply && !answer ? { unsigned: reply.status } : {}) };
 }
 
@@ -203,7 +205,7 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
       const { answer, unsigned } = await ask(ctx, key, member, JOIN_PATH, body);
       if (!answer) {
         // No answer, or one not signed with this cluster's key for this request: nothing to act on.
-        waitingOn = unsigned ? `${member.name} gave no answer signed with this cluster's key (HTTP ${unsigned})` : `${member.name} does not answer`;
+        waitingOn = unsigned ? `${member.name} gave no answer signed with this cluster's keys (HTTP ${unsigned})` : `${member.name} does not answer`;
         if (unsigned) ctx.log.warn(`join: ${waitingOn}; not acted on`);
         continue; // the next member
       }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { CommandRunner } from '../../builder/command-runner.js';
 import { asSecret, type Cluster } from '../../builder/config/types.js';
-import { planNodeConfig, type NodeConfig, type SeedOptions } from '../../builder/render/node-config.js';
+import { cardIdentity, planNodeConfig, type NodeConfig, type SeedOptions } from '../../builder/render/node-config.js';
+import { NODE_KEY_PATH } from '../../firstboot/join/node-identity.js';
 import { renderPreseed } from '../../builder/render/preseed.js';
 import { renderUserData } from '../../builder/render/user-data.js';
 import { firstBoot } from '../../firstboot/first-boot.js';
@@ -64,6 +65,8 @@ export async function rig(nodeName: string, c: Cluster = cluster(1), cloud?: Fak
   // The seed's user-data carries the preseed too (write_files), on the FAT and in cloud-init's copies.
   const userData = renderUserData(c, nodeName, renderPreseed(c, passphrase), seed);
   for (const [copy, encode] of Object.entries(CLOUD_INIT_COPIES)) await files.write(copy, encode(userData), copy.startsWith('/boot') ? 0o755 : 0o600);
+  // cloud-init writes the card's own key too (write_files), when the card was built with an operator key.
+  if (seed.ticket) await files.write(NODE_KEY_PATH, `${cardIdentity(c, nodeName, seed.ticket).privateKey}\n`, 0o600);
   const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
   const journalPath = join(await tempDir('mcpi-fb-'), 'journal.json');
   return { config, host, files, journalPath, log: [] };
