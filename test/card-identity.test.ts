@@ -14,7 +14,8 @@ import { issueIdentity, NODE_KEY_PATH, nodeSigner, readIdentity } from '../first
 import type { NodeStatus } from '../firstboot/run/types.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { startStatusServer, type StatusServer } from '../firstboot/status/status-server.js';
-import { cluster } from './helpers/first-boot-rig.js';
+import { EXIT } from '../firstboot/first-boot.js';
+import { boot, CLOUD_INIT_COPIES, cluster, rig } from './helpers/first-boot-rig.js';
 import { TEST_ISSUED_MS, TEST_OPERATOR_KEY, TEST_TICKET } from './helpers/operator-key.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -56,6 +57,16 @@ describe('a node\'s identity', () => {
     expect(entry).toMatch(/^path: "\/var\/lib\/microcloud-pi\/node.key"\n\s+owner: "root:root"\n\s+permissions: "0600"/);
     expect(entry).toContain(cardIdentity(c, 'pi2', TEST_TICKET).privateKey);
     expect(renderUserData(c, 'pi2', 'preseed', {})).not.toContain(NODE_KEY_PATH); // no operator key: no identity
+  });
+
+  it('stays only in its root-only file once the node has booted: every copy cloud-init made is overwritten', async () => {
+    const r = await rig('pi1', cluster(1), undefined, { ticket: TEST_TICKET });
+    const key = cardIdentity(cluster(1), 'pi1', TEST_TICKET).privateKey;
+    expect(Object.keys(CLOUD_INIT_COPIES).filter((copy) => r.files.files.get(copy)!.content.includes(key))).toEqual(Object.keys(CLOUD_INIT_COPIES));
+    expect((await boot(r)).exitCode).toBe(EXIT.done);
+    for (const copy of Object.keys(CLOUD_INIT_COPIES)) expect(await r.files.read(copy)).not.toContain(key);
+    expect(r.files.files.get(NODE_KEY_PATH)).toMatchObject({ content: `${key}\n`, mode: 0o600 });
+    expect(r.log.join('\n')).toMatch(/the card's own key was removed from \/boot\/firmware\/user-data, /);
   });
 });
 
