@@ -9,8 +9,10 @@ export class ImageLayoutError extends Error {
 /** A download failed after its retries. */
 export class DownloadError extends Error {
   override name = 'DownloadError';
-  constructor(readonly url: string, readonly reason: string, options?: ErrorOptions) {
-    super(`Could not download ${url}: ${reason}. Check the network (or a proxy), then run the same command again: it resumes.`, options);
+  /** `without`: how to do without this download (an offline site), said last. */
+  constructor(readonly url: string, readonly reason: string, options?: ErrorOptions & { readonly without?: string }) {
+    super(`Could not download ${url}: ${reason}. Check the network (or a proxy), then run the same command again: it resumes.`
+      + (options?.without ? ` ${options.without}` : ''), options);
   }
 }
 

@@ -5,7 +5,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DownloadEntry } from './catalog.js';
 import { downloadResumable, fetchSmall, type Fetcher, type RetryPolicy } from './download.js';
-import { VerificationError } from './errors.js';
+import { DownloadError, VerificationError } from './errors.js';
 import { sha256File } from './hash-file.js';
 import type { OnProgress } from './progress.js';
 import { parseSha256Sums } from './release-files.js';
@@ -26,6 +26,21 @@ export function pickImage(entry: DownloadEntry, sums: ReadonlyMap<string, string
 export async function fetchBaseImage(entry: DownloadEntry, options: {
   fetcher: Fetcher; cacheDir: string; onProgress?: OnProgress; log?: (line: string) => void; policy?: RetryPolicy;
 }): Promise<FetchedImage> {
+  try {
+    return await fetchVerified(entry, options);
+  } catch (error) {
+    if (!(error instanceof DownloadError)) throw error;
+    throw new DownloadError(error.url, error.reason, { cause: error, without: `On a site without Internet access, fetch the image `
+      + `elsewhere (${entry.directory}${asGlob(entry.filePattern)}, checked against its ${entry.checksums}) and build from it `
+      + `with --base-image FILE --image ${entry.id}.` });
+  }
+}
+
+/** ^ubuntu-24\.04(\.\d+)?-x\.img\.xz$ as a person reads it: ubuntu-24.04*-x.img.xz. */
+const asGlob = (pattern: string): string =>
+  pattern.replace(/^\^|\$$/g, '').replace(/\([^)]*\)[?*]?/g, '*').replace(/\\d[+*]?/g, '*').replace(/\\(.)/g, '$1');
+
+async function fetchVerified(entry: DownloadEntry, options: Parameters<typeof fetchBaseImage>[1]): Promise<FetchedImage> {
   const sumsUrl = `${entry.directory}${entry.checksums}`;
   const [sumsBytes, signature] = await Promise.all([
     fetchSmall(options.fetcher, sumsUrl, options.policy),

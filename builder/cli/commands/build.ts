@@ -25,6 +25,8 @@ import type { BuildOptions } from '../args.js';
 import { UsageError } from '../errors.js';
 import { HELP } from '../help.js';
 import { progressFor, type CliIo, type RunDeps } from '../io.js';
+import { checkInputFile, checkOutFolder } from './build-paths.js';
+import { lookAtOutFolder, undoUnpublishedRun } from './undo-refused.js';
 
 export async function buildCommand(options: BuildOptions, io: CliIo, deps: Pick<RunDeps, 'programPath' | 'now'>): Promise<number> {
   if (options.help) {
@@ -41,24 +43,45 @@ export async function buildCommand(options: BuildOptions, io: CliIo, deps: Pick<
   const nodes = options.all ? cluster.nodes.map((n) => n.name) : options.nodes;
   // Resolved and checked before anything is written, the secrets file included.
   const base = await resolveBase(options, io, deps.programPath);
+  const outDir = options.out ?? defaultOutDir(cluster);
+  await checkPaths(options, outDir);
+  const outBefore = await lookAtOutFolder(outDir);
   const { secrets, file: secretsFile, created, addedOperatorKey } = await loadOrCreateSecrets(options.config, {
     ...(io.env.MICROCLOUD_PI_PASSPHRASE !== undefined ? { passphraseFromEnv: io.env.MICROCLOUD_PI_PASSPHRASE } : {}),
     ...(io.env.MICROCLOUD_PI_OPERATOR_KEY !== undefined ? { operatorKeyFromEnv: io.env.MICROCLOUD_PI_OPERATOR_KEY } : {}),
   });
   if (created) io.stderr(`Created ${secretsFile} with a new join passphrase and operator key (mode 0600). Keep it; never commit it.`);
-  if (addedOperatorKey)
-    io.stderr(`Added an operator key to ${secretsFile} (mode 0600): it signs each card's join ticket. Keep it with the passphrase.`);
-  if (!secrets.operatorKey)
-    io.stderr('warning: MICROCLOUD_PI_OPERATOR_KEY is not set: these cards carry no join ticket, and members built from them check '
-      + 'none, so any card of this cluster can add a machine under any name. Set it to the operator_key of the cluster\'s secrets file.');
-  // Issued now, passed in: rendering stays a pure function of config, key and this moment.
-  const ticket: TicketIssue | undefined = secrets.operatorKey
-    ? { operatorKey: secrets.operatorKey, issuedMs: ticketTime(io, (deps.now ?? Date.now)(), cluster.microcloud.joinTicketDays) } : undefined;
-  const outDir = options.out ?? defaultOutDir(cluster);
-  const seedOptions: SeedOptions = { replace: options.replace, ...(ticket ? { ticket } : {}) };
-  return options.seedOnly
-    ? seeds(cluster, secrets, nodes, outDir, options, io, base, seedOptions)
-    : images(cluster, secrets, nodes, outDir, options, io, base, seedOptions);
+  const createdSecrets = created ? { file: secretsFile, text: await readFile(secretsFile, 'utf8') } : undefined;
+  try {
+    if (addedOperatorKey)
+      io.stderr(`Added an operator key to ${secretsFile} (mode 0600): it signs each card's join ticket. Keep it with the passphrase.`);
+    if (!secrets.operatorKey)
+      io.stderr('warning: MICROCLOUD_PI_OPERATOR_KEY is not set: these cards carry no join ticket, and members built from them check '
+        + 'none, so any card of this cluster can add a machine under any name. Set it to the operator_key of the cluster\'s secrets file.');
+    // Issued now, passed in: rendering stays a pure function of config, key and this moment.
+    const ticket: TicketIssue | undefined = secrets.operatorKey
+      ? { operatorKey: secrets.operatorKey, issuedMs: ticketTime(io, (deps.now ?? Date.now)(), cluster.microcloud.joinTicketDays) } : undefined;
+    const seedOptions: SeedOptions = { replace: options.replace, ...(ticket ? { ticket } : {}) };
+    return await (options.seedOnly
+      ? seeds(cluster, secrets, nodes, outDir, options, io, base, seedOptions)
+      : images(cluster, secrets, nodes, outDir, options, io, base, seedOptions));
+  } catch (error) {
+    // Refused (a base that is no Pi image, a failed download...) before any card was written: nothing of this run stays.
+    const removed = await undoUnpublishedRun({ outDir, outBefore, ...(createdSecrets ? { createdSecrets } : {}) });
+    if (removed.length) io.stderr(`Removed ${removed.join(' and ')} again: this run wrote no card.`);
+    throw error;
+  }
+}
+
+/** --out, --base-image and --node-runtime name what they should, before anything is written. */
+async function checkPaths(options: BuildOptions, outDir: string): Promise<void> {
+  await checkOutFolder(outDir, options.out !== undefined ? '--out' : 'The output folder');
+  if (options.baseImage)
+    await checkInputFile('--base-image', options.baseImage, 'an Ubuntu Server raspi image (.img or .img.xz)', /\.img(\.xz)?$/,
+      'or leave --base-image out to download one');
+  if (options.nodeRuntime)
+    await checkInputFile('--node-runtime', options.nodeRuntime, 'a node binary for the image\'s architecture (bin/node of a Node.js release)',
+      /^node$/, 'or leave --node-runtime out to fetch the pinned one');
 }
 
 /**
