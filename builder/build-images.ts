@@ -1,7 +1,7 @@
 // The image build: cluster + base image in, one flashable image per node out, with SHA256SUMS
 // and manifest.json. Expensive work (decompressing the base) happens once for all nodes.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
@@ -10,13 +10,14 @@ import { extensionOf, type Compression } from './image/compression.js';
 import { RASPI_LABELS, type ExpectedLabels } from './image/layout.js';
 import { prepareBase } from './image/prepare-base.js';
 import { prepareRawBase } from './image/decompress.js';
-import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './image/release-files.js';
+import { mergeManifest, renderSha256Sums, type Manifest } from './image/release-files.js';
 import { firstBootFolder, type FirstBootSources } from './first-boot-folder.js';
 import { nodeNamed } from './render/node-named.js';
 import type { SeedOptions } from './render/node-config.js';
 import { renderSeed } from './render/seed.js';
 import { TOOL } from './tool-version.js';
 import { partialPath, sweepStaleLeftovers } from './output/leftovers.js';
+import { claimOutFolder, type ThisBuild } from './output/out-folder.js';
 
 export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>>): string =>
   env.MICROCLOUD_PI_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'microcloud-pi');
@@ -24,6 +25,8 @@ export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>
 export interface ImageBuildOptions {
   readonly cluster: Cluster;
   readonly clusterText: string;
+  /** The cluster file's name, for messages. */
+  readonly configFile?: string;
   readonly secrets: ClusterSecrets;
   readonly nodes: readonly string[];
   /** --replace (the node takes over a dead member's name) and the join tickets to issue. */
@@ -53,6 +56,13 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   for (const dir of [o.outDir, o.cacheDir, tmpdir()]) {
     for (const path of await sweepStaleLeftovers(dir)) o.log(`removed ${path}, left by an interrupted build`);
   }
+  const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
+  const thisBuild: ThisBuild = {
+    kind: 'images', configFile: o.configFile ?? 'the cluster file', configSha256, clusterNodes: o.cluster.nodes.map((n) => n.name),
+    nodes: o.nodes, imageExtension: `.img${extensionOf(o.compression ?? 'none')}`,
+  };
+  // Files we did not make stop the build now, before the base is unpacked or anything written.
+  await claimOutFolder(o.outDir, thisBuild, o.log, { apply: false });
   let lastPercent = -1;
   const base = await prepareRawBase(o.baseImage, o.cacheDir, (done, total) => {
     const percent = Math.floor((done / total) * 100);
@@ -60,8 +70,14 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
     lastPercent = percent;
   }, o.baseSha256);
   o.log(`base: ${base.path}${base.fromCache ? ' (cached)' : ''}`);
-  const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
+  const claimed = await claimOutFolder(o.outDir, { ...thisBuild, baseSha256: base.sourceSha256 }, o.log, { apply: true });
   await mkdir(o.outDir, { recursive: true });
+  // The manifest and SHA256SUMS list exactly the images in the folder, after every change to it.
+  let manifest: Manifest = {
+    tool: TOOL, cluster: o.cluster.name, configSha256,
+    base: { file: basename(o.baseImage), sha256: base.sourceSha256 }, nodes: claimed.manifestNodes,
+  };
+  if (claimed.hadManifest) await writeReleaseFiles(o.outDir, manifest);
   const images: NodeImage[] = [];
   const started = performance.now();
   const folder = await firstBootFolder({ cluster: o.cluster, configSha256, sources: o.firstBoot, cacheDir: o.cacheDir });
@@ -74,7 +90,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
       const image = await buildNodeImage({
         base: prepared, node,
         seed: renderSeed(o.cluster, node, o.secrets.sessionPassphrase, o.seedOptions),
-        out: join(o.outDir, `${node}.img${extensionOf(o.compression ?? 'none')}`),
+        out: join(o.outDir, `${node}${thisBuild.imageExtension}`),
         compression: o.compression ?? 'none',
         ...(o.compressWhole ? {} : { chunkCacheDir: o.cacheDir }),
       });
@@ -82,21 +98,22 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
       const chunked = o.compression && o.compression !== 'none' && !o.compressWhole;
       o.log(`${node}: ${image.path} (image ${s.write.toFixed(1)} s${s.compress ? `, ${chunked ? 'compress from chunks' : 'compress'} ${s.compress.toFixed(1)} s` : ''})`);
       images.push(image);
+      const { node: _n, path, seconds: _s, ...rest } = image;
+      manifest = mergeManifest(manifest, { ...manifest, nodes: { [node]: { file: basename(path), ...rest } } });
+      await writeReleaseFiles(o.outDir, manifest);
     }
   } finally {
     await rm(prepared.boot.path, { force: true });
   }
-  const sumsPath = join(o.outDir, 'SHA256SUMS');
-  const sums = parseSha256Sums(await readFile(sumsPath, 'utf8').catch(() => ''));
-  for (const image of images) sums.set(basename(image.path), image.sha256);
-  await writeAtomically(sumsPath, renderSha256Sums(sums));
-  const manifestPath = join(o.outDir, 'manifest.json');
-  const previous = await readFile(manifestPath, 'utf8').then((t) => JSON.parse(t) as Manifest, () => undefined);
-  const manifest = mergeManifest(previous, {
-    tool: TOOL, cluster: o.cluster.name, configSha256,
-    base: { file: basename(o.baseImage), sha256: base.sourceSha256 },
-    nodes: Object.fromEntries(images.map(({ node, path, seconds: _s, ...rest }) => [node, { file: basename(path), ...rest }])),
-  });
-  await writeAtomically(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return images;
+}
+
+/**
+ * SHA256SUMS from the manifest: one list of the folder's images, never two that disagree. The
+ * manifest first: an image it lists is ours on the next run even if SHA256SUMS was not written.
+ */
+async function writeReleaseFiles(outDir: string, manifest: Manifest): Promise<void> {
+  await writeAtomically(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const sums = new Map(Object.values(manifest.nodes).map((entry) => [entry.file, entry.sha256]));
+  await writeAtomically(join(outDir, 'SHA256SUMS'), renderSha256Sums(sums));
 }

@@ -6,6 +6,7 @@ import { CommandFailed } from '../command-runner.js';
 import { DownloadError, ImageLayoutError, VerificationError } from '../image/errors.js';
 import { FlashRefused } from '../flash/flash-command.js';
 import { MissingProgramsError } from '../host-programs/find-programs.js';
+import { OutFolderError } from '../output/out-folder.js';
 import { UsageError } from './errors.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, revoke: 3, download: 4, verification: 5, image: 6, programs: 7, interrupted: 130 } as const;
@@ -21,6 +22,10 @@ export function reportError(error: unknown, options: { debug: boolean; stderr: (
   if (error instanceof UsageError || error instanceof UnknownNodeError || error instanceof UnknownBaseImageError
     || error instanceof FlashRefused) {
     stderr(`build-image: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (error instanceof OutFolderError) {
+    for (const line of `build-image: ${error.message}`.split('\n')) stderr(line);
     return EXIT.usage;
   }
   if (error instanceof MissingProgramsError) {

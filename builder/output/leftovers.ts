@@ -25,6 +25,9 @@ export function watchForLeftovers(dir: string): void {
   watched.add(dir);
 }
 
+/** A build's temporary (this process's or another's): not an output, whatever its name says. */
+export const isPartialName = (name: string): boolean => MARK.test(name);
+
 const pidOf = (name: string): number | undefined => {
   const match = MARK.exec(name);
   return match ? Number(match[1]) : undefined;

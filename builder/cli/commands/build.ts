@@ -135,11 +135,11 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
 
 async function seeds(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly string[], outDir: string,
   options: BuildOptions, io: CliIo, { arch, cacheDir }: BaseChoice, seedOptions: SeedOptions): Promise<number> {
-  const folder = await firstBootFolder({ cluster, configSha256: sha256Hex(await readFile(options.config, 'utf8')), cacheDir,
-    sources: await firstBootSources(options, arch, cacheDir, io) });
-  const builds = await writeSeeds(cluster, secrets, nodes, outDir, folder, (b) =>
-    io.stderr(`${b.node}: ${b.dir}/ holds what goes onto its card's system-boot drive (${b.files.filter((f) => !f.includes('/')).join(', ')}, ${BOOT_FOLDER}/)`),
-    seedOptions);
+  const configSha256 = sha256Hex(await readFile(options.config, 'utf8'));
+  const folder = await firstBootFolder({ cluster, configSha256, cacheDir, sources: await firstBootSources(options, arch, cacheDir, io) });
+  const builds = await writeSeeds({ cluster, secrets, nodes, outDir, folder, configSha256, configFile: options.config, seedOptions,
+    log: io.stderr,
+    onNode: (b) => io.stderr(`${b.node}: ${b.dir}/ holds what goes onto its card's system-boot drive (${b.files.filter((f) => !f.includes('/')).join(', ')}, ${BOOT_FOLDER}/)`) });
   io.stdout(options.json
     ? `${JSON.stringify({ cluster: cluster.name, seeds: builds }, null, 2)}\n`
     : builds.map((b) => `${b.dir}\n`).join(''));
@@ -161,7 +161,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   }
   const firstBoot = await firstBootSources(options, arch, cacheDir, io);
   const built = await buildImages({
-    cluster, clusterText: await readFile(options.config, 'utf8'), secrets, nodes, seedOptions,
+    cluster, clusterText: await readFile(options.config, 'utf8'), configFile: options.config, secrets, nodes, seedOptions,
     baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
     compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}),
   });
