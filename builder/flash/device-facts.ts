@@ -4,6 +4,8 @@ import type { CommandRunner } from '../command-runner.js';
 
 export interface DeviceFacts {
   readonly path: string;
+  /** False for a path with nothing there (a mistyped device name). */
+  readonly exists: boolean;
   readonly isBlockDevice: boolean;
   readonly bytes: number;
   readonly model?: string;
@@ -35,13 +37,13 @@ interface LsblkDevice { path: string; size: number; model: string | null; rm: bo
 /** lsblk for block devices; a plain file is a fine target too (write an image to a file). */
 export const lsblkProbe = (run: CommandRunner): DeviceProbe => async (path) => {
   const info = await stat(path).catch(() => undefined);
-  if (!info || !info.isBlockDevice()) return { path, isBlockDevice: false, bytes: info?.size ?? 0, removable: false, mountpoints: [] };
+  if (!info || !info.isBlockDevice()) return { path, exists: !!info, isBlockDevice: false, bytes: info?.size ?? 0, removable: false, mountpoints: [] };
   const ran = await run('lsblk', ['-J', '-b', '-o', 'PATH,SIZE,MODEL,RM,HOTPLUG,MOUNTPOINTS', path]);
   const device = (JSON.parse(ran.stdout) as { blockdevices: LsblkDevice[] }).blockdevices[0]!;
   const mounts = (d: LsblkDevice): string[] =>
     [...(d.mountpoints ?? []).filter((m): m is string => !!m), ...(d.children ?? []).flatMap(mounts)];
   return {
-    path, isBlockDevice: true, bytes: Number(device.size), ...(device.model ? { model: device.model.trim() } : {}),
+    path, exists: true, isBlockDevice: true, bytes: Number(device.size), ...(device.model ? { model: device.model.trim() } : {}),
     removable: device.rm || device.hotplug, mountpoints: mounts(device),
   };
 };

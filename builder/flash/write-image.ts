@@ -38,7 +38,8 @@ export async function writeAndVerify(image: string, target: string, options: {
         if (now() - last > 500) { last = now(); report(false, `writing ${target}`); }
       }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== undefined) throw error; // the disk or the card, not the data
+      // The disk or the card (a system error's code is a string like EIO), not the data (fzstd's codes are numbers).
+      if (typeof (error as NodeJS.ErrnoException).code === 'string') throw error;
       throw new VerificationError(image, `could not be decoded (corrupt or truncated: ${(error as Error).message}); `
         + `${target} holds a partial image: build or download the image again and flash again`, { cause: error });
     }
