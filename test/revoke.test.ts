@@ -7,12 +7,14 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { run } from '../builder/cli/run.js';
 import { loadOrCreateSecrets } from '../builder/config/secrets.js';
+import { answerHeaders, deriveJoinKey, HEADERS, type AnswerSigner } from '../firstboot/join/join-auth.js';
 import { operatorPublicKey, readRevocation, REVOKE_PATH } from '../firstboot/join/join-ticket.js';
+import { issueIdentity, nodeSigner } from '../firstboot/join/node-identity.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop';
 
-type Member = (body: string) => { status: number; body: string };
+type Member = (body: string) => { status: number; body: string; signed?: 'by this node' | 'by another card' };
 interface Heard { address: string; method: string; path: string; type: string | undefined; body: string }
 
 const servers: Server[] = [];
@@ -30,7 +32,11 @@ async function members(byAddress: Record<string, Member | undefined>) {
       req.on('end', () => {
         heard.push({ address, method: req.method!, path: req.url!, type: req.headers['content-type'], body });
         const reply = answer(body);
-        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(reply.body);
+        // A member signs its answer as a status: for the operator's nonce, with the join key and its own card's key.
+        const nonce = req.headers[HEADERS.nonce] as string;
+        const card = reply.signed && signing!.card(reply.signed === 'by this node' ? address : '127.0.0.19');
+        const signature = card ? answerHeaders(card, { kind: 'revoke', responder: address, nonce, status: reply.status }, reply.body) : {};
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...signature }).end(reply.body);
       });
     });
     await new Promise<void>((resolve) => server.listen(port, address, resolve));
@@ -53,10 +59,19 @@ async function clusterFile(port: number) {
   return config;
 }
 
+/** What the members sign with: the cluster's join key and the card built for each address (pi<i> at 127.0.0.1<i>). */
+let signing: { card: (address: string) => AnswerSigner } | undefined;
+
 async function workspace(port: number) {
   const config = await clusterFile(port);
   const { secrets } = await loadOrCreateSecrets(config);
-  return { config, publicKey: operatorPublicKey(secrets.operatorKey!) };
+  const joinKey = await deriveJoinKey(secrets.sessionPassphrase, 'shelf');
+  const publicKey = operatorPublicKey(secrets.operatorKey!);
+  signing = { card: (address) => {
+    const { privateKey, identity } = issueIdentity(secrets.operatorKey!, { cluster: 'shelf', node: `pi${address.slice(-1)}`, address, issued: NOW - 1000 });
+    return { joinKey, node: nodeSigner(privateKey, identity, publicKey)! };
+  } };
+  return { config, publicKey };
 }
 
 async function revoke(argv: string[], env: Record<string, string> = {}) {
@@ -66,7 +81,7 @@ async function revoke(argv: string[], env: Record<string, string> = {}) {
   return { code, stdout: out.join(''), stderr: err.join('\n') };
 }
 
-const accept: Member = () => ({ status: 200, body: '{"revoked":"pi7"}' });
+const accept: Member = () => ({ status: 200, body: '{"ok":true}\n', signed: 'by this node' });
 
 describe('build-image revoke', () => {
   it('gives every member a signed revocation of the node up to now, and says per node what it answered', async () => {
@@ -89,6 +104,22 @@ describe('build-image revoke', () => {
     expect(heard.map((h) => [h.address, h.method, h.path, h.type])).toEqual([
       ['127.0.0.11', 'POST', REVOKE_PATH, 'text/plain'], ['127.0.0.12', 'POST', REVOKE_PATH, 'text/plain'], ['127.0.0.13', 'POST', REVOKE_PATH, 'text/plain']]);
     expect(readRevocation(ws.publicKey, heard[0]!.body, 'shelf')).toEqual({ ok: true, revocation: { v: 1, cluster: 'shelf', node: 'pi7', before: NOW } });
+  });
+
+  it('counts a member only on its own signed word: an unsigned 200, or one signed by another card, is not counted', async () => {
+    const { port } = await members({
+      '127.0.0.11': accept,
+      '127.0.0.12': () => ({ status: 200, body: '{"ok":true}\n' }),
+      '127.0.0.13': () => ({ status: 200, body: '{"ok":true}\n', signed: 'by another card' }),
+    });
+    const ws = await workspace(port);
+    const r = await revoke(['--node', 'pi2', '--config', ws.config]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual([
+      'pi1 127.0.0.11: accepted',
+      'pi2 127.0.0.12: answered that it took it, but the answer is not signed by this node (not counted: someone else at its address, or a member built before node identities)',
+      'pi3 127.0.0.13: answered that it took it, but the answer is not signed by this node (not counted: someone else at its address, or a member built before node identities)']);
+    expect(r.stderr).toMatch(/1 of 4 nodes took it/);
   });
 
   it('says so when every member took it', async () => {

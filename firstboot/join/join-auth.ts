@@ -65,7 +65,7 @@ export function signRequest(key: Buffer, scope: RequestScope, body: string, nowM
  * answer from passing as another's.
  */
 export interface AnswerScope {
-  readonly kind: 'join' | 'status';
+  readonly kind: 'join' | 'status' | 'revoke';
   readonly responder: string;
   readonly nonce: string;
   readonly status: number;

@@ -148,7 +148,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     /** `signed`: a status always (anyone may ask for it); a join answer only when the request's own signature held. */
     const answer = (status: number, body: string, signed = true) => {
       const key = options.key();
-      const kind = req.url === JOIN_PATH || req.url === BATCH_PATH ? 'join' : 'status';
+      const kind = req.url === JOIN_PATH || req.url === BATCH_PATH ? 'join' : req.url === REVOKE_PATH ? 'revoke' : 'status';
       const signature = signed && key && typeof nonce === 'string' && isNonce(nonce)
         ? answerHeaders(key, { kind, responder: options.host, nonce, status }, body) : {};
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
@@ -166,8 +166,8 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       return;
     }
     if (join && path === REVOKE_PATH) {
-      void handleRevoke(req, res, options, () => caps.serving(socket))
-        .catch(() => res.writeHead(500, { 'content-type': 'application/json', connection: 'close' }).end('{"reason":"the node failed to take it"}\n'));
+      void handleRevoke(req, res, options, answer, () => caps.serving(socket))
+        .catch(() => answer(500, '{"reason":"the node failed to take it"}\n', false));
       return;
     }
     if (join) {
@@ -196,15 +196,20 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   };
 }
 
-async function handleRevoke(req: IncomingMessage, res: ServerResponse, options: StatusServerOptions, serving: () => void): Promise<void> {
+/**
+ * The operator's revocation: it carries its own signature, so anyone may deliver it. The answer is
+ * signed like a status (for the nonce the operator sent): `build-image revoke` counts a member as
+ * having taken it only on that member's own word.
+ */
+async function handleRevoke(req: IncomingMessage, res: ServerResponse, options: StatusServerOptions,
+  answer: (status: number, body: string, signed?: boolean) => void, serving: () => void): Promise<void> {
   const body = await readBody(req);
   serving();
   const revoke = options.revoke?.();
   const result = !revoke ? { status: 503, reason: `${options.current().node} is not a formed member that adds nodes (yet)` }
     : 'text' in body ? await revoke(body.text) : { status: 413, reason: `the body is over ${MAX_BODY_BYTES} bytes` };
   if (!('text' in body)) res.once('finish', () => req.socket?.destroy());
-  res.writeHead(result.status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' })
-    .end(`${JSON.stringify(result.status === 200 ? { ok: true } : { reason: result.reason ?? '' })}\n`);
+  answer(result.status, `${JSON.stringify(result.status === 200 ? { ok: true } : { reason: result.reason ?? '' })}\n`);
 }
 
 /** `serving`: called once the request is whole and handed on (until then a full pool may close it to make room). */

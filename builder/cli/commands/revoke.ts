@@ -1,8 +1,12 @@
 // build-image revoke --node NAME: every card of NAME built until now stops working. Signs a
 // revocation with the operator key and gives it to every member of the cluster file; each
 // refuses, from then on, any ticket of NAME issued at or before this moment. A card built after
-// this joins as usual.
+// this joins as usual. A member counts as having taken it only when its answer is signed by
+// that node (as a status is: status-key.ts): anyone at a member's address could answer 200.
+import { randomBytes } from 'node:crypto';
+import { statusKey } from '../../status-key.js';
 import { terminalText } from '../../terminal-text.js';
+import { answerSignatures, answerSignedBy, HEADERS, type Trust } from '../../../firstboot/join/join-auth.js';
 import { httpExchange, type ExchangeReply } from '../../../firstboot/run/http-exchange.js';
 import { REVOKE_PATH, signRevocation, when } from '../../../firstboot/join/join-ticket.js';
 import { loadCluster } from '../../config/load-cluster.js';
@@ -13,12 +17,12 @@ import { EXIT } from '../report-error.js';
 
 const TIMEOUT_MS = 5000;
 
-export type Outcome = { kind: 'accepted' } | { kind: 'refused'; status: number; reason: string } | { kind: 'no answer' };
+export type Outcome = { kind: 'accepted' } | { kind: 'refused'; status: number; reason: string } | { kind: 'no answer' } | { kind: 'unsigned' };
 
-/** What a member's answer means, in words. Pure. */
-export function outcomeOf(reply: ExchangeReply | undefined): Outcome {
+/** What a member's answer means, `signed` when the node at that address signed it for this request. Pure. */
+export function outcomeOf(reply: ExchangeReply | undefined, signed: boolean): Outcome {
   if (!reply) return { kind: 'no answer' };
-  if (reply.status === 200) return { kind: 'accepted' };
+  if (reply.status === 200) return signed ? { kind: 'accepted' } : { kind: 'unsigned' };
   if (reply.status === 404)
     return { kind: 'refused', status: 404, reason: 'it takes no revocations: built before join tickets, it checks none (rebuild it to have it check them)' };
   return { kind: 'refused', status: reply.status, reason: reasonIn(reply.body) };
@@ -36,7 +40,21 @@ function reasonIn(body: string): string {
 }
 
 const inWords = (o: Outcome): string =>
-  o.kind === 'accepted' ? 'accepted' : o.kind === 'refused' ? `refused (HTTP ${o.status}: ${o.reason})` : `no answer within ${TIMEOUT_MS / 1000} s`;
+  o.kind === 'accepted' ? 'accepted' : o.kind === 'refused' ? `refused (HTTP ${o.status}: ${o.reason})`
+    : o.kind === 'unsigned' ? 'answered that it took it, but the answer is not signed by this node (not counted: someone else at its address, or a member built before node identities)'
+      : `no answer within ${TIMEOUT_MS / 1000} s`;
+
+/** POSTs the revocation to one node with a fresh nonce; its outcome, counted as accepted only on the node's own signed word. */
+async function deliver(address: string, port: number, body: string, trust: Trust | undefined): Promise<Outcome> {
+  const nonce = randomBytes(16).toString('hex');
+  const reply = await httpExchange({
+    method: 'POST', host: address, port, path: REVOKE_PATH, body,
+    headers: { 'content-type': 'text/plain', [HEADERS.nonce]: nonce }, timeoutMs: TIMEOUT_MS, maxBytes: 16 * 1024,
+  });
+  const signed = !!reply && !!trust && !!answerSignedBy(trust, { kind: 'revoke', responder: address, nonce, status: reply.status }, reply.body,
+    answerSignatures(reply.headers));
+  return outcomeOf(reply, signed);
+}
 
 export async function revokeCommand(argv: readonly string[], io: CliIo, deps: Pick<RunDeps, 'now'> = {}): Promise<number> {
   const options = parseRevokeArgs(argv);
@@ -45,13 +63,14 @@ export async function revokeCommand(argv: readonly string[], io: CliIo, deps: Pi
     io.env.MICROCLOUD_PI_OPERATOR_KEY !== undefined ? { operatorKeyFromEnv: io.env.MICROCLOUD_PI_OPERATOR_KEY } : {});
   if (!cluster.nodes.some((n) => n.name === options.node))
     io.stderr(`${options.node} is not in ${options.config}: revoking the tickets of cards built for it when it was.`);
+  const trust = await statusKey(options.config, cluster.name, io.env);
+  if (!trust.key)
+    io.stderr('Without the cluster\'s join passphrase (session_passphrase in the secrets file beside the cluster file, or MICROCLOUD_PI_PASSPHRASE) '
+      + 'no member\'s answer can be checked: the revocation is sent to every node, but none is counted as having taken it.');
   const before = (deps.now ?? Date.now)();
   const body = signRevocation(key, { cluster: cluster.name, node: options.node, before });
   io.stderr(`Revoking every ticket of ${options.node} issued up to ${when(before)} on the ${cluster.nodes.length} nodes of ${options.config}...`);
-  const outcomes = await Promise.all(cluster.nodes.map(async (n) => ({ node: n, outcome: outcomeOf(await httpExchange({
-    method: 'POST', host: n.address, port: cluster.statusPort, path: REVOKE_PATH, body,
-    headers: { 'content-type': 'text/plain' }, timeoutMs: TIMEOUT_MS, maxBytes: 16 * 1024,
-  })) })));
+  const outcomes = await Promise.all(cluster.nodes.map(async (n) => ({ node: n, outcome: await deliver(n.address, cluster.statusPort, body, trust.key) })));
   for (const { node, outcome } of outcomes) io.stdout(`${node.name} ${node.address}: ${inWords(outcome)}\n`);
   const accepted = outcomes.filter((o) => o.outcome.kind === 'accepted').length;
   if (accepted === 0) {
