@@ -3,6 +3,9 @@
 import { stringify } from 'yaml';
 import { validateCluster } from '../builder/config/validate-cluster.js';
 import { formatProblem } from '../builder/config/problems.js';
+import { indentationMistake } from '../builder/config/yaml-syntax.js';
+import { exampleFile, exampleNames } from './helpers/examples.js';
+import { readFileSync } from 'node:fs';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -107,7 +110,7 @@ const rows: Row[] = [
   { name: 'a bad admin user name', edit: (d) => { d.admin.user = 'Root User'; }, field: 'admin.user', message: /login name/ },
   { name: 'a list where a mapping goes', edit: (d) => { d.network = ['10.0.0.0/24']; }, field: 'network', message: /should be a mapping/ },
   { name: 'a YAML syntax error', text: 'cluster:\n  name: shelf\n   domain: x\n', field: '', message: /the file is not valid YAML/ },
-  { name: 'a key given twice', text: 'cluster:\n  name: a\n  name: b\n', field: '', message: /not valid YAML: Map keys must be unique/ },
+  { name: 'a key given twice', text: 'cluster:\n  name: a\n  name: b\n', field: '', message: /not valid YAML: "name" is given twice in one mapping \(first on line 2\)\. Keep one/ },
   { name: 'an empty file', text: '', field: '', message: /the file is empty/ },
   { name: 'a scalar instead of a cluster', text: 'hello\n', field: '', message: /the file "hello" should be a mapping/ },
 ];
@@ -159,5 +162,56 @@ describe('bad cluster files', () => {
     if (result.ok) throw new Error('expected failure');
     const lineNo = broken.split('\n').findIndex((l) => l.includes('10.0.0.999')) + 1;
     expect(result.problems[0]!.line).toBe(lineNo);
+  });
+});
+
+// One row per YAML slip, made in a real example: one message, at the line that is wrong, in words
+// about what is on that line (no parser jargon).
+const EXAMPLE = readFileSync(exampleFile('three-pis-ceph'), 'utf8');
+const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+const syntaxRows: { name: string; edit: (t: string) => string; at: string; message: RegExp }[] = [
+  { name: 'one space too many before a key', edit: (t) => t.replace('    address: 10.20.0.12', '     address: 10.20.0.12'), at: 'address: 10.20.0.12',
+    message: /"address" is indented 5 spaces, more than "name" on line 21 \(4 spaces\).*Line up the fields of one mapping: indent "address" by 4 spaces, like "name"\.$/ },
+  { name: 'a key indented two further', edit: (t) => t.replace('    ipv4_range:', '      ipv4_range:'), at: 'ipv4_range:',
+    message: /"ipv4_range" is indented 6 spaces, more than "ipv4_gateway" on line \d+ \(4 spaces\)/ },
+  { name: 'one space too few', edit: (t) => t.replace('  gateway: 10.20.0.1', ' gateway: 10.20.0.1'), at: 'gateway: 10.20.0.1',
+    message: /"gateway" is indented 1 space, which lines up with nothing above it.*Indent "gateway" by 2 spaces to put it beside "subnet"/ },
+  { name: 'a list item\'s field one space short', edit: (t) => t.replace('    address: 10.20.0.13', '   address: 10.20.0.13'), at: 'address: 10.20.0.13',
+    message: /"address" is indented 3 spaces.*Indent "address" by 4 spaces to put it beside "name"\.$/ },
+  { name: 'a tab before a key', edit: (t) => t.replace('    address: 10.20.0.12', '\taddress: 10.20.0.12'), at: 'address: 10.20.0.12',
+    message: /this line is indented with a tab\. YAML indents with spaces only/ },
+  { name: 'tabs on two lines', edit: (t) => t.replace('  subnet:', '\tsubnet:').replace('  gateway:', '\tgateway:'), at: 'subnet:',
+    message: /this line is indented with a tab \(so is line 13\)\./ },
+  { name: 'a colon left out', edit: (t) => t.replace('  name: shelf', '  name shelf'), at: 'name shelf',
+    message: /"name shelf" is neither "key: value" nor a list item.*A colon may be missing after the key: "name: shelf"\./ },
+  { name: 'no space after a colon', edit: (t) => t.replace('  name: shelf', '  name:shelf'), at: 'name:shelf',
+    message: /"name:shelf" has no space after its colon\. Put a space after the colon: "name: shelf"\./ },
+  { name: 'a quote left open', edit: (t) => t.replace('  name: shelf', '  name: "shelf'), at: 'name: "shelf',
+    message: /the " opened on this line is never closed/ },
+  { name: 'a brace left open', edit: (t) => t.replace('    uplink: { interface: eth1 }\n    disks:\n      ceph: [/dev/disk/by-path/platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1:1.0-scsi-0:0:0:0]\n  - name: pi2',
+    '    uplink: { interface: eth1\n    disks:\n      ceph: [/dev/disk/by-path/platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1:1.0-scsi-0:0:0:0]\n  - name: pi2'), at: 'uplink: { interface: eth1\n',
+    message: /the "\{" on this line is not closed with "\}"/ },
+  { name: 'a colon inside a value', edit: (t) => t.replace('timezone: Europe/Berlin', 'timezone: Europe: Berlin'), at: 'timezone:',
+    message: /the value of "timezone" holds a colon and a space \(Europe: Berlin\)\. Quote the value/ },
+  { name: 'a field given twice', edit: (t) => t.replace('  domain: shelf.internal', '  name: other'), at: 'name: other',
+    message: /"name" is given twice in one mapping \(first on line 4\)/ },
+];
+
+describe('YAML syntax mistakes', () => {
+  it.each(syntaxRows)('$name: one message, at its line, in plain words', ({ edit, at, message }) => {
+    const text = edit(EXAMPLE);
+    expect(text).not.toBe(EXAMPLE);
+    const result = validateCluster(text, 'shelf.yaml');
+    if (result.ok) throw new Error('expected a syntax error');
+    expect(result.problems).toHaveLength(1);
+    const line = lineOf(text, at.replace(/\n$/, ''));
+    const said = formatProblem(result.problems[0]!);
+    expect(said).toMatch(new RegExp(`^shelf\\.yaml:${line}: the file is not valid YAML: `));
+    expect(said).toMatch(message);
+    expect(said).not.toMatch(/Nested mappings|Implicit keys|compact mappings|Implicit map keys|at line \d+, column/);
+  });
+
+  it('finds no indentation mistake in any valid example', () => {
+    for (const name of exampleNames()) expect(indentationMistake(readFileSync(exampleFile(name), 'utf8').split('\n'))).toBeUndefined();
   });
 });

@@ -180,3 +180,22 @@ describe('the operator key for a revocation', () => {
     expect(await loadOperatorKey(f.config)).toBe(secrets.operatorKey);
   });
 });
+
+describe('a secrets file that is not valid YAML', () => {
+  it.each([
+    ['an open quote', 'session_passphrase: "an-old-passphrase-0123456789\noperator_key: x\n', 1, /the " opened on this line is never closed/],
+    ['a space before the first field', ' session_passphrase: an-old-passphrase-0123456789\noperator_key: x\n', 1,
+      /"session_passphrase" is indented 1 space.*remove the 1 space before "session_passphrase"/],
+    ['a tab', 'session_passphrase: an-old-passphrase-0123456789\n\toperator_key: x\n', 2, /indented with a tab/],
+  ])('with %s is said to be that, at its line, not "has no session_passphrase"', async (_name, text, line, message) => {
+    const f = await folder();
+    await writeFile(f.secrets, text, { mode: 0o600 });
+    for (const said of [await messageOf(loadOrCreateSecrets(f.config)), await messageOf(loadOperatorKey(f.config))]) {
+      expect(said).toMatch(new RegExp(`^${f.secrets.replace(/[.]/g, '\\.')}:${line}: the file is not valid YAML: `));
+      expect(said).toMatch(message);
+      expect(said).toMatch(/restore it from a backup/);
+      expect(said).not.toMatch(/has no session_passphrase|has no operator_key/);
+    }
+    expect(await readFile(f.secrets, 'utf8')).toBe(text); // never rewritten
+  });
+});

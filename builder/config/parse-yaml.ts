@@ -3,6 +3,7 @@
 import { isCollection, LineCounter, parseDocument, type Node } from 'yaml';
 import type { FieldPath, Problem } from './problems.js';
 import { problem } from './problems.js';
+import { explainSyntaxErrors } from './yaml-syntax.js';
 
 export interface ParsedYaml {
   readonly data: unknown;
@@ -17,12 +18,9 @@ export function parseYaml(text: string): ParseResult {
   // uniqueKeys: a key given twice is a typo whose second value would silently win.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length) {
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => problem([], `is not valid YAML: ${firstLine(e.message)}`,
-        'Fix the YAML syntax at that line (indentation, a missing colon, an unclosed quote).')),
-      lines: doc.errors.map((e) => (e.linePos ? e.linePos[0].line : undefined)),
-    };
+    // One message for the first mistake: what a parser says after it is mostly the same mistake again.
+    const mistake = explainSyntaxErrors(text, doc.errors);
+    return { ok: false, problems: [problem([], mistake.message, mistake.hint)], lines: [mistake.line] };
   }
   let data: unknown;
   try {

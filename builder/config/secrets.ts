@@ -7,6 +7,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { partialPath, watchForLeftovers } from '../output/leftovers.js';
 import { ConfigError, type LocatedProblem } from './problems.js';
+import { explainSyntaxErrors } from './yaml-syntax.js';
 import { asSecret, type ClusterSecrets, type Secret } from './types.js';
 
 const MIN_PASSPHRASE = 16;
@@ -102,6 +103,7 @@ export async function loadOrCreateSecrets(clusterFile: string, options: SecretsO
   const newKey = options.newOperatorKey ?? generateOperatorKey;
   const created = await createIfMissing(file, generatePassphrase(options.random), newKey());
   let text = await readPrivate(file);
+  checkYaml(file, text);
   const passphrase = fieldOf(text, 'session_passphrase');
   if (typeof passphrase !== 'string' || passphrase.length < MIN_PASSPHRASE)
     fail(file, `has no session_passphrase of at least ${MIN_PASSPHRASE} characters`,
@@ -131,7 +133,9 @@ export async function loadOperatorKey(clusterFile: string, env: { readonly opera
   const file = secretsPathFor(clusterFile);
   if (!(await stat(file).then(() => true, () => false)))
     fail(file, 'does not exist', `Run this beside the cluster file whose cards you built, with its secrets file, or set MICROCLOUD_PI_OPERATOR_KEY.`);
-  const key = fieldOf(await readPrivate(file), 'operator_key');
+  const text = await readPrivate(file);
+  checkYaml(file, text);
+  const key = fieldOf(text, 'operator_key');
   if (key === undefined)
     fail(file, 'has no operator_key', 'Cards built from it carry no join ticket and its members check none, so there is nothing to revoke: '
       + 'build any card once to add a key, then rebuild the cards you keep.', ['operator_key']);
@@ -147,6 +151,16 @@ async function readPrivate(file: string): Promise<string> {
     fail(file, `is readable by other users (mode ${mode.toString(8).padStart(4, '0')})`,
       `It holds the cluster's join passphrase and operator key: run chmod 600 ${file}.`);
   return readFile(file, 'utf8');
+}
+
+/** A secrets file the YAML parser refuses is said to be that, at its line: not "has no session_passphrase". */
+function checkYaml(file: string, text: string): void {
+  const { errors } = parseDocument(text);
+  if (!errors.length) return;
+  const mistake = explainSyntaxErrors(text, errors);
+  throw new ConfigError([{ file, path: [], severity: 'error', ...(mistake.line ? { line: mistake.line } : {}), message: mistake.message,
+    hint: `${mistake.hint} It should hold two lines, session_passphrase: and operator_key:; restore it from a backup if it was damaged `
+      + '(cards already built use that passphrase).' }]);
 }
 
 const fieldOf = (text: string, name: string): unknown => {
