@@ -24,9 +24,10 @@ const ABOUT: Readonly<Record<Subcommand, string>> = {
   (exit 0) or one needs a person (exit ${EXIT_NEEDS_PERSON}, naming it); redrawn in place on a terminal,
   one JSON line per look with --json.`,
   flash: `  Streams an .img, .img.xz or .img.zst onto DEVICE (or into a file), then reads it back
-  and compares SHA-256. Refuses a device that is mounted, holds the running system or is
-  not removable unless --force; says which device it will overwrite (model, size) and
-  asks for "yes" unless --yes.`,
+  and compares SHA-256. Refuses, unless --force, an image that the manifest.json beside it
+  does not list with that SHA-256 (an image of an older build), and a device that is
+  mounted, holds the running system or is not removable; says which device it will
+  overwrite (model, size) and asks for "yes" unless --yes.`,
   doctor: `  Lists every program the builder can drive (xz, lsblk): found or not, its version,
   and which jobs need it, and says which compressor --compress xz uses here: lzma-native
   in process where its prebuilt liblzma loads, else the xz program. A build needs no
@@ -49,7 +50,9 @@ const OPTIONS: Readonly<Record<Subcommand, string>> = {
       --interval SECONDS
                       seconds between looks with --watch, 1 to 3600 (default: 5)`,
   flash: `  -y, --yes           do not ask before overwriting DEVICE
-      --force         write to a device that is mounted, holds the system or is not removable`,
+      --force         flash an image no manifest.json beside it lists (only the read-back is
+                      checked then), or to a device that is mounted, holds the system or
+                      is not removable`,
   doctor: `      --json          print the list as JSON on stdout`,
   revoke: `  -n, --node NAME     the node whose cards built until now stop working
   -c, --config FILE   the cluster file (default: cluster.yaml); its secrets file holds the operator key`,
@@ -60,7 +63,7 @@ const EXITS: Readonly<Record<Subcommand, string>> = {
   2  bad arguments or an invalid cluster file
   ${EXIT_NEEDS_PERSON}  --watch: a node stopped and needs a person (named on stderr)`,
   flash: `  0  written and read back: SHA-256 matches
-  2  bad arguments, or the device was refused or not confirmed
+  2  bad arguments, or the image or the device was refused, or not confirmed
   5  the image does not decode, or the read-back differs
   7  lsblk is missing (Linux, writing to a device)`,
   doctor: `  0  every program is there
