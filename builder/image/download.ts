@@ -1,5 +1,7 @@
 // HTTP downloads through an injected Fetcher (node-fetch in production, through the user's proxy): small files into memory,
 // large ones to a `.partial` file that a later run resumes with a Range request.
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, stat, truncate } from 'node:fs/promises';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -13,7 +15,8 @@ export interface FetchResponse {
   readonly body: NodeJS.ReadableStream | null;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
-export type Fetcher = (url: string, init?: { headers?: Record<string, string> }) => Promise<FetchResponse>;
+/** `method` and `body` for API calls (the Snap Store's POST); downloads only GET. */
+export type Fetcher = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<FetchResponse>;
 
 export const nodeFetcher: Fetcher = (url, init) => fetch(url, init) as unknown as Promise<FetchResponse>;
 
@@ -55,7 +58,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
 /** Client errors will not get better by retrying; everything else may. */
 class PermanentHttpError extends Error {}
 
-async function withRetries<T>(url: string, policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
+/** Runs `attempt` until it succeeds, backing off between tries; a DownloadError naming `url` after the last. */
+export async function withRetries<T>(url: string, policy: RetryPolicy, attempt: () => Promise<T>): Promise<T> {
   let last: unknown;
   for (let i = 1; i <= policy.attempts; i++) {
     try {
@@ -84,18 +88,32 @@ export async function fetchSmall(fetcher: Fetcher, url: string, policy: RetryPol
 
 const sizeOf = (path: string) => stat(path).then((s) => s.size, () => 0);
 
-/** Downloads `url` into `partial`, continuing from what an earlier run left there. */
+/** A digest seeded with the first `bytes` of `path`: what an earlier attempt already wrote. */
+async function seededHash(algorithm: string, path: string, bytes: number): Promise<Hash> {
+  const hash = createHash(algorithm);
+  if (bytes > 0) for await (const chunk of createReadStream(path, { start: 0, end: bytes - 1 })) hash.update(chunk as Buffer);
+  return hash;
+}
+
+/**
+ * Downloads `url` into `partial`, continuing from what an earlier run left there. With `digest`
+ * (a node:crypto algorithm), returns the hex digest of the whole file, computed while the bytes
+ * stream in (a resumed download hashes the part already on disk first, as snapd does in
+ * store/store_download.go downloadImpl), so a large file is not read back to check it.
+ */
 export async function downloadResumable(fetcher: Fetcher, url: string, partial: string, options: {
-  label: string; onProgress?: OnProgress; policy?: RetryPolicy;
-}): Promise<void> {
+  label: string; onProgress?: OnProgress; policy?: RetryPolicy; digest?: string;
+}): Promise<string | undefined> {
   const policy = options.policy ?? DEFAULT_RETRY;
-  await withRetries(url, policy, async () => {
+  return withRetries(url, policy, async () => {
     const have = await sizeOf(partial);
     const response = await fetcher(url, have ? { headers: { Range: `bytes=${have}-` } } : {});
-    if (response.status === 416 && have > 0) return; // nothing left to send: the checksum decides
+    if (response.status === 416 && have > 0) // nothing left to send: the checksum decides
+      return options.digest ? (await seededHash(options.digest, partial, have)).digest('hex') : undefined;
     checkStatus(url, response.status);
     const resumed = response.status === 206;
     if (!resumed && have) await truncate(partial, 0); // the server ignored Range: start over
+    const hash = options.digest ? await seededHash(options.digest, partial, resumed ? have : 0) : undefined;
     const length = Number(response.headers.get('content-length') ?? NaN);
     const start = resumed ? have : 0;
     const total = Number.isFinite(length) ? start + length : undefined;
@@ -112,6 +130,7 @@ export async function downloadResumable(fetcher: Fetcher, url: string, partial: 
     try {
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         await file.write(chunk);
+        hash?.update(chunk);
         bytes += chunk.length;
         if (policy.now() - lastReport >= 250) {
           lastReport = policy.now();
@@ -123,5 +142,6 @@ export async function downloadResumable(fetcher: Fetcher, url: string, partial: 
     }
     if (total !== undefined && bytes < total) throw new Error(`connection closed after ${bytes} of ${total} bytes`);
     report(true);
+    return hash?.digest('hex');
   });
 }
