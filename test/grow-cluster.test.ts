@@ -14,7 +14,7 @@ import { readJoinAnswer } from '../firstboot/join/join-answer.js';
 import { sendJoin } from '../firstboot/join/send-join.js';
 import { EXIT, type FirstBootRun } from '../firstboot/first-boot.js';
 import { readStatus } from '../firstboot/status/read-status.js';
-import { FakeMicroCloud } from './doubles/fake-host.js';
+import { FakeHost, FakeMicroCloud } from './doubles/fake-host.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
 import { boot, cluster, commands, fastClock, rig, type NodeRig } from './helpers/first-boot-rig.js';
 import type { Clock } from '../firstboot/run/types.js';
@@ -141,6 +141,42 @@ describe('a node added to the cluster file after formation', () => {
       expect(preseedInputs(pi4!)).toEqual([inputs[1]]);
       expect(preseedInputs(pi5!)).toEqual([inputs[1]]);
       expect([...preseedInputs(shelf.members[1]!), ...preseedInputs(shelf.members[2]!)]).toHaveLength(2);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  // MicroCloud takes a joiner by name alone (ask.go: a later intent under a name replaces the first), and every machine of
+  // a batch holds the session passphrase: pi5's holder joins a second machine as pi4 right after pi4 reached out.
+  it.each([
+    ['from its own address', '127.0.0.15'],
+    ['from pi4\'s address (spoofed), with its own certificate', '127.0.0.14'],
+  ])('a batch-mate that joins a machine in another newcomer\'s place %s: the member removes it, and the real one joins after', async (_what, at) => {
+    const clock = fastClock(60);
+    const shelf = await formedShelf(port(), { clock });
+    try {
+      const [pi4, pi5] = await Promise.all(['pi4', 'pi5'].map((n) => newNode(n, 5, shelf)));
+      const impostor = new FakeHost('pi4', at, shelf.cloud);
+      await impostor.run('snap', ['install', 'microcloud', '--channel=2/stable']);
+      let impostorRan: Promise<unknown> | undefined;
+      const attacker: CommandRunner = async (file, args, options) => {
+        if (file === 'microcloud' && args[0] === 'preseed' && !impostorRan) {
+          while (!shelf.cloud.hasReachedOut('pi4')) await new Promise((r) => setTimeout(r, 2));
+          impostorRan = impostor.run(file, args, options); // the same add preseed, passphrase and all
+          while (!impostor.calls.some((c) => c.file === 'microcloud')) await new Promise((r) => setTimeout(r, 2));
+        }
+        return pi5!.host.run(file, args, options);
+      };
+      const results = await Promise.all([boot(pi4!, { readPeer: readStatus, clock }), boot(pi5!, { readPeer: readStatus, clock, run: attacker })]);
+      expect(results.map((x) => [x.exitCode, x.status().lastError])).toEqual([[EXIT.done, undefined], [EXIT.done, undefined]]);
+      expect(impostorRan).toBeDefined();
+      await shelf.runs[0]!.desk!.settled();
+      // The impostor was added as pi4 and removed again; pi4 itself was added after, with its own certificate at its own address.
+      expect(shelf.cloud.removed).toEqual(['pi4']);
+      expect(shelf.cloud.adds.map((a) => [...a].sort())).toEqual([['pi4', 'pi5'], ['pi4']]);
+      expect(shelf.cloud.memberIntents.get('pi4')).toEqual({ address: '127.0.0.14', certificate: pi4!.host.certificate });
+      expect(shelf.members[0]!.log.join('\n')).toMatch(/another machine joined as pi4 \((it is at 127\.0\.0\.15, not 127\.0\.0\.14|its certificate .* is not the one pi4 asked with .*)\); removed it again/);
+      expect(pi4!.log.join('\n')).toMatch(/another machine joined in pi4's place in that session and was removed again/);
     } finally {
       await shelf.close();
     }

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import type { Preseed, PreseedFilter, PreseedSystem } from '../../builder/render/preseed.js';
 import { cidrContains, isIPv4, parseCidr } from '../../builder/config/ipv4.js';
+import { isFingerprint } from './microcloud-cert.js';
 
 /** The signed body of a join request: this node's own part of the add preseed, nothing secret. */
 export interface AddRequest {
@@ -20,6 +21,8 @@ export interface AddRequest {
   readonly filters?: NonNullable<Preseed['storage']>;
   /** Nodes of this node's cluster file that it sees are not members yet: a member gathers them into one add session. */
   readonly newcomers?: readonly string[];
+  /** The SHA-256 of the MicroCloud certificate this node joins with (microcloud-cert.ts): the member checks the new member holds it. */
+  readonly fingerprint?: string;
 }
 
 /** An add session as the member plans it for a batch of new nodes: the add preseed without its passphrase (each side derives that). */
@@ -27,10 +30,11 @@ export type AddPlan = Omit<Preseed, 'session_passphrase'>;
 
 export interface Member { readonly name: string; readonly address: string }
 
-export const addRequestOf = (config: NodeConfig, newcomers: readonly string[] = []): AddRequest => ({
+export const addRequestOf = (config: NodeConfig, newcomers: readonly string[] = [], fingerprint?: string): AddRequest => ({
   node: config.node, address: config.address, replace: config.join.replace, system: config.join.system,
   ...(config.join.filters ? { filters: config.join.filters } : {}),
   ...(newcomers.length ? { newcomers: [...newcomers] } : {}),
+  ...(fingerprint ? { fingerprint } : {}),
 });
 
 /** The member's plan for one add session with every new node of the batch (the desk batches only requests that ask for the same disk filters). Pure. */
@@ -164,7 +168,7 @@ export function parseAddRequest(body: string, source: string, cluster: Pick<Node
     return bad('not JSON');
   }
   if (!isObject(value)) return bad('not an object');
-  const extra = onlyKeys(value, ['node', 'address', 'replace', 'system', 'filters', 'newcomers']);
+  const extra = onlyKeys(value, ['node', 'address', 'replace', 'system', 'filters', 'newcomers', 'fingerprint']);
   if (extra) return bad(`unknown field ${extra}`);
   const { node, address, replace } = value;
   if (typeof node !== 'string' || !NAME.test(node)) return bad('node is not a host name');
@@ -173,6 +177,7 @@ export function parseAddRequest(body: string, source: string, cluster: Pick<Node
   if (!cidr || !cidrContains(cidr, address)) return bad(`address ${address} is outside the cluster network ${subnet}`);
   if (address !== source) return bad(`address ${address} is not the address the request came from (${source})`);
   if (typeof replace !== 'boolean') return bad('replace must be true or false');
+  if (value.fingerprint !== undefined && !isFingerprint(value.fingerprint)) return bad('fingerprint is not a SHA-256 in hex');
   const why = system(value.system, node, address, cluster.join.underlaySubnet);
   if (why) return bad(why);
   if (value.newcomers !== undefined && (!Array.isArray(value.newcomers) || value.newcomers.length > MAX_NEWCOMERS

@@ -13,6 +13,7 @@ import type { NodeConfig } from '../../builder/render/node-config.js';
 import { lastLine, redact } from '../run/redact.js';
 import { PRESEED_GRACE_SECONDS } from '../run/run-preseed.js';
 import type { Clock, FileAccess, JoinAnswer, Logger, NodeStatus } from '../run/types.js';
+import { certFingerprint } from './microcloud-cert.js';
 import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
 import { HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, ticketMacHolds, verifyRequest, type JoinRequestIn } from './join-auth.js';
 import { NonceLedgerFile } from './nonce-ledger.js';
@@ -36,9 +37,12 @@ const GATHER_CHECK_MS = 1000;
 /** Under the joiner's 30 s wait for an answer: a hung command cannot hold the desk. */
 const COMMAND_TIMEOUT_MS = 20_000;
 
-export interface MemberRow { readonly name: string; readonly status: string; readonly address?: string }
+export interface MemberRow { readonly name: string; readonly status: string; readonly address?: string; readonly fingerprint?: string }
 
-/** `microcloud cluster list --format json`: name, address (host:port), role, status per member. */
+/**
+ * `microcloud cluster list --format json`: name, address (host:port), role, status and the PEM
+ * certificate per member (microcluster types.ClusterMember; the table's FINGERPRINT is its SHA-256).
+ */
 export function parseMembers(stdout: string): MemberRow[] | undefined {
   try {
     const rows = JSON.parse(stdout) as unknown;
@@ -46,6 +50,7 @@ export function parseMembers(stdout: string): MemberRow[] | undefined {
     return rows.filter((r) => typeof r?.name === 'string').map((r) => ({
       name: r.name as string, status: String(r.status ?? '').toUpperCase(),
       ...(typeof r.address === 'string' ? { address: r.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') } : {}),
+      ...(typeof r.certificate === 'string' && certFingerprint(r.certificate) ? { fingerprint: certFingerprint(r.certificate)! } : {}),
     }));
   } catch {
     return undefined;
@@ -86,6 +91,8 @@ interface Batch {
   failed?: string;
   /** Nodes of a failed session that MicroCloud had partly joined, removed again by this member. */
   removed?: string[];
+  /** Nodes whose place another machine took in the session (removed again): each asks again. */
+  seatTaken?: Set<string>;
 }
 
 type Decision = JoinAnswer & { node?: string };
@@ -287,6 +294,8 @@ export class JoinDesk {
       return wait(409, 'that batch is over (this member restarted, or it was never here); ask to be added again');
     if (batch.joiners.get(asked.node)!.address !== request.source) return wait(409, 'the request does not come from that node\'s address');
     if (batch.failed) return { ...wait(409, `the add session of that batch failed (${batch.failed}); ask to be added again`), removed: batch.removed ?? [] };
+    if (batch.seatTaken?.has(asked.node))
+      return { ...wait(409, `another machine joined in ${asked.node}'s place in that session and was removed again; ask to be added again`), removed: [asked.node] };
     return batch.plan ? { status: 200, plan: batch.plan } : { status: 202, batch: batch.id };
   }
 
@@ -345,13 +354,17 @@ export class JoinDesk {
         timeoutMs: (config.sessionTimeoutSeconds + PRESEED_GRACE_SECONDS) * 1000,
       });
       if (ran.exitCode === 0) {
-        this.added.push(...names);
-        for (const name of names) this.noShows.delete(name);
+        const taken = await this.removeImpostors(joiners);
+        if (taken.length) batch.seatTaken = new Set(taken);
+        const added = names.filter((n) => !taken.includes(n));
+        this.added.push(...added);
+        for (const name of added) this.noShows.delete(name);
         for (const [name, issued] of batch.tickets) {
+          if (taken.includes(name)) continue; // the card was not the one that joined: it may still add its node
           await this.tickets.spend(name, issued) // a card adds its node once
             .catch((error: Error) => log.warn(`join: could not record that ${name}'s card was used: ${error.message}`));
         }
-        log.info(`join: ${names.join(', ')} added to the cluster`);
+        if (added.length) log.info(`join: ${added.join(', ')} added to the cluster`);
       } else {
         // MicroCloud names a machine that did not come ("System X hasn't reached out"): it is added on its own
         // from now on; the others are told the batch failed (their side would wait for MicroCloud's session
@@ -389,6 +402,37 @@ export class JoinDesk {
     const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json'], { timeoutMs: COMMAND_TIMEOUT_MS });
     const members = listed.exitCode === 0 ? parseMembers(listed.stdout) : undefined;
     return members && new Set(members.map((m) => m.name));
+  }
+
+  /**
+   * After a session that added `joiners`: every new member must be the machine that asked, at the
+   * address it asked from, with the certificate it said it joins with. MicroCloud takes a joiner
+   * by name alone (microcloud-cert.ts), so a batch-mate holding the session passphrase could have
+   * joined another machine in a newcomer's place. Such a member is removed at once; the names it
+   * took, whose own machines were never added.
+   */
+  private async removeImpostors(joiners: readonly AddRequest[]): Promise<string[]> {
+    const listed = await this.deps.run('microcloud', ['cluster', 'list', '--format', 'json'], { timeoutMs: COMMAND_TIMEOUT_MS });
+    const members = listed.exitCode === 0 ? parseMembers(listed.stdout) : undefined;
+    if (!members) {
+      this.deps.log.warn('join: could not list the members after the session; the new members\' certificates are not checked');
+      return [];
+    }
+    const taken: string[] = [];
+    for (const j of joiners) {
+      const m = members.find((row) => row.name === j.node);
+      if (!m) continue;
+      const wrong = m.address !== undefined && m.address !== j.address ? `it is at ${m.address}, not ${j.address}`
+        : j.fingerprint && m.fingerprint !== j.fingerprint ? `its certificate ${m.fingerprint?.slice(0, 16) ?? '(none)'}... is not the one ${j.node} asked with (${j.fingerprint.slice(0, 16)}...)`
+          : undefined;
+      if (!wrong) continue;
+      this.removing = this.deps.run('microcloud', ['remove', j.node, '--force'], { timeoutMs: COMMAND_TIMEOUT_MS });
+      const ran = await this.removing.finally(() => { this.removing = undefined; });
+      this.verifiedRefusals.refused(`join: another machine joined as ${j.node} (${wrong}); ${ran.exitCode === 0
+        ? 'removed it again' : `could not remove it: ${printable(lastLine(ran.stderr))}; a person must (microcloud remove ${j.node} --force)`}`);
+      taken.push(j.node);
+    }
+    return taken;
   }
 
   /** `names`: the session's nodes that were not members when it started (only those can it have partly joined). */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { addRequestOf, checkPlan, renderAddPreseed, withSessionPassphrase, type AddRequest, type Member } from '../join/add-request.js';
 import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest, ticketMac } from '../join/join-auth.js';
+import { certFingerprint, MICROCLOUD_SERVER_CERT } from '../join/microcloud-cert.js';
 import { readJoinAnswer } from '../join/join-answer.js';
 import { TICKET_HEADER } from '../join/join-ticket.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
@@ -131,6 +132,17 @@ async function resetPartlyJoined(ctx: StepContext, member: Member, removed: read
 }
 
 /**
+ * The fingerprint of the certificate this node's MicroCloud joins with (microcloud-cert.ts); the
+ * daemon makes it when the snap first starts. undefined when it cannot be read: the member then
+ * checks only the new member's address.
+ */
+async function ownFingerprint(ctx: StepContext): Promise<string | undefined> {
+  const fingerprint = certFingerprint(await ctx.files.read(MICROCLOUD_SERVER_CERT));
+  if (!fingerprint) ctx.log.warn(`join: ${MICROCLOUD_SERVER_CERT} is missing or unreadable; the member can check only this node's address once it is added`);
+  return fingerprint;
+}
+
+/**
  * This node is in a batch on `member`: ask every BATCH_POLL_MS whether its add session is open,
  * then run this side of it with the member's plan. 'over' when the batch ended without it (it
  * failed, or the member restarted): the node asks to be added again.
@@ -190,8 +202,10 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
     throw new ConfigurationFailure(`${formed.map((m) => m.name).join(', ')} formed the cluster without ${config.node}, and `
       + `microcloud.grow is false: a person adds it (microcloud add on a member, microcloud join here)`);
   const key = ctx.joinKey ?? await deriveJoinKey(passphrase, config.cluster);
-  const request = addRequestOf(config, newcomers);
-  const body = JSON.stringify(request);
+  // Read again every round: a node reset after a failed session joins with a new certificate.
+  const requestNow = async () => addRequestOf(config, newcomers, await ownFingerprint(ctx));
+  let request = await requestNow();
+  let body = JSON.stringify(request);
   const deadline = ctx.clock.now() + JOIN_TIMEOUT_MS;
   let lastReason = '';
   let refusedRounds = 0;
@@ -213,6 +227,8 @@ export async function joinFormedCluster(ctx: StepContext, formed: readonly Membe
       if (answer.status === 202 && answer.batch) {
         ctx.log.info(`join: ${member.name} gathers this node into a batch for one add session`);
         if (await followBatch(ctx, key, member, request, answer.batch) === 'done') return;
+        request = await requestNow();
+        body = JSON.stringify(request);
         refusedRounds = 0;
         again = true; // the batch ended without this node: ask again soon (spread: its batch mates do the same)
         await ctx.clock.sleep(jittered(peerPollMs(config.peers.length, BATCH_POLL_MS)));

@@ -1,8 +1,10 @@
 // TEST DOUBLE of a Pi's command line: snap, microcloud, lxc, microceph, microovn, cloud-init, ip
 // and timedatectl, replaying the outputs the real tools give (formats from their docs and from
 // shared/reference), with state, so steps can be run, interrupted and run again.
+import { randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
 import type { CommandRunner, Ran } from '../../builder/command-runner.js';
+import { MICROCLOUD_SERVER_CERT } from '../../firstboot/join/microcloud-cert.js';
 import type { Clock, FileAccess } from '../../firstboot/run/types.js';
 
 export interface Call { file: string; args: string[]; input?: string }
@@ -19,7 +21,14 @@ export interface Call { file: string; args: string[]; input?: string }
  * MicroOVN (here every machine of a session is a member at the end of it, or none is), and a
  * 50-member limit (documented in doc/reference/requirements.md, enforced nowhere in the code read).
  */
-interface AddSession { initiator: string; names: string[]; arrived: Set<string>; state: 'open' | 'adding' | 'done' | 'failed' }
+/** What a machine sends when it reaches out (api/types/session.go SessionJoinPost: name, address, certificate). */
+export interface Intent { readonly address: string; readonly certificate?: string }
+/**
+ * `intents`: by name, as the initiator keeps them (cmd/microcloud/ask.go askJoinIntents:
+ * `joinIntents[session.Intent.Name] = session.Intent`): a later intent under a name replaces the
+ * earlier one, and only the kept one is confirmed; the other machine waits for its session timeout.
+ */
+interface AddSession { initiator: string; names: string[]; arrived: Set<string>; intents: Map<string, Intent>; state: 'open' | 'adding' | 'done' | 'failed' }
 const DEFAULT_LOOKUP_S = 60; // cmd/microcloud/main_init.go: DefaultLookupTimeout = time.Minute
 const DEFAULT_SESSION_S = 3600; // DefaultSessionTimeout = 60 * time.Minute
 const MAX_SESSION_S = 3600; // api/session.go sessionGet: "Session timeout cannot exceed 60 minutes"
@@ -39,6 +48,8 @@ export class FakeMicroCloud {
   /** The formation failed (its initiator gave up or died): its joiners are never told (they wait for their session timeout). */
   formationFailed = false;
   members: string[] = [];
+  /** Where each member is and the certificate it joined with, as `cluster list` prints them (unknown for members set by hand). */
+  readonly memberIntents = new Map<string, Intent>();
   /** Members that do not answer (a dead Pi): `cluster list` shows them UNREACHABLE, as microcluster does. */
   readonly offline = new Set<string>();
   /** Other states `cluster list` reports for a member (microcluster: NOT TRUSTED, NOT FOUND, UPGRADING). */
@@ -52,7 +63,7 @@ export class FakeMicroCloud {
   readonly diesAfterReachingOut = new Set<string>();
   /** Add sessions by their passphrase: initiator and joiners only meet with the same one. */
   private readonly sessions = new Map<string, AddSession>();
-  /** Nodes whose daemon has a session in its trust phase now (api/session.go: one per daemon). */
+  /** Daemons (a name and a certificate: two machines may claim one name) with a session in its trust phase now (api/session.go: one per daemon). */
   private readonly inSession = new Set<string>();
   /** The most add sessions that were open at one time. */
   maxOpenSessions = 0;
@@ -82,30 +93,32 @@ export class FakeMicroCloud {
    * the initiator must already be a member, names already in the cluster are refused, and the
    * initiator and the new machines meet by the session passphrase.
    */
-  async preseed(node: string, input = '', initialised = false, signal?: AbortSignal): Promise<Ran> {
+  async preseed(node: string, input = '', initialised = false, signal?: AbortSignal, intent?: Intent): Promise<Ran> {
     const doc = (input ? parse(input) : {}) as { initiator?: string; systems?: { name: string }[]; session_passphrase?: string;
       lookup_timeout?: number; session_timeout?: number };
     if (this.timing && (doc.session_timeout ?? 0) > MAX_SESSION_S)
       return { exitCode: 1, stdout: '', stderr: 'Error: Failed to start session websocket: Failed websocket upgrade request: Session timeout cannot exceed 60 minutes' };
     // api/session.go sessionGet: "There already is an active session" while this daemon's session is in its trust phase.
-    if (this.inSession.has(node))
+    const daemon = `${node}\n${intent?.certificate ?? ''}`;
+    if (this.inSession.has(daemon))
       return { exitCode: 1, stdout: '', stderr: 'Error: Failed to start session websocket: Failed websocket upgrade request: There already is an active session' };
     const names = (doc.systems ?? []).map((s) => s.name);
     const limits = this.timeouts(doc);
-    this.inSession.add(node);
+    this.inSession.add(daemon);
     try {
       if (doc.initiator && names.length && !names.includes(doc.initiator))
-        return await this.add(node, doc.initiator, names, doc.session_passphrase ?? '', initialised, limits, signal);
-      return await this.form(node, initialised, limits, signal);
+        return await this.add(node, doc.initiator, names, doc.session_passphrase ?? '', initialised, limits, signal, intent);
+      return await this.form(node, initialised, limits, signal, intent);
     } finally {
-      this.inSession.delete(node);
+      this.inSession.delete(daemon);
     }
   }
 
-  private async form(node: string, initialised: boolean, limits: { lookupMs: number; sessionMs: number }, signal?: AbortSignal): Promise<Ran> {
+  private async form(node: string, initialised: boolean, limits: { lookupMs: number; sessionMs: number }, signal?: AbortSignal, intent?: Intent): Promise<Ran> {
     // ask.go checkInitialized: a joiner that is initialised already is refused.
     if (initialised) return { exitCode: 1, stdout: '', stderr: 'Error: MicroCloud is already initialized' };
     this.arrived.add(node);
+    if (intent) this.memberIntents.set(node, intent);
     const started = this.now();
     if (node === this.initiator) {
       this.formationFailed = false;
@@ -138,14 +151,14 @@ export class FakeMicroCloud {
   }
 
   private async add(node: string, initiator: string, names: string[], passphrase: string, initialised: boolean,
-    limits: { lookupMs: number; sessionMs: number }, signal?: AbortSignal): Promise<Ran> {
+    limits: { lookupMs: number; sessionMs: number }, signal?: AbortSignal, intent: Intent = { address: '' }): Promise<Ran> {
     const fail = (stderr: string): Ran => ({ exitCode: 1, stdout: '', stderr });
     const started = this.now();
     if (node === initiator) {
       if (!this.members.includes(node)) return fail(`Error: ${node} must already be initialised to add systems`);
       const taken = names.find((n) => this.members.includes(n));
       if (taken) return fail(`Error: System with name "${taken}" is already clustered`); // preseed.go RunPreseed
-      const session: AddSession = { initiator, names, arrived: new Set(), state: 'open' };
+      const session: AddSession = { initiator, names, arrived: new Set(), intents: new Map(), state: 'open' };
       this.sessions.set(passphrase, session);
       this.maxOpenSessions = Math.max(this.maxOpenSessions, [...this.sessions.values()].filter((s) => s.state === 'open' || s.state === 'adding').length);
       // ask.go askJoinIntents: every listed system must reach out within lookup_timeout.
@@ -162,7 +175,7 @@ export class FakeMicroCloud {
         await this.tick();
       }
       // Trust is established; the add itself (main_init.go addPeers) is not bounded by session_timeout.
-      this.inSession.delete(node);
+      this.inSession.delete(`${node}\n${intent.certificate ?? ''}`);
       session.state = 'adding';
       const until = this.now() + (this.timing?.addMs?.(names.length) ?? 0);
       while (this.now() < until) {
@@ -179,6 +192,7 @@ export class FakeMicroCloud {
         return fail(`Error: System "${dead}" failed to join the cluster: Timed out waiting for cluster member "${dead}" to appear`);
       }
       this.members.push(...names);
+      for (const name of names) this.memberIntents.set(name, session.intents.get(name)!);
       this.adds.push(names);
       session.state = 'done';
       return { exitCode: 0, stdout: 'MicroCloud is ready\n', stderr: '' };
@@ -190,10 +204,12 @@ export class FakeMicroCloud {
       const session = this.sessions.get(passphrase);
       if (!reached && session?.state === 'open') {
         session.arrived.add(node);
+        session.intents.set(node, intent); // replaces an intent of the same name (ask.go)
         reached = session;
         if (this.diesAfterReachingOut.has(node)) throw new Error(`power cut: ${node} died right after it reached out`);
       }
-      if (reached?.state === 'done')
+      // Confirmed only if its own intent was the one kept; a replaced one is never told (handleJoiningSession waits for its timeout).
+      if (reached?.state === 'done' && reached.intents.get(node) === intent)
         return { exitCode: 0, stdout: 'Successfully joined the MicroCloud cluster and closing the session.\n', stderr: '' };
       // Killing the client ends the session in its daemon (api/session.go: the gateway's context ends with the websocket).
       if (signal?.aborted) return cancelled();
@@ -206,16 +222,22 @@ export class FakeMicroCloud {
     }
   }
 
+  /** Whether a machine has reached out under `name` to an add session that is still open (for tests that must act right after). */
+  hasReachedOut(name: string): boolean {
+    return [...this.sessions.values()].some((s) => s.state === 'open' && s.arrived.has(name));
+  }
+
   /** The initiator's power goes: its sessions end without it, and nobody tells their joiners. */
   cutPower(node: string): void {
     for (const s of this.sessions.values()) if (s.initiator === node && (s.state === 'open' || s.state === 'adding')) s.state = 'failed';
     if (node === this.initiator && !this.formed) this.formationFailed = true;
-    this.inSession.delete(node);
+    for (const daemon of this.inSession) if (daemon.split('\n')[0] === node) this.inSession.delete(daemon);
   }
 
   remove(name: string): boolean {
     if (!this.members.includes(name)) return false;
     this.members = this.members.filter((m) => m !== name);
+    this.memberIntents.delete(name);
     this.offline.delete(name);
     this.removed.push(name);
     return true;
@@ -274,8 +296,22 @@ export class FakeHost {
   /** What `cloud-init status --wait --long` answers: 2 (degraded) as on Ubuntu with deprecations. */
   cloudInit: Ran = { exitCode: 2, stdout: 'status: done\n', stderr: 'deprecated key' };
 
+  /**
+   * The MicroCloud daemon's server certificate: made when the snap is installed (its daemon's first
+   * start), gone with `snap remove --purge`. Written to `files` when given, where the node reads it.
+   */
+  certificate?: string;
+  files?: FileAccess;
+
   constructor(readonly node: string, readonly address: string, readonly cloud: FakeMicroCloud) {
     this.hardware = piHardware(address);
+  }
+
+  /** A stand-in certificate: PEM around random bytes (nothing here parses X.509; the fingerprint is the SHA-256 of the bytes). */
+  private async newCertificate(): Promise<void> {
+    const der = randomBytes(96).toString('base64').replace(/(.{64})/g, '$1\n').trim();
+    this.certificate = `-----BEGIN CERTIFICATE-----\n${der}\n-----END CERTIFICATE-----\n`;
+    await this.files?.write(MICROCLOUD_SERVER_CERT, this.certificate, 0o644);
   }
 
   /** The test rigs number their nodes piN at 127.0.0.(10+N). */
@@ -328,11 +364,16 @@ export class FakeHost {
         return fail(`error: cannot ${args[0]} "${args[1]}": Post https://api.snapcraft.io/v2/snaps/refresh: dial tcp: lookup api.snapcraft.io: Temporary failure in name resolution`);
       }
       this.snaps.set(args[1]!, args.find((a) => a.startsWith('--channel='))!.slice('--channel='.length));
+      if (args[0] === 'install' && args[1] === 'microcloud') await this.newCertificate();
       return ok(`${args[1]} (${this.snaps.get(args[1]!)}) 1.0 from Canonical✓ installed\n`);
     }
     if (file === 'snap' && args[0] === 'remove' && args[1] === '--purge') {
       this.snaps.delete(args[2]!);
-      if (args[2] === 'microcloud') this.initialised = false;
+      if (args[2] === 'microcloud') {
+        this.initialised = false;
+        this.certificate = undefined;
+        await this.files?.remove(MICROCLOUD_SERVER_CERT);
+      }
       return ok(`${args[2]} removed\n`);
     }
     if (file === 'snap' && args[0] === 'refresh' && args[1] === '--hold') {
@@ -342,14 +383,16 @@ export class FakeHost {
     if (cmd === 'microcloud cluster list --format json') {
       if (this.cloud.listDelayMs) await new Promise((r) => setTimeout(r, this.cloud.listDelayMs));
       return this.initialised ? ok(JSON.stringify(this.cloud.members.map((name) => ({
-        name, address: `${this.addressOf(name)}:9443`, role: 'voter',
+        name, address: `${this.cloud.memberIntents.get(name)?.address || this.addressOf(name)}:9443`,
+        ...(this.cloud.memberIntents.get(name)?.certificate ? { certificate: this.cloud.memberIntents.get(name)!.certificate } : {}), role: 'voter',
         status: this.cloud.states.get(name) ?? (this.cloud.offline.has(name) ? 'UNREACHABLE' : 'ONLINE') }))))
         : fail('Error: Daemon not yet initialized');
     }
     if (cmd === 'microcloud preseed') {
       if (this.preseedError) return fail(`Error: ${this.preseedError}`);
       if (!options.input?.includes('session_passphrase')) return fail('Error: No systems given');
-      const result = await this.cloud.preseed(this.node, options.input, this.initialised, options.signal);
+      const result = await this.cloud.preseed(this.node, options.input, this.initialised, options.signal,
+        { address: this.address, ...(this.certificate ? { certificate: this.certificate } : {}) });
       if (result.exitCode === 0) this.initialised = true;
       return result;
     }

@@ -68,6 +68,7 @@ export async function rig(nodeName: string, c: Cluster = cluster(1), cloud?: Fak
   // cloud-init writes the card's own key too (write_files), when the card was built with an operator key.
   if (seed.ticket) await files.write(NODE_KEY_PATH, `${cardIdentity(c, nodeName, seed.ticket).privateKey}\n`, 0o600);
   const host = new FakeHost(nodeName, config.address, cloud ?? new FakeMicroCloud(c.nodes.map((n) => n.name), config.initiator));
+  host.files = files; // the MicroCloud certificate goes where the node reads it
   const journalPath = join(await tempDir('mcpi-fb-'), 'journal.json');
   return { config, host, files, journalPath, log: [] };
 }

@@ -158,6 +158,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     const config = planNodeConfig(files.get(fileSizeOf(i))!.cluster, nameOf(i));
     const disk = disks[i]!;
     const node: SimNode = { power: { on: true, diesAtPreseed: death === 'at-preseed' }, host: new FakeHost(nameOf(i), addressOf(i), cloud) };
+    node.host.files = disk.files; // its MicroCloud certificate goes where the node reads it
     sim[i] = node;
     if (death === 'after-reaching-out') cloud.diesAfterReachingOut.add(nameOf(i));
     const run = modelledRunner(node.host, model, clock, node.power, shutdown.signal);
