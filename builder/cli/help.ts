@@ -1,8 +1,9 @@
 // What `--help` prints: the top help, and each subcommand's own (`build-image status --help`).
 // The top help carries every subcommand's text, so the two never disagree.
 import { EXIT_NEEDS_PERSON } from '../status.js';
+import { SNAPS_ABOUT, SNAPS_USAGE } from '../snaps/snaps-args.js';
 
-export const SUBCOMMANDS = ['status', 'flash', 'doctor', 'revoke'] as const;
+export const SUBCOMMANDS = ['status', 'flash', 'doctor', 'revoke', 'snaps'] as const;
 export type Subcommand = typeof SUBCOMMANDS[number];
 
 const USAGE: Readonly<Record<Subcommand, string>> = {
@@ -10,6 +11,7 @@ const USAGE: Readonly<Record<Subcommand, string>> = {
   flash: 'build-image flash IMAGE DEVICE [--yes] [--force]',
   doctor: 'build-image doctor [--json]',
   revoke: 'build-image revoke --node NAME [--config FILE]',
+  snaps: SNAPS_USAGE,
 };
 
 const ABOUT: Readonly<Record<Subcommand, string>> = {
@@ -40,6 +42,7 @@ const ABOUT: Readonly<Record<Subcommand, string>> = {
   (http://<address>:<status_port>/join/revoke), printing per node: accepted, refused (why),
   or no answer. A member that took it refuses every ticket of NAME issued up to now; a card
   built after this joins as usual. Run it again for members that did not answer.`,
+  snaps: SNAPS_ABOUT,
 };
 
 const OPTIONS: Readonly<Record<Subcommand, string>> = {
@@ -56,6 +59,11 @@ const OPTIONS: Readonly<Record<Subcommand, string>> = {
   doctor: `      --json          print the list as JSON on stdout`,
   revoke: `  -n, --node NAME     the node whose cards built until now stop working
   -c, --config FILE   the cluster file (default: cluster.yaml); its secrets file holds the operator key`,
+  snaps: `  -c, --config FILE   the cluster file (default: cluster.yaml)
+      --arch arm64|amd64
+                      the nodes' architecture (default: arm64)
+  -o, --out DIR       the bundle folder (default: <cluster>-snaps-<arch> beside the cluster file)
+      --cache DIR     where downloaded snaps are kept by content (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)`,
 };
 
 const EXITS: Readonly<Record<Subcommand, string>> = {
@@ -71,6 +79,10 @@ const EXITS: Readonly<Record<Subcommand, string>> = {
   revoke: `  0  at least one member took the revocation
   2  bad arguments, an invalid cluster file, or no operator key
   3  no member took the revocation (none answered, or all refused)`,
+  snaps: `  0  the bundle is written
+  2  bad arguments, an invalid cluster file, or a channel the store has no such snap in for --arch
+  4  the store or a download could not be reached (after retries); run it again: it resumes
+  5  a file failed its SHA3-384 check: it was removed`,
 };
 
 /** `build-image SUBCOMMAND --help`. */
@@ -86,7 +98,7 @@ Usage:
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
 ${SUBCOMMANDS.map((s) => `  ${USAGE[s]}`).join('\n')}
-  build-image COMMAND --help     (status, flash, doctor, revoke: that command's own help)
+  build-image COMMAND --help     (status, flash, doctor, revoke, snaps: that command's own help)
 
 Options:
   -c, --config FILE   the cluster file (YAML); see examples/ (default: cluster.yaml)
@@ -158,7 +170,7 @@ Exit codes:
   2  bad arguments, an invalid cluster or secrets file, or an --out/--base-image path that
      cannot be used (every problem is listed)
   3  revoke: no member took the revocation (none answered, or all refused)
-  4  the base image or the node runtime could not be downloaded (after retries)
+  4  the base image, the node runtime or a snap could not be downloaded (after retries)
   5  a checksum or signature did not match (the file was removed), or flash read back
      other bytes than it wrote
   6  the base image is not a Raspberry Pi image, the disk is full, or writing the image
