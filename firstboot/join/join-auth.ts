@@ -7,6 +7,7 @@
 // passphrase is derived from the key and the request's nonce on both sides. Pure functions of
 // their inputs (the clock is passed in); only the key derivation takes time (scrypt, on purpose).
 import { createHash, createHmac, scrypt, timingSafeEqual } from 'node:crypto';
+import type { AnswerSignatures, AnswerTrust, Trust } from '../run/types.js';
 import { IDENTITY_HEADERS, signAsNode, signedByNode, type NodeSigner } from './node-identity.js';
 
 export const JOIN_KEY_BYTES = 32;
@@ -92,16 +93,8 @@ export const answerIsAuthentic = (key: Buffer, scope: AnswerScope, body: string,
 /** What signs a node's answers: the join key, and, on a card built with an operator key, the card's own key. */
 export interface AnswerSigner { readonly joinKey: Buffer; readonly node?: NodeSigner }
 
-/**
- * Whose answers a reader acts on. With only the join key: any card of this cluster. With the
- * operator's public key as well (every card built with one): only the node the operator sealed
- * an identity for at the address that was asked, signed with that node's own key.
- */
-export interface AnswerTrust { readonly joinKey: Buffer; readonly operatorKey?: string; readonly cluster: string }
-export type Trust = Buffer | AnswerTrust;
-
-/** The signature headers of an answer, as they came. */
-export interface AnswerSignatures { readonly signature?: string; readonly identity?: string; readonly nodeSignature?: string }
+// Whose answers a reader acts on (AnswerTrust, Trust) and the signatures an answer came with: in run/types.ts, beside the readers that take them.
+export type { AnswerSignatures, AnswerTrust, Trust } from '../run/types.js';
 
 /** The headers that sign an answer. */
 export function answerHeaders(signer: Buffer | AnswerSigner, scope: AnswerScope, body: string): Record<string, string> {

@@ -2,7 +2,6 @@
 import type { NodeConfig } from '../../builder/render/node-config.js';
 
 import type { CommandRunner } from '../../builder/command-runner.js';
-import type { AnswerSignatures, Trust } from '../join/join-auth.js';
 import type { PreflightOutcome } from '../preflight/check-node.js';
 
 export interface Logger { info(line: string): void; warn(line: string): void }
@@ -73,6 +72,17 @@ export interface JoinAnswer {
   /** On the member's side: the request's signature held, so the answer may be signed. */
   readonly verified?: boolean;
 }
+
+/**
+ * Whose answers a reader acts on. With only the join key: any card of this cluster. With the
+ * operator's public key as well (every card built with one): only the node the operator sealed
+ * an identity for at the address that was asked, signed with that node's own key (join-auth.ts answerSignedBy).
+ */
+export interface AnswerTrust { readonly joinKey: Buffer; readonly operatorKey?: string; readonly cluster: string }
+export type Trust = Buffer | AnswerTrust;
+
+/** The signature headers of an answer, as they came. */
+export interface AnswerSignatures { readonly signature?: string; readonly identity?: string; readonly nodeSignature?: string }
 
 /** What came back over HTTP, before anyone trusts it: the status, the body, the signature header. */
 export interface HttpReply extends AnswerSignatures { readonly status: number; readonly body: string }
