@@ -1,7 +1,7 @@
 // Schema check: ajv with every error at once, each turned into a Problem a person can act on.
 import { Ajv, type ErrorObject } from 'ajv';
 import { isIPv6 } from 'node:net';
-import { isIPv4, isIPv6Cidr, parseCidr, parseRange } from './ipv4.js';
+import { isIPv4, isIPv6Cidr, parseCidr, parseEndpoint, parseRange } from './ipv4.js';
 import { clusterSchema } from './schema.js';
 import { problem, type FieldPath, type Problem } from './problems.js';
 
@@ -11,6 +11,7 @@ ajv.addFormat('ip', (text: string) => isIPv4(text) || isIPv6(text));
 ajv.addFormat('ipv4-cidr', (text: string) => parseCidr(text) !== undefined);
 ajv.addFormat('ipv4-range', (text: string) => parseRange(text) !== undefined);
 ajv.addFormat('ipv6-cidr', isIPv6Cidr);
+ajv.addFormat('ipv4-port', (text: string) => parseEndpoint(text) !== undefined);
 ajv.addKeyword({ keyword: 'hint', schemaType: 'string' });
 const validate = ajv.compile(clusterSchema);
 

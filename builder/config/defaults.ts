@@ -1,4 +1,5 @@
 // Every default of the cluster file, in one place (normalizeCluster applies them).
+import { BUNDLE_PORT } from '../../firstboot/bundle/bundle-sources.js';
 
 export const DEFAULTS = {
   timezone: 'Etc/UTC',
@@ -15,4 +16,7 @@ export const DEFAULTS = {
   statusPort: 9180,
   grow: true,
   joinTicketDays: 28,
+  snapSource: 'store',
+  /** `build-image serve`'s port when microcloud.snaps.server names none (the nodes serve their peers on the same). */
+  bundleServerPort: BUNDLE_PORT,
 } as const;

@@ -25,6 +25,14 @@ export function parseCidr(text: string): Cidr | undefined {
   return { address: match[1]!, prefix };
 }
 
+/** Parses "a.b.c.d" or "a.b.c.d:port" (port 1-65535, no leading zero); undefined when it is neither. */
+export function parseEndpoint(text: string, defaultPort = 0): { address: string; port: number } | undefined {
+  const match = /^([^:]+)(?::([1-9]\d{0,4}))?$/.exec(text);
+  if (!match || !isIPv4(match[1]!)) return undefined;
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  return port <= 65535 ? { address: match[1]!, port } : undefined;
+}
+
 export function isIPv6Cidr(text: string): boolean {
   const match = /^([^/]+)\/(\d{1,3})$/.exec(text);
   return !!match && isIPv6(match[1]!) && Number(match[2]) <= 128;

@@ -2,9 +2,9 @@
 // The schema's formats already proved every CIDR and range parses.
 import { RELEASE_CHANNELS } from './channels.js';
 import { DEFAULTS } from './defaults.js';
-import { parseCidr, parseRange } from './ipv4.js';
+import { parseCidr, parseEndpoint, parseRange } from './ipv4.js';
 import type { RawCluster, RawDisk, RawDiskFilter, RawNode } from './raw-cluster.js';
-import type { Cidr, Cluster, ClusterNode, DedicatedNic, Disk, DiskFilter, NicMatch, Uplink } from './types.js';
+import type { Cidr, Cluster, ClusterNode, DedicatedNic, Disk, DiskFilter, NicMatch, SnapSource, Uplink } from './types.js';
 
 const cidr = (text: string): Cidr => parseCidr(text)!;
 
@@ -35,6 +35,13 @@ function normalizeUplink(raw: NonNullable<RawNode['uplink']>): Uplink {
   const nic: NicMatch = raw.mac ? { name, macaddress: raw.mac.toLowerCase() } : { name };
   const mode = raw.mode ?? DEFAULTS.uplinkMode;
   return mode === 'bridge' ? { nic, mode, bridge: raw.bridge ?? DEFAULTS.bridgeName } : { nic, mode };
+}
+
+/** The raw rules have made sure a bundle names its server and the store names none. */
+function normalizeSnapSource(raw: NonNullable<RawCluster['microcloud']>['snaps']): SnapSource {
+  const source = raw?.source ?? DEFAULTS.snapSource;
+  if (source === 'store') return { kind: 'store' };
+  return { kind: 'bundle', server: parseEndpoint(raw!.server!, DEFAULTS.bundleServerPort)! };
 }
 
 function normalizeNode(raw: RawNode, index: number, cluster: RawCluster, initiatorIndex: number): ClusterNode {
@@ -88,6 +95,7 @@ export function normalizeCluster(raw: RawCluster): Cluster {
       sessionTimeoutSeconds: mc.session_timeout ?? DEFAULTS.sessionTimeoutSeconds,
       grow: mc.grow ?? DEFAULTS.grow,
       joinTicketDays: mc.join_ticket_days ?? DEFAULTS.joinTicketDays,
+      snapSource: normalizeSnapSource(mc.snaps),
       ovn: {
         ...(ovn.ipv4_gateway !== undefined ? { ipv4Gateway: cidr(ovn.ipv4_gateway) } : {}),
         ...(ovn.ipv4_range !== undefined ? { ipv4Range: parseRange(ovn.ipv4_range)! } : {}),

@@ -33,6 +33,7 @@ export interface RawCluster {
     status_port?: number;
     grow?: boolean;
     join_ticket_days?: number;
+    snaps?: { source?: 'store' | 'bundle'; server?: string };
     ovn?: { ipv4_gateway?: string; ipv4_range?: string; ipv6_gateway?: string; dns_servers?: string[]; underlay_subnet?: string };
     ceph?: { cephfs?: boolean; internal_network?: string; public_network?: string };
   };

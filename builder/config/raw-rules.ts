@@ -23,4 +23,17 @@ export function bridgeOnlyInBridgeMode(raw: RawCluster): Problem[] {
     : []);
 }
 
-export const RAW_RULES = [initiatorFlags, uplinksIdentified, bridgeOnlyInBridgeMode] as const;
+/** A bundle needs the computer that serves it; the store needs none (a server there would be silently unused). */
+export function snapServerMatchesSource(raw: RawCluster): Problem[] {
+  const snaps = raw.microcloud?.snaps;
+  if (!snaps) return [];
+  if (snaps.source === 'bundle' && snaps.server === undefined)
+    return [problem(['microcloud', 'snaps', 'server'], 'is missing but source is bundle',
+      'Give the intra-cluster address of the computer that runs build-image serve, e.g. server: 10.0.0.5.')];
+  if (snaps.source !== 'bundle' && snaps.server !== undefined)
+    return [problem(['microcloud', 'snaps', 'server'], `is set but source is ${snaps.source ?? 'store (the default)'}`,
+      'Add source: bundle to install from build-image serve, or remove the server.')];
+  return [];
+}
+
+export const RAW_RULES = [initiatorFlags, uplinksIdentified, bridgeOnlyInBridgeMode, snapServerMatchesSource] as const;

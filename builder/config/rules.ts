@@ -2,6 +2,7 @@
 // problem it finds (not the first), each with the field, what is wrong and what to do.
 import { DEDICATED_NETWORK_RULES } from './dedicated-network-rules.js';
 import { DISK_FILTER_RULES } from './disk-filter-rules.js';
+import { SNAP_SOURCE_RULES } from './snap-source-rules.js';
 import { cidrContains, ipv4ToInt, isNetworkCidr, networkCidrText } from './ipv4.js';
 import { formatPath, problem, warning, type Problem } from './problems.js';
 import { at, duplicates, hostInSubnet, type Rule } from './rule-helpers.js';
@@ -221,7 +222,7 @@ export const RULES: readonly Rule[] = [
   subnetIsNetwork, gatewayInSubnet, addressesInSubnet, nicNamesDistinct,
   uplinksAllOrNone, uplinkNeedsGateway, ovnIpv4Range, cephNeedsThreeNodes, cephSettingsNeedDisks,
   cephNetworks, disksOncePerNode, underlayAllOrNone, timeoutsFit, sshKeysArePublic, timezoneKnown,
-  cephPathsExistOnInitiator, ...DISK_FILTER_RULES, ...DEDICATED_NETWORK_RULES,
+  cephPathsExistOnInitiator, ...DISK_FILTER_RULES, ...DEDICATED_NETWORK_RULES, ...SNAP_SOURCE_RULES,
 ];
 
 export const checkRules = (cluster: Cluster): Problem[] => RULES.flatMap((rule) => rule(cluster));

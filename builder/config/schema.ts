@@ -171,6 +171,16 @@ export const clusterSchema = {
         session_timeout: timeout(300, 'Give seconds between 300 and 3600 (MicroCloud\'s maximum).'),
         status_port: { type: 'integer', minimum: 1024, maximum: 65535, hint: 'Use an unprivileged TCP port, e.g. 9180.' },
         grow: { type: 'boolean', hint: 'true (the default) lets a node added to this file later join by itself; false leaves adding nodes to a person.' },
+        snaps: {
+          type: 'object',
+          additionalProperties: false,
+          hint: 'Give {source: store}, or {source: bundle, server: "10.0.0.5"} for the computer running build-image serve.',
+          properties: {
+            source: { enum: ['store', 'bundle'], hint: 'Use store (each Pi downloads from the Snap Store) or bundle (from build-image serve and the peers).' },
+            server: str('Write the intra-cluster IPv4 address of the computer running build-image serve, optionally with :PORT, e.g. 10.0.0.5 or 10.0.0.5:8555.',
+              { format: 'ipv4-port' }),
+          },
+        },
         join_ticket_days: { type: 'integer', minimum: 1, maximum: 365,
           hint: 'Give how many days a card may lie unused and still join, from 1 to 365 (default 28); after that, rebuild it.' },
         ovn: {

@@ -92,6 +92,14 @@ export interface CephSettings {
   readonly publicNetwork?: Cidr;
 }
 
+/**
+ * Where each Pi gets its snaps: the Snap Store, or a bundle (`build-image snaps`) served by the
+ * operator's computer (`build-image serve`) and passed on by the nodes that have installed it.
+ */
+export type SnapSource =
+  | { readonly kind: 'store' }
+  | { readonly kind: 'bundle'; readonly server: { readonly address: string; readonly port: number } };
+
 export interface MicroCloudSettings {
   readonly release: MicroCloudRelease;
   readonly channels: SnapChannels;
@@ -102,6 +110,7 @@ export interface MicroCloudSettings {
   readonly grow: boolean;
   /** How long a card's join ticket is good for after the build: a lost, unused card stops working then. */
   readonly joinTicketDays: number;
+  readonly snapSource: SnapSource;
   readonly ovn: OvnSettings;
   readonly ceph: CephSettings;
 }

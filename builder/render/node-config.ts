@@ -3,7 +3,7 @@
 import { issueTicket, operatorPublicKey } from '../../firstboot/join/join-ticket.js';
 import { issueIdentity } from '../../firstboot/join/node-identity.js';
 import { usesCeph } from '../config/topology.js';
-import { formatCidr, type Cluster, type Discovery, type Secret, type SnapChannels } from '../config/types.js';
+import { formatCidr, type Cluster, type Discovery, type Secret, type SnapChannels, type SnapSource } from '../config/types.js';
 import { nodeNamed } from './node-named.js';
 import { planPreflightNeeds, type PreflightNeeds } from './preflight-needs.js';
 import { planPreseedFilters, planPreseedSystem, type Preseed, type PreseedSystem } from './preseed.js';
@@ -22,6 +22,11 @@ export interface NodeConfig {
   discovery: Discovery;
   peers: { name: string; address: string }[];
   snaps: SnapChannels;
+  /**
+   * Where the snaps come from. Absent means the Snap Store: a store cluster's node.json (and so
+   * its cards' instance-id) stays as it was before bundles existed.
+   */
+  snapSource?: SnapSource;
   lookupTimeoutSeconds: number;
   sessionTimeoutSeconds: number;
   statusPort: number;
@@ -106,6 +111,7 @@ export function planNodeConfig(cluster: Cluster, nodeName: string, options: Seed
     discovery: cluster.microcloud.discovery,
     peers: cluster.nodes.filter((n) => n !== node).map((n) => ({ name: n.name, address: n.address })),
     snaps: cluster.microcloud.channels,
+    ...(cluster.microcloud.snapSource.kind === 'bundle' ? { snapSource: cluster.microcloud.snapSource } : {}),
     lookupTimeoutSeconds: cluster.microcloud.lookupTimeoutSeconds,
     sessionTimeoutSeconds: cluster.microcloud.sessionTimeoutSeconds,
     statusPort: cluster.statusPort,
