@@ -58,7 +58,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   }
   const configSha256 = createHash('sha256').update(o.clusterText).digest('hex');
   const thisBuild: ThisBuild = {
-    kind: 'images', configFile: o.configFile ?? 'the cluster file', configSha256, clusterNodes: o.cluster.nodes.map((n) => n.name),
+    kind: 'images', cluster: o.cluster.name, configFile: o.configFile ?? 'the cluster file', configSha256, clusterNodes: o.cluster.nodes.map((n) => n.name),
     nodes: o.nodes, imageExtension: `.img${extensionOf(o.compression ?? 'none')}`,
   };
   // Files we did not make stop the build now, before the base is unpacked or anything written.

@@ -36,7 +36,7 @@ export async function writeSeeds(o: SeedBuildOptions): Promise<SeedBuild[]> {
   const { cluster, nodes, outDir } = o;
   nodes.forEach((name) => nodeNamed(cluster, name)); // every name checked before anything is written
   await claimOutFolder(outDir, {
-    kind: 'seeds', configFile: o.configFile, configSha256: o.configSha256, clusterNodes: cluster.nodes.map((n) => n.name), nodes,
+    kind: 'seeds', cluster: cluster.name, configFile: o.configFile, configSha256: o.configSha256, clusterNodes: cluster.nodes.map((n) => n.name), nodes,
   }, o.log, { apply: true });
   const builds: SeedBuild[] = [];
   for (const node of nodes) {

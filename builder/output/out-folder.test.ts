@@ -6,7 +6,7 @@ const entry = (file: string, bytes = 100) => ({ file, bytes, sha256: H('a'), inj
 const manifest = (nodes: Manifest['nodes'], configSha256 = H('c'), base = H('b')): Manifest =>
   ({ tool: { name: 'microcloud-pi', version: '1' }, cluster: 'shelf', configSha256, base: { file: 'base.img', sha256: base }, nodes });
 const images: ThisBuild = {
-  kind: 'images', configFile: 'cluster.yaml', configSha256: H('c'), clusterNodes: ['pi1', 'pi2', 'pi3'], nodes: ['pi1'],
+  kind: 'images', cluster: 'shelf', configFile: 'cluster.yaml', configSha256: H('c'), clusterNodes: ['pi1', 'pi2', 'pi3'], nodes: ['pi1'],
   imageExtension: '.img.xz', baseSha256: H('b'),
 };
 const seeds: ThisBuild = { ...images, kind: 'seeds', imageExtension: undefined, baseSha256: undefined } as ThisBuild;
@@ -36,15 +36,15 @@ describe('planOutFolder', () => {
       survey({ manifest: manifest({ pi2: entry('pi2.img.xz') }), images: [{ name: 'pi2.img.xz', bytes: 100 }] }),
       { keep: ['pi2.img.xz'] }],
     ['removes seed folders from an image build', images,
-      survey({ folders: [{ name: 'pi2', build: { configSha256: H('c') } }] }),
+      survey({ folders: [{ name: 'pi2', build: { cluster: 'shelf', configSha256: H('c') } }] }),
       { remove: /^pi2\/: a --seed-only folder, and this build writes images$/ }],
     ['removes images, the manifest and SHA256SUMS from a seed build', seeds,
       survey({ manifest: manifest({ pi2: entry('pi2.img.xz') }), sums: new Map(), images: [{ name: 'pi2.img.xz', bytes: 100 }] }),
       { remove: /^pi2\.img\.xz: an image, and this is a --seed-only build\nmanifest\.json: .*\nSHA256SUMS: / }],
     ['removes a seed folder made from another version of the file', seeds,
-      survey({ folders: [{ name: 'pi3', build: { configSha256: H('0') } }] }), { remove: /^pi3\/: made from another version of cluster\.yaml$/ }],
+      survey({ folders: [{ name: 'pi3', build: { cluster: 'shelf', configSha256: H('0') } }] }), { remove: /^pi3\/: made from another version of cluster\.yaml$/ }],
     ['keeps a seed folder of another node of this same file', seeds,
-      survey({ folders: [{ name: 'pi3', build: { configSha256: H('c') } }] }), { keep: ['pi3/'] }],
+      survey({ folders: [{ name: 'pi3', build: { cluster: 'shelf', configSha256: H('c') } }] }), { keep: ['pi3/'] }],
     ['stops at an image no manifest lists', images,
       survey({ manifest: manifest({}), images: [{ name: 'pi7.img', bytes: 1 }] }), { foreign: /^pi7\.img: not listed in manifest\.json$/ }],
     ['stops at an image with no manifest beside it', images,
@@ -54,6 +54,12 @@ describe('planOutFolder', () => {
       { foreign: /^pi2\.img\.xz: 5 bytes, not the 100 manifest\.json records/ }],
     ['stops at a folder this tool did not write', seeds,
       survey({ folders: [{ name: 'pi1' }] }), { foreign: /^pi1\/: not a seed folder this tool wrote/ }],
+    ['stops at images of another cluster (another cluster file, not an older version of this one)', images,
+      survey({ manifest: { ...manifest({ pi2: entry('pi2.img.xz') }, H('0')), cluster: 'lab' }, images: [{ name: 'pi2.img.xz', bytes: 100 }] }),
+      { foreign: /^pi2\.img\.xz: an image of cluster lab, not shelf$/ }],
+    ['stops at seed folders of another cluster', seeds,
+      survey({ folders: [{ name: 'pi2', build: { cluster: 'lab', configSha256: H('0') } }] }),
+      { foreign: /^pi2\/: a seed folder of cluster lab, not shelf$/ }],
     ['stops at a manifest that is not ours', images,
       survey({ manifest: { unreadable: 'not a manifest this tool wrote' } }), { foreign: /^manifest\.json: not a manifest this tool wrote$/ }],
   ];

@@ -17,6 +17,8 @@ export type BuildKind = 'images' | 'seeds';
 /** What this build is: everything in the folder is judged against it. */
 export interface ThisBuild {
   readonly kind: BuildKind;
+  /** The cluster's name: another cluster's outputs are not ours to remove, even though this tool made them. */
+  readonly cluster: string;
   readonly configFile: string;
   readonly configSha256: string;
   /** Every node the cluster file names. */
@@ -36,7 +38,7 @@ export interface FolderSurvey {
   readonly sums?: ReadonlyMap<string, string>;
   readonly images: readonly { readonly name: string; readonly bytes: number }[];
   /** Folders that look like a card's seed, or are named after a node; `build` from their build.json when ours. */
-  readonly folders: readonly { readonly name: string; readonly build?: { readonly configSha256: string } }[];
+  readonly folders: readonly { readonly name: string; readonly build?: { readonly cluster: string; readonly configSha256: string } }[];
 }
 
 export interface Judged { readonly name: string; readonly why: string }
@@ -87,6 +89,10 @@ export function planOutFolder(survey: FolderSurvey, build: ThisBuild): OutFolder
       continue;
     }
     const [listedNode, entry] = listed;
+    if (manifest.cluster !== build.cluster) {
+      foreign.push({ name: image.name, why: `an image of cluster ${manifest.cluster}, not ${build.cluster}` });
+      continue;
+    }
     if (entry.bytes !== image.bytes) {
       foreign.push({ name: image.name, why: `${image.bytes} bytes, not the ${entry.bytes} manifest.json records: not the image a build wrote` });
       continue;
@@ -110,6 +116,10 @@ export function planOutFolder(survey: FolderSurvey, build: ThisBuild): OutFolder
       foreign.push({ name, why: `not a seed folder this tool wrote (no ${BOOT_FOLDER}/build.json of ours)` });
       continue;
     }
+    if (folder.build.cluster !== build.cluster) {
+      foreign.push({ name, why: `a seed folder of cluster ${folder.build.cluster}, not ${build.cluster}` });
+      continue;
+    }
     const why = build.kind === 'images' ? 'a --seed-only folder, and this build writes images'
       : folder.build.configSha256 !== build.configSha256 ? otherConfig(folder.name) : undefined;
     if (why) remove.push({ name, why });
@@ -117,7 +127,7 @@ export function planOutFolder(survey: FolderSurvey, build: ThisBuild): OutFolder
   }
 
   // With no image left, a seed build's folder has nothing for the manifest and SHA256SUMS to list.
-  if (manifest && build.kind === 'seeds') {
+  if (manifest && build.kind === 'seeds' && manifest.cluster === build.cluster) {
     remove.push({ name: 'manifest.json', why: 'it lists images, and this is a --seed-only build' });
     if (survey.sums) remove.push({ name: 'SHA256SUMS', why: 'it lists images, and this is a --seed-only build' });
   }
@@ -140,7 +150,7 @@ async function readJson(path: string): Promise<unknown> {
   return JSON.parse(await readFile(path, 'utf8')) as unknown;
 }
 
-const isOurs = (value: unknown): value is { tool: unknown; configSha256: string } => {
+const isOurs = (value: unknown): value is { tool: unknown; cluster: unknown; configSha256: string } => {
   const v = value as { tool?: unknown; configSha256?: unknown } | null;
   const tool = typeof v?.tool === 'string' ? v.tool : (v?.tool as { name?: unknown } | undefined)?.name;
   return tool === TOOL.name && typeof v?.configSha256 === 'string';
@@ -155,7 +165,7 @@ export async function surveyOutFolder(dir: string, nodeNames: readonly string[])
   let manifest: FolderSurvey['manifest'];
   let sums: Map<string, string> | undefined;
   const images: { name: string; bytes: number }[] = [];
-  const folders: { name: string; build?: { configSha256: string } }[] = [];
+  const folders: { name: string; build?: { cluster: string; configSha256: string } }[] = [];
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (isPartialName(entry.name)) continue;
@@ -172,7 +182,7 @@ export async function surveyOutFolder(dir: string, nodeNames: readonly string[])
       const seedLike = isOurs(build) || nodeNames.includes(entry.name)
         || await stat(join(path, 'user-data')).then(() => true, () => false)
         || await stat(join(path, BOOT_FOLDER)).then(() => true, () => false);
-      if (seedLike) folders.push({ name: entry.name, ...(isOurs(build) ? { build: { configSha256: build.configSha256 } } : {}) });
+      if (seedLike) folders.push({ name: entry.name, ...(isOurs(build) ? { build: { cluster: String(build.cluster), configSha256: build.configSha256 } } : {}) });
     } else if (nodeNames.includes(entry.name)) {
       folders.push({ name: entry.name }); // a file where a seed folder would go
     }
