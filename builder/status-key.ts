@@ -13,7 +13,11 @@ import { operatorPublicKey } from '../firstboot/join/join-ticket.js';
 import { loadOrCreateSecrets, secretsPathFor } from './config/secrets.js';
 
 /** The key, or why there is none (every answer is then unverified). */
-export type StatusKey = { readonly key: AnswerTrust } | { readonly key?: undefined; readonly problem: string };
+export type StatusKey = { readonly key: AnswerTrust; readonly warning?: string } | { readonly key?: undefined; readonly problem: string };
+
+const NO_OPERATOR_KEY = 'no operator key (MICROCLOUD_PI_OPERATOR_KEY, or operator_key in the secrets file): answers are checked '
+  + 'against the join key alone, which every card of the cluster holds, so the holder of any card could answer for any node. '
+  + 'Give the operator key to check that each node answers for itself.';
 
 /** The public half of an operator key as the secrets file or the environment gives it; undefined when it is not one. */
 function publicHalf(privateKey: unknown): string | undefined {
@@ -25,28 +29,45 @@ function publicHalf(privateKey: unknown): string | undefined {
   }
 }
 
-const trust = async (passphrase: string, cluster: string, operatorKey: unknown): Promise<AnswerTrust> => {
+const trust = async (passphrase: string, cluster: string, operatorKey: unknown): Promise<{ key: AnswerTrust; warning?: string }> => {
   const publicKey = publicHalf(operatorKey);
-  return { joinKey: await deriveJoinKey(passphrase, cluster), cluster, ...(publicKey ? { operatorKey: publicKey } : {}) };
+  return { key: { joinKey: await deriveJoinKey(passphrase, cluster), cluster, ...(publicKey ? { operatorKey: publicKey } : {}) },
+    ...(publicKey ? {} : { warning: NO_OPERATOR_KEY }) };
 };
+
+/** The secrets file's text, or undefined when there is none beside the cluster file. */
+async function secretsText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
 
 const WITHOUT_KEY = 'so no status can be checked against the cluster\'s join key: every node that answers is shown as unverified, '
   + 'and --watch cannot end with every node done.';
 
-export async function statusKey(clusterFile: string, clusterName: string, env: Readonly<Record<string, string | undefined>>): Promise<StatusKey> {
+/**
+ * `operatorKey`: the private key the caller already holds (revoke); otherwise the environment's,
+ * else the secrets file's (read, never written), whichever way the passphrase came.
+ */
+export async function statusKey(clusterFile: string, clusterName: string, env: Readonly<Record<string, string | undefined>>,
+  operatorKey?: string): Promise<StatusKey> {
+  const file = secretsPathFor(clusterFile);
   const fromEnv = env.MICROCLOUD_PI_PASSPHRASE;
   if (fromEnv !== undefined) {
-    // With a passphrase from the environment no file is touched; the build's length check applies.
+    // With a passphrase from the environment the secrets file is only read (for the operator key); the build's length check applies.
     const { secrets } = await loadOrCreateSecrets(clusterFile, { passphraseFromEnv: fromEnv,
       ...(env.MICROCLOUD_PI_OPERATOR_KEY !== undefined ? { operatorKeyFromEnv: env.MICROCLOUD_PI_OPERATOR_KEY } : {}) });
-    return { key: await trust(secrets.sessionPassphrase, clusterName, secrets.operatorKey) };
+    const beside = operatorKey ?? secrets.operatorKey ?? await secretsText(file).then((text) => {
+      const doc = text === undefined ? undefined : parseDocument(text);
+      return doc && !doc.errors.length ? doc.get('operator_key') : undefined;
+    });
+    return trust(secrets.sessionPassphrase, clusterName, beside);
   }
-  const file = secretsPathFor(clusterFile);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  const text = await secretsText(file);
+  if (text === undefined) {
     return { problem: `${file}: not found beside ${basename(clusterFile)}, ${WITHOUT_KEY} `
       + 'Run status with the cluster file the images were built from (the first build wrote the secrets file beside it), '
       + 'or set MICROCLOUD_PI_PASSPHRASE to the cluster\'s join passphrase.' };
@@ -55,5 +76,5 @@ export async function statusKey(clusterFile: string, clusterName: string, env: R
   const passphrase: unknown = doc.errors.length ? undefined : doc.get('session_passphrase');
   if (typeof passphrase !== 'string' || !passphrase)
     return { problem: `${file}: has no session_passphrase, ${WITHOUT_KEY} Restore the file from a backup.` };
-  return { key: await trust(passphrase, clusterName, doc.get('operator_key')) };
+  return trust(passphrase, clusterName, operatorKey ?? env.MICROCLOUD_PI_OPERATOR_KEY ?? doc.get('operator_key'));
 }

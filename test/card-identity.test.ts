@@ -112,7 +112,11 @@ describe('build-image status with the operator key', () => {
   const servers: StatusServer[] = [];
   afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.close())); });
 
-  it('shows a node answered for by another card as unverified, never done', async () => {
+  it.each([
+    ['from the secrets file', {}, true],
+    ['with the passphrase from the environment, the operator key from the secrets file beside it', { MICROCLOUD_PI_PASSPHRASE: PASSPHRASE }, true],
+    ['with the passphrase and the operator key from the environment, no secrets file', { MICROCLOUD_PI_PASSPHRASE: PASSPHRASE, MICROCLOUD_PI_OPERATOR_KEY: TEST_OPERATOR_KEY }, false],
+  ] as const)('shows a node answered for by another card as unverified, never done: keys %s', async (_how, env, secretsFile) => {
     const p = port();
     const dir = await tempDir('mcpi-identity-');
     const config = join(dir, 'cluster.yaml');
@@ -122,14 +126,29 @@ describe('build-image status with the operator key', () => {
       network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
       nodes: [{ name: 'pi1', address: at(1) }, { name: 'pi2', address: at(2) }], microcloud: { status_port: p },
     }));
-    await writeFile(join(dir, 'cluster.secrets.yaml'), stringify({ session_passphrase: PASSPHRASE, operator_key: TEST_OPERATOR_KEY }), { mode: 0o600 });
+    if (secretsFile) await writeFile(join(dir, 'cluster.secrets.yaml'), stringify({ session_passphrase: PASSPHRASE, operator_key: TEST_OPERATOR_KEY }), { mode: 0o600 });
     for (const [address, status, signer] of [[at(1), done('pi1'), cardOf('pi1', at(1))], [at(2), done('pi2'), cardOf('pi3', at(3))]] as const)
       servers.push(await startStatusServer({ host: address, port: p, names: [address], key: () => signer, current: () => status }));
     const out: string[] = [];
-    const code = await run(['status', '-c', config, '--all'], { stdout: (t) => out.push(t), stderr: () => {}, env: {} });
+    const err: string[] = [];
+    const code = await run(['status', '-c', config, '--all'], { stdout: (t) => out.push(t), stderr: (l) => err.push(l), env: { ...env } });
     expect(code).toBe(0);
+    expect(err).toEqual([]);
     const lines = out.join('').split('\n');
     expect(lines[0]).toBe('2 nodes: 1 done, 0 forming, 0 joining, 0 waiting, 0 stopped, 1 unverified, 0 no answer');
     expect(lines.find((l) => l.startsWith('pi2'))).toMatch(/unverified .*another card/);
+  });
+
+  it('says so when it has no operator key: the join key alone lets any card answer for any node', async () => {
+    const dir = await tempDir('mcpi-identity-');
+    const config = join(dir, 'cluster.yaml');
+    await writeFile(config, stringify({
+      cluster: { name: 'loop', domain: 'loop.internal' },
+      admin: { user: 'ops', ssh_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop'] },
+      network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] }, nodes: [{ name: 'pi1', address: at(1) }], microcloud: { status_port: port() },
+    }));
+    const err: string[] = [];
+    await run(['status', '-c', config], { stdout: () => {}, stderr: (l) => err.push(l), env: { MICROCLOUD_PI_PASSPHRASE: PASSPHRASE } });
+    expect(err.join('\n')).toMatch(/^warning: no operator key .* the holder of any card could answer for any node/);
   });
 });

@@ -63,7 +63,7 @@ export async function revokeCommand(argv: readonly string[], io: CliIo, deps: Pi
     io.env.MICROCLOUD_PI_OPERATOR_KEY !== undefined ? { operatorKeyFromEnv: io.env.MICROCLOUD_PI_OPERATOR_KEY } : {});
   if (!cluster.nodes.some((n) => n.name === options.node))
     io.stderr(`${options.node} is not in ${options.config}: revoking the tickets of cards built for it when it was.`);
-  const trust = await statusKey(options.config, cluster.name, io.env);
+  const trust = await statusKey(options.config, cluster.name, io.env, key);
   if (!trust.key)
     io.stderr('Without the cluster\'s join passphrase (session_passphrase in the secrets file beside the cluster file, or MICROCLOUD_PI_PASSPHRASE) '
       + 'no member\'s answer can be checked: the revocation is sent to every node, but none is counted as having taken it.');

@@ -16,6 +16,7 @@ export async function statusCommand(argv: readonly string[], io: CliIo, deps: Ru
   const { cluster } = await loadCluster(options.config);
   const found = await statusKey(options.config, cluster.name, io.env);
   if (!found.key) io.stderr(found.problem);
+  else if (found.warning) io.stderr(`warning: ${found.warning}`);
   const look = () => collectStatus(cluster, deps.readPeer, found.key);
   const table = { all: options.all, keyless: !found.key };
   if (!options.watch) {
