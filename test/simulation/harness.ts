@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { planNodeConfig } from '../../builder/render/node-config.js';
+import { cardIdentity, planNodeConfig, type SeedOptions } from '../../builder/render/node-config.js';
 import { renderPreseed } from '../../builder/render/preseed.js';
 import { firstBoot, type FirstBootRun } from '../../firstboot/first-boot.js';
 import { deriveJoinKey } from '../../firstboot/join/join-auth.js';
 import { FakeHost, FakeMicroCloud } from '../doubles/fake-host.js';
 import { clusterFromText, TEST_PASSPHRASE } from '../helpers/examples.js';
+import { TEST_OPERATOR_KEY } from '../helpers/operator-key.js';
 import { FOUNDERS, NEWCOMER_SPREAD_S } from './bounds.js';
 import { DEAD_HOST_GIVE_UP_MS, silentListener, type DeadPi } from './dead-pi.js';
 import { loopDelayOk, smallestPollMs } from './loop-rule.js';
@@ -114,6 +115,9 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   // the one event loop while other nodes' timers wait), the join key derived once, and every node's disk seeded.
   const dir = await mkdtemp(join(tmpdir(), 'mcpi-sim-'));
   const joinKey = await deriveJoinKey(TEST_PASSPHRASE, 'sim'); // see node-disk.ts
+  // Cards built as a build makes them by default (an operator key in the secrets file): a ticket and an identity
+  // each, so every answer is signed by its node's own key and every join request carries its ticket.
+  const seed: SeedOptions = { ticket: { operatorKey: TEST_OPERATOR_KEY, issuedMs: Date.now() - 60_000 } };
   const files = new Map([founders, nodes].map((size) => {
     const cluster = clusterOf(size, port);
     return [size, { cluster, preseed: renderPreseed(cluster, TEST_PASSPHRASE) }] as const;
@@ -121,7 +125,8 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
   const fileSizeOf = (i: number) => (i < founders ? founders : nodes);
   const disks = await Promise.all(Array.from({ length: nodes }, (_, i) => {
     const file = files.get(fileSizeOf(i))!;
-    return seedNodeDisk(join(dir, nameOf(i)), planNodeConfig(file.cluster, nameOf(i)).preseedPath, file.preseed, joinKey);
+    return seedNodeDisk(join(dir, nameOf(i)), planNodeConfig(file.cluster, nameOf(i), seed).preseedPath, file.preseed, joinKey,
+      cardIdentity(file.cluster, nameOf(i), seed.ticket!).privateKey);
   }));
   const clock = modelClock(model.speedup);
   const traffic = new Traffic(clock);
@@ -155,7 +160,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
    * configuration problem, with its files and journal kept. A Pi that died is not restarted.
    */
   async function start(i: number, death?: 'at-preseed' | 'after-reaching-out'): Promise<FirstBootRun | undefined> {
-    const config = planNodeConfig(files.get(fileSizeOf(i))!.cluster, nameOf(i));
+    const config = planNodeConfig(files.get(fileSizeOf(i))!.cluster, nameOf(i), seed);
     const disk = disks[i]!;
     const node: SimNode = { power: { on: true, diesAtPreseed: death === 'at-preseed' }, host: new FakeHost(nameOf(i), addressOf(i), cloud) };
     node.host.files = disk.files; // its MicroCloud certificate goes where the node reads it

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import type { FileAccess } from '../../firstboot/run/types.js';
 import { JOIN_KEY_PATH } from '../../firstboot/join/join-key.js';
+import { NODE_KEY_PATH } from '../../firstboot/join/node-identity.js';
 import { FakeFiles } from '../doubles/fake-host.js';
 import { rootedFiles } from '../helpers/rooted-files.js';
 
@@ -15,17 +16,18 @@ export interface NodeDisk {
 
 /**
  * The kernel's files a Pi 5 shows (FakeFiles' first contents: memory, kernel release, modules),
- * the card's preseed (0600), and the cluster's join key where a member keeps it (0600).
+ * the card's preseed (0600), the cluster's join key where a member keeps it (0600), and the card's own key (0600).
  *
  * The key is derived once by the harness and written here before the first start, so
  * loadJoinKey takes it instead of running scrypt: on a Pi each node derives it on its own CPU,
  * in the simulation fifty derivations would hold the one event loop's thread pool and count, times
  * the speedup, as model time.
  */
-export async function seedNodeDisk(root: string, preseedPath: string, preseed: string, joinKey: Buffer): Promise<NodeDisk> {
+export async function seedNodeDisk(root: string, preseedPath: string, preseed: string, joinKey: Buffer, nodeKey?: string): Promise<NodeDisk> {
   const files = rootedFiles(root);
   for (const [path, { content, mode }] of new FakeFiles().files) await files.write(path, content, mode);
   await files.write(preseedPath, preseed, 0o600);
   await files.write(JOIN_KEY_PATH, `${joinKey.toString('hex')}\n`, 0o600);
+  if (nodeKey) await files.write(NODE_KEY_PATH, `${nodeKey}\n`, 0o600); // what cloud-init wrote from user-data
   return { files, journalPath: join(root, 'var/lib/microcloud-pi/journal.json') };
 }
