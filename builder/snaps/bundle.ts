@@ -4,6 +4,7 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { BUNDLE_FILE, BUNDLE_FORMAT, type BundleManifest } from '../../firstboot/bundle/bundle-format.js';
 import { UsageError } from '../cli/errors.js';
 import { partialPath, watchForLeftovers } from '../output/leftovers.js';
 import { assertionStream } from './assertion.js';
@@ -11,36 +12,9 @@ import type { ResolvedSnap } from './resolve-snaps.js';
 import { SERIES } from './store-api.js';
 import { snapFileName } from './snap-assertions.js';
 
-export const BUNDLE_FILE = 'bundle.json';
-export const BUNDLE_FORMAT = 1;
-
-export interface BundleSnap {
-  readonly name: string;
-  readonly 'snap-id': string;
-  readonly revision: number;
-  readonly channel: string;
-  /** The base it runs on, as the store named it (null for snapd and the bases). */
-  readonly base: string | null;
-  readonly type: string;
-  readonly version: string;
-  readonly role: 'cluster' | 'prerequisite';
-  readonly size: number;
-  /** Hex, as the store's answer gives it; the snap-revision assertion carries the same digest in base64url. */
-  readonly 'sha3-384': string;
-  readonly file: string;
-  readonly assert: string;
-}
-
-export interface BundleManifest {
-  readonly format: number;
-  readonly cluster: string;
-  readonly arch: string;
-  readonly series: string;
-  readonly store: string;
-  readonly tool: string;
-  /** In the order to install them: snapd, the bases, then the cluster's snaps. */
-  readonly snaps: readonly BundleSnap[];
-}
+// The format lives with the Pi side, which reads it without the builder's dependencies.
+export { BUNDLE_FILE, BUNDLE_FORMAT } from '../../firstboot/bundle/bundle-format.js';
+export type { BundleManifest, BundleSnap } from '../../firstboot/bundle/bundle-format.js';
 
 export const assertFileName = (snap: Pick<ResolvedSnap, 'name' | 'revision'>): string => `${snap.name}_${snap.revision}.assert`;
 

@@ -70,10 +70,10 @@ async function readBody(req: IncomingMessage): Promise<Body> {
   return { text: Buffer.concat(chunks).toString('utf8') };
 }
 
-const sourceOf = (socket: Socket) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+export const sourceOf = (socket: Socket) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 const hostOf = (header: string | undefined) => (header ?? '').toLowerCase().replace(/^\[([^\]]*)\](:\d+)?$/, '$1').replace(/:\d+$/, '');
 
-const peerTest = (peers: Peers | undefined): ((address: string) => boolean) => {
+export const peerTest = (peers: Peers | undefined): ((address: string) => boolean) => {
   if (typeof peers !== 'function') {
     const fixed = new Set(peers);
     return (address) => fixed.has(address);
@@ -91,7 +91,7 @@ const peerTest = (peers: Peers | undefined): ((address: string) => boolean) => {
  * Only when every non-peer connection is being served is a newcomer refused. Each connection's
  * counts are taken once and released once, whether it closes or is closed to make room.
  */
-function connectionCaps(limits: HttpLimits, isPeer: (address: string) => boolean) {
+export function connectionCaps(limits: HttpLimits, isPeer: (address: string) => boolean) {
   const perSource = new Map<string, number>();
   const counted = new Map<Socket, { source: string; peer: boolean }>();
   const waiting = new Set<Socket>(); // non-peer connections not being served yet, oldest first (a Set keeps insertion order)

@@ -1,0 +1,64 @@
+// Where a bundle server's bytes come from. The server looks every name up in the listing first and
+// opens only listed names; a source opens a name it is given and nothing else. One source here: a
+// bundle folder (the operator's computer, a USB stick). A Pi may implement the same over
+// /var/lib/snapd/snaps and `snap known`.
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BUNDLE_FILE, parseBundleManifest, type BundleManifest } from './bundle-format.js';
+
+/** bundle.json: the bytes served as /bundle/bundle.json, and what they list. */
+export interface BundleListing {
+  readonly text: string;
+  readonly manifest: BundleManifest;
+}
+
+/** One opened file. Exactly one of read() or close() is called; the stream read() returns closes the file when it ends or is destroyed. */
+export interface OpenedBundleFile {
+  /** Its size as opened (a .snap whose size is not the listed one is not served). */
+  readonly size: number;
+  /** Bytes start..end, both inclusive (end >= start; a 0-byte file is never read). */
+  read(start: number, end: number): Readable;
+  close(): Promise<void>;
+}
+
+export interface BundleFiles {
+  /** bundle.json, parsed (BundleFormatError when it is not one); may be read again for every request. */
+  listing(): Promise<BundleListing>;
+  /** A listed file by its listed name (never bundle.json); undefined when it is not there. */
+  open(file: string): Promise<OpenedBundleFile | undefined>;
+}
+
+/** A name that stays in its folder: no separator of any OS, not . or .., nothing a shell or Windows treats specially. */
+export const isPlainFileName = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) && !name.includes('..');
+
+/** A bundle folder as build-image snaps writes it. */
+export function folderBundleFiles(dir: string): BundleFiles {
+  return {
+    async listing() {
+      const text = await readFile(join(dir, BUNDLE_FILE), 'utf8');
+      return { text, manifest: parseBundleManifest(text) };
+    },
+    async open(file) {
+      if (!isPlainFileName(file) || file === BUNDLE_FILE) return undefined; // the server never asks; a second guard all the same
+      let handle: FileHandle;
+      try {
+        handle = await open(join(dir, file), 'r');
+      } catch (error) {
+        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+        throw error;
+      }
+      const facts = await handle.stat().catch(async (error: unknown) => { await handle.close(); throw error; });
+      if (!facts.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      return {
+        size: facts.size,
+        // Read from the handle opened above: a bundle replaced meanwhile cannot mix two files' bytes into one answer.
+        read: (start, end) => handle.createReadStream({ start, end, autoClose: true }),
+        close: () => handle.close(),
+      };
+    },
+  };
+}

@@ -1,0 +1,219 @@
+// A read-only HTTP server for one snap bundle: `build-image serve` on the operator's computer, and
+// later each node passing the files on to its peers. The files are public, but this is one more
+// thing a Pi exposes, so it keeps the status endpoint's limits (its connection caps, reused): one
+// address, seconds for a request to arrive, connections capped in all and per source, and only
+// the names bundle.json lists: a request's path is looked up in the listing, byte for byte and
+// undecoded, and never joined to a folder. Files are streamed, whole or from a byte range (a node
+// resumes), with a strong ETag (the listed SHA3-384). GET /time gives the site's clock.
+//
+//   GET /bundle/bundle.json          the listing
+//   GET|HEAD /bundle/NAME_REV.snap   a listed snap (Range: bytes=N-, N-M, -N; If-Range)
+//   GET|HEAD /bundle/NAME_REV.assert its assertions
+//   GET /time                        {"now": ms since the epoch}
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { connectionCaps, HTTP_LIMITS, peerTest, sourceOf, type HttpLimits, type Peers } from '../status/status-server.js';
+import { bundleEntries, type BundleEntry } from './bundle-format.js';
+import type { BundleFiles, OpenedBundleFile } from './bundle-files.js';
+import { byteRange } from './byte-range.js';
+
+export const BUNDLE_PORT = 8555;
+export const BUNDLE_PREFIX = '/bundle/';
+export const TIME_PATH = '/time';
+
+export interface BundleLimits extends HttpLimits {
+  /** A connection that neither sends nor takes a byte for this long is closed (a reader that stalls mid-file). */
+  readonly idleTimeoutMs: number;
+}
+
+export const BUNDLE_LIMITS: BundleLimits = { ...HTTP_LIMITS, idleTimeoutMs: 30_000 };
+
+/** One answer's bytes on their way to a node: `started` once, `sending` per chunk, then `done` or `aborted` once. */
+export interface FetchEvent {
+  /** One per answer: tells two fetches of one file from one source apart. */
+  readonly id: number;
+  /** The asker's address (IPv4 without ::ffff:). */
+  readonly source: string;
+  /** The listed name (bundle.json included). */
+  readonly file: string;
+  readonly state: 'started' | 'sending' | 'done' | 'aborted';
+  /** Body bytes handed to the connection so far. */
+  readonly bytes: number;
+  /** Body bytes this answer carries, from `start`; the whole file is `size`. */
+  readonly length: number;
+  readonly start: number;
+  readonly size: number;
+  /** The server's clock (options.now), ms since the epoch. */
+  readonly at: number;
+}
+
+export interface BundleServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly files: BundleFiles;
+  /** The cluster's nodes: they count against the per-source cap only, so others filling the total cannot keep them out. */
+  readonly peers?: Peers;
+  readonly limits?: BundleLimits;
+  /** Who fetched what: for a live view. Must not throw (what it throws is dropped). */
+  readonly onFetch?: (event: FetchEvent) => void;
+  /** The clock served at /time and stamped on events (default Date.now). */
+  readonly now?: () => number;
+}
+
+export interface BundleServer { readonly port: number; close(): Promise<void> }
+
+const plain = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) =>
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', connection: 'close', ...headers }).end(`${text}\n`);
+
+const contentType = (entry: BundleEntry) =>
+  entry.kind === 'manifest' ? 'application/json' : entry.kind === 'assert' ? 'application/x.ubuntu.assertion' : 'application/octet-stream';
+
+export async function startBundleServer(options: BundleServerOptions): Promise<BundleServer> {
+  const limits = options.limits ?? BUNDLE_LIMITS;
+  const now = options.now ?? Date.now;
+  const caps = connectionCaps(limits, peerTest(options.peers));
+  let nextId = 0;
+  const report = (event: Omit<FetchEvent, 'at'>) => {
+    try {
+      options.onFetch?.({ ...event, at: now() });
+    } catch { /* a view that fails must not stop a node's download */ }
+  };
+
+  const server: Server = createServer({
+    headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: 1000,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  }, (req, res) => {
+    caps.serving(req.socket); // every request here is answered at once: no body is read
+    const source = sourceOf(req.socket);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      plain(res, 405, 'read-only: GET or HEAD', { allow: 'GET, HEAD' });
+      return;
+    }
+    const path = req.url ?? '';
+    if (path === TIME_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' })
+        .end(`${JSON.stringify({ now: now() })}\n`);
+      return;
+    }
+    if (!path.startsWith(BUNDLE_PREFIX)) {
+      plain(res, 404, `GET ${BUNDLE_PREFIX}bundle.json, ${BUNDLE_PREFIX}NAME, ${TIME_PATH}`);
+      return;
+    }
+    const answer = { req, res, source, options, report, newId: () => ++nextId };
+    void answerBundle(answer, path.slice(BUNDLE_PREFIX.length)).catch(() => {
+      if (!res.headersSent) plain(res, 500, 'this source failed to read the bundle; try another');
+      else res.destroy();
+    });
+  });
+  server.setTimeout(limits.idleTimeoutMs); // no 'timeout' listener: Node closes the idle socket
+  server.on('connection', (socket: Socket) => {
+    if (!caps.admit(socket)) socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+interface Answer {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly source: string;
+  readonly options: BundleServerOptions;
+  readonly report: (event: Omit<FetchEvent, 'at'>) => void;
+  readonly newId: () => number;
+}
+
+/** `name`: the request's path after /bundle/, as sent: served only when bundle.json lists exactly that name. */
+async function answerBundle(a: Answer, name: string): Promise<void> {
+  const { res } = a;
+  let listing;
+  try {
+    listing = await a.options.files.listing();
+  } catch {
+    plain(res, 503, 'this source has no readable bundle.json; try another');
+    return;
+  }
+  const entry = bundleEntries(listing.manifest).get(name);
+  if (!entry) {
+    plain(res, 404, `${BUNDLE_PREFIX}bundle.json lists the names served here`);
+    return;
+  }
+  if (entry.kind === 'manifest') {
+    const body = Buffer.from(listing.text);
+    send(a, entry, { size: body.length, read: (start, end) => Readable.from([body.subarray(start, end + 1)], { objectMode: false }), close: async () => {} }, undefined);
+    return;
+  }
+  const opened = await a.options.files.open(entry.file);
+  if (!opened) {
+    plain(res, 404, `${entry.file} is listed but not here; try another source`);
+    return;
+  }
+  if (entry.kind === 'snap' && opened.size !== entry.snap.size) {
+    await opened.close();
+    plain(res, 503, `${entry.file} here is ${opened.size} bytes, not the ${entry.snap.size} bundle.json lists; try another source`);
+    return;
+  }
+  send(a, entry, opened, entry.kind === 'snap' ? `"${entry.snap['sha3-384']}"` : undefined);
+}
+
+/** The headers, then the body (GET) or nothing (HEAD, 416); `opened` is read or closed, never both. */
+function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: string | undefined): void {
+  const { req, res } = a;
+  const size = opened.size;
+  // If-Range: the range only if the asker still has these bytes (a file without an ETag always goes whole).
+  const ifRange = req.headers['if-range'];
+  const range = ifRange !== undefined && ifRange !== etag ? { kind: 'whole' as const } : byteRange(req.headers.range, size);
+  const common = { 'accept-ranges': 'bytes', 'cache-control': 'no-cache', connection: 'close', ...(etag ? { etag } : {}) };
+  if (range.kind === 'unsatisfiable') {
+    void opened.close();
+    plain(res, 416, `${entry.file} is ${size} bytes`, { ...common, 'content-range': `bytes */${size}` });
+    return;
+  }
+  const [start, end] = range.kind === 'part' ? [range.start, range.end] : [0, size - 1];
+  const length = end - start + 1;
+  res.writeHead(range.kind === 'part' ? 206 : 200, {
+    ...common, 'content-type': contentType(entry), 'content-length': String(length),
+    ...(range.kind === 'part' ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
+  });
+  if (req.method === 'HEAD') {
+    void opened.close();
+    res.end();
+    return;
+  }
+  const id = a.newId();
+  const event = { id, source: a.source, file: entry.file, start, length, size };
+  let bytes = 0;
+  let ended = false;
+  const finish = (state: 'done' | 'aborted') => {
+    if (ended) return;
+    ended = true;
+    a.report({ ...event, state, bytes });
+  };
+  a.report({ ...event, state: 'started', bytes });
+  res.once('finish', () => finish('done'));
+  res.once('close', () => finish('aborted')); // after finish: nothing; before it: the node went away, or we closed
+  if (length === 0) {
+    void opened.close();
+    res.end();
+    return;
+  }
+  const body = opened.read(start, end);
+  body.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    a.report({ ...event, state: 'sending', bytes });
+  });
+  pipeline(body, res).catch(() => finish('aborted')); // pipeline destroys both: the file is closed, the node sees a short body
+}
