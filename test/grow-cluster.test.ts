@@ -20,7 +20,7 @@ import { boot, cluster, commands, fastClock, rig, type NodeRig } from './helpers
 import type { Clock } from '../firstboot/run/types.js';
 import type { SeedOptions } from '../builder/render/node-config.js';
 import { TEST_TICKET } from './helpers/operator-key.js';
-import { addBody, DESK_START, memberDesk, signedJoin } from './helpers/join-desk-rig.js';
+import { addBody, DESK_START, memberDesk, signedJoin, intentOf } from './helpers/join-desk-rig.js';
 
 const port = () => 20000 + Math.floor(Math.random() * 20000);
 const preseedInputs = (r: NodeRig) => r.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed').map((c) => c.input!);
@@ -177,6 +177,20 @@ describe('a node added to the cluster file after formation', () => {
       expect(shelf.cloud.memberIntents.get('pi4')).toEqual({ address: '127.0.0.14', certificate: pi4!.host.certificate });
       expect(shelf.members[0]!.log.join('\n')).toMatch(/another machine joined as pi4 \((it is at 127\.0\.0\.15, not 127\.0\.0\.14|its certificate .* is not the one pi4 asked with .*)\); removed it again/);
       expect(pi4!.log.join('\n')).toMatch(/another machine joined in pi4's place in that session and was removed again/);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  it('a card built with an operator key does not ask without its MicroCloud certificate: it waits for it, then fails for a retry', async () => {
+    const shelf = await formedShelf(port(), { seed: { ticket: TEST_TICKET } });
+    try {
+      const pi4 = await newNode('pi4', 4, shelf, { seed: { ticket: TEST_TICKET } });
+      pi4.host.files = undefined; // its microcloud daemon never wrote server.crt
+      const result = await boot(pi4, { readPeer: readStatus });
+      expect([result.exitCode, result.status().lastError]).toEqual([EXIT.tempfail,
+        expect.stringMatching(/server\.crt did not appear within 120 s of installing microcloud .*; it will be retried/)]);
+      expect(shelf.members[0]!.host.calls.filter((c) => c.file === 'microcloud' && c.args[0] === 'preseed')).toHaveLength(1); // no add session
     } finally {
       await shelf.close();
     }
@@ -470,7 +484,7 @@ describe('batched growth: new nodes that ask together are added in one add sessi
       expect(open.status).toBe(200);
       // pi4 runs its side (what join-formed.ts does with the plan), and the session ends in an add.
       const doc = renderAddPreseed(withSessionPassphrase(open.plan as AddPlan, sessionPassphrase(KEY, asked.batch!)));
-      expect((await member.host.cloud.preseed('pi4', doc)).exitCode).toBe(0);
+      expect((await member.host.cloud.preseed('pi4', doc, false, undefined, intentOf('pi4'))).exitCode).toBe(0);
       await d.settled();
       expect(member.host.cloud.adds).toEqual([['pi4']]);
       expect(await d.handle(req('pi4', '/join/batch', { node: 'pi4', batch: asked.batch }, clock.at))).toMatchObject({ status: 200, plan: open.plan });
@@ -529,7 +543,7 @@ describe('batched growth: new nodes that ask together are added in one add sessi
         for (let i = 0; i < 200 && open.status === 202; i++) open = await d.handle(req(node, '/join/batch', { node, batch: asked.batch }, clock.at));
         expect(open).toMatchObject({ status: 200, plan: { systems: [{ name: node }] } });
         const doc = renderAddPreseed(withSessionPassphrase(open.plan as AddPlan, sessionPassphrase(KEY, asked.batch!)));
-        expect((await member.host.cloud.preseed(node, doc)).exitCode).toBe(0);
+        expect((await member.host.cloud.preseed(node, doc, false, undefined, intentOf(node))).exitCode).toBe(0);
         await d.settled();
       };
       await openedFor('pi4', addOf('pi4', ['pi4']));
@@ -558,7 +572,7 @@ describe('batched growth: new nodes that ask together are added in one add sessi
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(await d.handle(req('pi5', '/join/batch', { node: 'pi5', batch: five.batch }, clock.at))).toMatchObject({ status: 202 });
       const doc = renderAddPreseed(withSessionPassphrase(open.plan as AddPlan, sessionPassphrase(KEY, first.batch!)));
-      expect((await member.host.cloud.preseed('pi4', doc)).exitCode).toBe(0); // pi4's side: its session ends in an add
+      expect((await member.host.cloud.preseed('pi4', doc, false, undefined, intentOf('pi4'))).exitCode).toBe(0); // pi4's side: its session ends in an add
       let next = await d.handle(req('pi5', '/join/batch', { node: 'pi5', batch: five.batch }, clock.at));
       for (let i = 0; i < 100 && next.status !== 200; i++) next = await d.handle(req('pi5', '/join/batch', { node: 'pi5', batch: five.batch }, clock.at));
       expect(next).toMatchObject({ status: 200, plan: { systems: [{ name: 'pi5' }, { name: 'pi6' }] } });

@@ -9,7 +9,7 @@ import { REVOKE_PATH } from '../firstboot/join/join-ticket.js';
 import { httpExchange } from '../firstboot/run/http-exchange.js';
 import { startStatusServer } from '../firstboot/status/status-server.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
-import { addBody, DESK_START, memberDesk, signedJoin } from './helpers/join-desk-rig.js';
+import { addBody, DESK_START, memberDesk, signedJoin, intentOf } from './helpers/join-desk-rig.js';
 import { TEST_ISSUED_MS, TEST_OPERATOR_KEY, TEST_TICKET } from './helpers/operator-key.js';
 
 let KEY: Buffer;
@@ -39,6 +39,8 @@ describe('join tickets at the desk', () => {
     ['a ticket signed with another operator key', () => ask('pi4', ticket().replace(/\.[^.]+$/, `.${'A'.repeat(86)}`)), /not this cluster's/],
     ['a plain card asking to replace', () => ask('pi4', ticket(), { over: { replace: true } }), /was not built for that/],
     ['a card not used within join_ticket_days', () => ask('pi4', ticket({ expires: DESK_START - 1000 })), /expired/],
+    ['a ticketed card that names no MicroCloud certificate (the member could not tell it from an impostor after the session)',
+      () => ask('pi4', ticket(), { over: { fingerprint: undefined } }), /names no MicroCloud certificate/],
   ])('refuses %s, for good, before touching the cluster', async (_, request, reason) => {
     const m = await ticketed();
     expect(await m.desk.handle(request())).toMatchObject({ status: 403, final: true, reason: expect.stringMatching(reason) });
@@ -67,7 +69,7 @@ describe('join tickets at the desk', () => {
       open = await m.desk.handle(signedJoin(KEY, JSON.stringify({ node: 'pi4', batch: asked.batch }), { path: '/join/batch', from: '127.0.0.14', at: m.clock.at }));
     }
     const doc = renderAddPreseed(withSessionPassphrase(open.plan as AddPlan, sessionPassphrase(KEY, asked.batch!)));
-    expect((await m.cloud.preseed('pi4', doc)).exitCode).toBe(0);
+    expect((await m.cloud.preseed('pi4', doc, false, undefined, intentOf('pi4'))).exitCode).toBe(0);
     await m.desk.settled();
     expect(m.cloud.adds).toEqual([['pi4']]);
     m.cloud.remove('pi4');

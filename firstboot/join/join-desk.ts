@@ -230,6 +230,10 @@ export class JoinDesk {
         node: add.node, address: add.address, replace: add.replace, nowMs: clock.now(), ...this.tickets.state });
       if (!verdict.ok) return verdict.final ? final(add.node, 403, verdict.reason) : wait(503, verdict.reason);
       ticket = verdict.ticket;
+      // A card with a ticket names the certificate it joins with, or the member could not tell it from an impostor after the session.
+      if (!add.fingerprint)
+        return final(add.node, 403, `${add.node}'s request names no MicroCloud certificate (fingerprint): a card built before `
+          + `this check, or its microcloud daemon made none; rebuild the card with build-image --node ${add.node}`);
     }
     const verdictOfMembers = await this.checkMembers(add, ticket?.replace === true);
     if (verdictOfMembers !== 'add' && verdictOfMembers !== 'replace') return verdictOfMembers;

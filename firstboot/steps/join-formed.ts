@@ -137,10 +137,24 @@ async function resetPartlyJoined(ctx: StepContext, member: Member, removed: read
  * checks only the new member's address.
  */
 async function ownFingerprint(ctx: StepContext): Promise<string | undefined> {
-  const fingerprint = certFingerprint(await ctx.files.read(MICROCLOUD_SERVER_CERT));
-  if (!fingerprint) ctx.log.warn(`join: ${MICROCLOUD_SERVER_CERT} is missing or unreadable; the member can check only this node's address once it is added`);
-  return fingerprint;
+  for (let waited = 0; ; waited += CERT_POLL_MS) {
+    const fingerprint = certFingerprint(await ctx.files.read(MICROCLOUD_SERVER_CERT));
+    if (fingerprint) return fingerprint;
+    // A card built without an operator key checks nothing per node anyway; one built with it is not added without its certificate.
+    if (!ctx.config.join.operatorKey) {
+      ctx.log.warn(`join: ${MICROCLOUD_SERVER_CERT} is missing or unreadable; the member can check only this node's address once it is added`);
+      return undefined;
+    }
+    if (waited >= CERT_WAIT_MS)
+      throw new TemporaryFailure(`${MICROCLOUD_SERVER_CERT} did not appear within ${CERT_WAIT_MS / 1000} s of installing microcloud `
+        + '(its daemon makes it when it first starts: snap services microcloud); it will be retried');
+    ctx.report(`waiting for MicroCloud's certificate (${MICROCLOUD_SERVER_CERT})`, 'waiting');
+    await ctx.clock.sleep(CERT_POLL_MS);
+  }
 }
+/** The microcloud daemon makes its certificate on its first start, seconds after the snap is installed. */
+const CERT_POLL_MS = 2000;
+const CERT_WAIT_MS = 120_000;
 
 /**
  * This node is in a batch on `member`: ask every BATCH_POLL_MS whether its add session is open,

@@ -1,7 +1,7 @@
 // A formed member's join desk on its own, for the desk's tests: pi1 at 127.0.0.11 of a 3-node
 // `loop` cluster, MicroCloud's TEST DOUBLE with the members given, and a clock the test moves
 // (sleeping advances it); and requests signed as a new node would sign them.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { HEADERS, signRequest, ticketMac, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
 import { JoinDesk } from '../../firstboot/join/join-desk.js';
 import { TICKET_HEADER } from '../../firstboot/join/join-ticket.js';
@@ -48,8 +48,16 @@ export async function memberDesk(options: DeskOptions) {
 }
 
 /** An add request's body for piN at 127.0.0.(10+N). */
+/** `node`'s MicroCloud certificate as a stand-in PEM (its DER: these bytes; nothing parses X.509 here). */
+const certificateBytes = (node: string) => Buffer.from(`certificate of ${node}`);
+export const certificateOf = (node: string) => `-----BEGIN CERTIFICATE-----\n${certificateBytes(node).toString('base64')}\n-----END CERTIFICATE-----\n`;
+/** What `node`'s MicroCloud sends when it reaches out to a session (for tests that run its side by hand). */
+export const intentOf = (node: string) => ({ address: `127.0.0.${10 + Number(node.slice(2))}`, certificate: certificateOf(node) });
+
+/** A join request's body as `node` sends it, with the fingerprint of its certificate (certificateOf). */
 export const addBody = (node = 'pi4', over: Record<string, unknown> = {}) =>
-  JSON.stringify({ node, address: `127.0.0.${10 + Number(node.slice(2))}`, replace: false, system: { name: node }, ...over });
+  JSON.stringify({ node, address: `127.0.0.${10 + Number(node.slice(2))}`, replace: false, system: { name: node },
+    fingerprint: createHash('sha256').update(certificateBytes(node)).digest('hex'), ...over });
 
 /** A request as a new node signs it: for `to` (pi1), from `from` (pi4), at `at`. */
 /** `ticket`: the card's ticket, sent with the join key's word that it belongs to this request (`ticketMac: false`: without it). */
