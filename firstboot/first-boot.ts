@@ -14,6 +14,7 @@ import { rememberingReads } from './status/read-status.js';
 import { startStatusServer, type StatusServer, type StatusServerOptions } from './status/status-server.js';
 import { JournalStore } from './run/state.js';
 import { walkSteps } from './run/walk-steps.js';
+import type { BundleDisk } from './bundle/bundle-disk.js';
 import {
   ConfigurationFailure, TemporaryFailure, type Clock, type FileAccess, type Logger,
   type JoinSender, type NodeStatus, type PeerStatusReader, type ServiceInfo, type Step,
@@ -35,6 +36,8 @@ export interface FirstBootDeps {
   readonly listenHost?: string;
   /** Reported on the status endpoint as is. */
   readonly service?: ServiceInfo;
+  /** Where a snap bundle is kept; the real disk's /var/lib/microcloud-pi/bundle when not given. */
+  readonly bundleDisk?: BundleDisk;
 }
 
 export interface FirstBootRun {
@@ -139,6 +142,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   if (corrupt) log.warn(`${deps.journalPath} was unreadable; kept as .corrupt, each step probes its own state instead`);
   const ctx = {
     config, run: deps.run, log, clock, sendJoin: deps.sendJoin, files: deps.files, ...(key ? { joinKey: key } : {}),
+    ...(deps.bundleDisk ? { bundleDisk: deps.bundleDisk } : {}),
     readPeer: rememberingReads((address, port) => deps.readPeer(address, port, key && trustOf(key)), clock, PEER_READ_REUSE_MS),
     report: (detail: string, state: 'running' | 'waiting' = 'running') => set({ detail, state }),
     record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>) => set(fields),

@@ -3,6 +3,7 @@ import type { NodeConfig } from '../../builder/render/node-config.js';
 
 import type { CommandRunner } from '../../builder/command-runner.js';
 import type { PreflightOutcome } from '../preflight/check-node.js';
+import type { BundleDisk } from '../bundle/bundle-disk.js';
 
 export interface Logger { info(line: string): void; warn(line: string): void }
 
@@ -101,6 +102,8 @@ export interface StepContext {
   readonly files: FileAccess;
   /** The cluster's join key (derived from the passphrase once per start), when this node has it. */
   readonly joinKey?: Buffer;
+  /** Where a snap bundle is kept (microcloud.snaps.source: bundle); /var/lib/microcloud-pi/bundle when not given. */
+  readonly bundleDisk?: BundleDisk;
   /** Tell peers and the operator what this step is doing or waiting for. */
   report(detail: string, state?: 'running' | 'waiting'): void;
   /** Publish a finding on the status endpoint beside the step. */

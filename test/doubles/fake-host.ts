@@ -1,7 +1,8 @@
 // TEST DOUBLE of a Pi's command line: snap, microcloud, lxc, microceph, microovn, cloud-init, ip
 // and timedatectl, replaying the outputs the real tools give (formats from their docs and from
 // shared/reference), with state, so steps can be run, interrupted and run again.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { CommandRunner, Ran } from '../../builder/command-runner.js';
 import { MICROCLOUD_SERVER_CERT } from '../../firstboot/join/microcloud-cert.js';
@@ -281,10 +282,25 @@ export const piHardware = (address: string): FakeHardware => ({
   dmCryptConnected: false,
 });
 
+/** One assertion's single-line headers, from an assertion stream (what `snap ack` reads). */
+function streamAssertions(text: string): Map<string, string>[] {
+  return text.split(/\n\n(?=type: )/).map((a) => new Map(a.split('\n\n')[0]!.split('\n')
+    .map((l) => /^([a-z0-9-]+): (.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!])));
+}
+
 export class FakeHost {
   readonly calls: Call[] = [];
   readonly hardware: FakeHardware;
+  /** Installed snaps and the channel each tracks ('-' after a file install, until `snap switch`). */
   readonly snaps = new Map<string, string>();
+  /** Installed revisions (a store install gets 100). */
+  readonly revisions = new Map<string, number>();
+  /** `snap ack` of each file, in order; and `snap install FILE` of each file that installed, in order. */
+  readonly acked: string[] = [];
+  readonly installedFiles: string[] = [];
+  /** What the acked snap-revision assertions vouch for, by snap-sha3-384 (base64url); and snap-id -> name from snap-declarations. */
+  private readonly vouched = new Map<string, { snapId: string; revision: number }>();
+  private readonly declared = new Map<string, string>();
   held = false;
   initialised = false;
   /** Failures to inject: the next N `snap install` calls fail with a store error. */
@@ -312,6 +328,49 @@ export class FakeHost {
     const der = randomBytes(96).toString('base64').replace(/(.{64})/g, '$1\n').trim();
     this.certificate = `-----BEGIN CERTIFICATE-----\n${der}\n-----END CERTIFICATE-----\n`;
     await this.files?.write(MICROCLOUD_SERVER_CERT, this.certificate, 0o644);
+  }
+
+  /**
+   * `snap ack FILE`: canonical/snapd cmd/snap/cmd_ack.go reads the file (os.ReadFile) and wraps any
+   * error as "cannot assert: %v". Signatures are not checked here (the bundles' are dummies).
+   */
+  private ack(path: string): Ran {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return { exitCode: 1, stdout: '', stderr: `error: cannot assert: open ${path}: no such file or directory` };
+    }
+    for (const headers of streamAssertions(text)) {
+      if (headers.get('type') === 'snap-declaration') this.declared.set(headers.get('snap-id')!, headers.get('snap-name')!);
+      if (headers.get('type') === 'snap-revision')
+        this.vouched.set(headers.get('snap-sha3-384')!, { snapId: headers.get('snap-id')!, revision: Number(headers.get('snap-revision')) });
+    }
+    this.acked.push(path);
+    return { exitCode: 0, stdout: '', stderr: '' };
+  }
+
+  /**
+   * `snap install PATH.snap` without --dangerous: snapd finds the snap-revision assertion by the
+   * file's SHA3-384 (overlord/snapstate DeriveSideInfo) or refuses as daemon/api_sideload_n_try.go
+   * does: "cannot find signatures with metadata for snap %q". The snap is named by its declaration.
+   */
+  private async installFile(path: string, dangerous: boolean): Promise<Ran> {
+    if (dangerous) return { exitCode: 1, stdout: '', stderr: 'fake-host: --dangerous is never used by microcloud-pi' };
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      return { exitCode: 1, stdout: '', stderr: `error: cannot open "${path}": open ${path}: no such file or directory` };
+    }
+    const revision = this.vouched.get(createHash('sha3-384').update(bytes).digest('base64url'));
+    const name = revision && this.declared.get(revision.snapId);
+    if (!revision || !name) return { exitCode: 1, stdout: '', stderr: `error: cannot find signatures with metadata for snap "${path}"` };
+    this.snaps.set(name, this.snaps.get(name) ?? '-'); // a file install tracks no channel (daemon/api_sideload_n_try.go)
+    this.revisions.set(name, revision.revision);
+    this.installedFiles.push(path);
+    if (name === 'microcloud') await this.newCertificate();
+    return { exitCode: 0, stdout: `${name} ${revision.revision} from Canonical✓ installed\n`, stderr: '' };
   }
 
   /** The test rigs number their nodes piN at 127.0.0.(10+N). */
@@ -354,8 +413,18 @@ export class FakeHost {
     if (cmd === 'snap wait system seed.loaded') return ok();
     if (file === 'snap' && args[0] === 'list') {
       const channel = this.snaps.get(args[1]!);
-      return channel ? ok(`Name  Version  Rev  Tracking  Publisher  Notes\n${args[1]}  1.0  100  ${channel}  canonical✓  -\n`)
+      return channel ? ok(`Name  Version  Rev  Tracking  Publisher  Notes\n${args[1]}  1.0  ${this.revisions.get(args[1]!) ?? 100}  ${channel}  canonical✓  -\n`)
         : fail(`error: no matching snaps installed`);
+    }
+    if (file === 'snap' && args[0] === 'ack') return this.ack(args[1]!);
+    if (file === 'snap' && args[0] === 'install' && args[1]?.startsWith('/')) return this.installFile(args[1], args.includes('--dangerous'));
+    if (file === 'snap' && args[0] === 'switch') {
+      // canonical/snapd cmd/snap/cmd_snap_op.go cmdSwitch: changes what the snap tracks, no refresh; prints "%q switched to the %q channel".
+      const channel = args.find((a) => a.startsWith('--channel='))?.slice('--channel='.length);
+      if (!channel) return fail('error: missing --channel=<channel-name> parameter');
+      if (!this.snaps.has(args[1]!)) return fail(`error: snap "${args[1]}" is not installed`);
+      this.snaps.set(args[1]!, channel);
+      return ok(`"${args[1]}" switched to the "${channel}" channel\n`);
     }
     if (file === 'snap' && (args[0] === 'install' || args[0] === 'refresh') && args[1] !== '--hold') {
       if (args[0] === 'install' && this.snaps.has(args[1]!)) return fail(`snap "${args[1]}" is already installed`);

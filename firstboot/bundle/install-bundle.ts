@@ -1,0 +1,60 @@
+// Step 3 from a bundle: every file fetched and checked first (fetch-bundle.ts), then, in
+// bundle.json's order (snapd, the bases, the cluster's four), `snap ack NAME_REV.assert` and
+// `snap install NAME_REV.snap`: never --dangerous, so each is a store snap with its snap-id and
+// interface auto-connections, refreshed from the store later. A file install tracks no channel,
+// so each of the four is switched to the cluster's channel (`snap switch`, as LXD's own test
+// helper does after installing cached snaps: canonical/lxd test/includes/snap.sh install_snap),
+// then held, as from the store.
+//
+// Idempotent after a power cut anywhere: checked files stay on disk (and are hashed again),
+// a snap already at its revision is not installed again, a switch or hold is repeated only
+// when `snap list` says it is needed. The files stay after the install: the node serves them to
+// its peers (item 4 of issue 28; the server itself is wired elsewhere).
+import { lastLine } from '../run/redact.js';
+import { TemporaryFailure, type StepContext } from '../run/types.js';
+import { localBundleDisk, type BundleDisk } from './bundle-disk.js';
+import { withRisk, type BundleEntry } from './bundle-manifest.js';
+import { BundleFetch, FETCH_DEFAULTS, type FetchOptions } from './fetch-bundle.js';
+import { join } from 'node:path';
+
+/** `snap list NAME`'s revision and tracking columns, or undefined when it is not installed. */
+export async function installedSnap(ctx: StepContext, snap: string): Promise<{ revision: number; tracking: string } | undefined> {
+  const ran = await ctx.run('snap', ['list', snap]);
+  if (ran.exitCode !== 0) return undefined;
+  const row = ran.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).find((cols) => cols[0] === snap);
+  return row ? { revision: Number(row[2]), tracking: row[3] ?? '-' } : undefined;
+}
+
+/**
+ * Whether `have` will do: the cluster's snaps at exactly the bundle's revision (every member the
+ * same), snapd and bases at it or newer (the image may ship a newer snapd; never downgrade it).
+ */
+const satisfied = (entry: BundleEntry, have: number | undefined): boolean =>
+  have !== undefined && (entry.role === 'cluster' ? have === entry.revision : have >= entry.revision);
+
+async function snap(ctx: StepContext, args: string[], what: string): Promise<void> {
+  const ran = await ctx.run('snap', args, { timeoutMs: 30 * 60_000 });
+  if (ran.exitCode !== 0) throw new TemporaryFailure(`${what} failed: ${lastLine(ran.stderr)}`);
+}
+
+export async function installFromBundle(ctx: StepContext, cluster: readonly string[],
+  disk: BundleDisk = ctx.bundleDisk ?? localBundleDisk(), options: FetchOptions = FETCH_DEFAULTS): Promise<void> {
+  const bundle = await new BundleFetch(ctx, disk, options).fetchAll();
+  for (const entry of bundle.snaps) {
+    const have = await installedSnap(ctx, entry.name);
+    if (!satisfied(entry, have?.revision)) {
+      ctx.report(`installing ${entry.name} revision ${entry.revision} from the bundle`);
+      const ack = await ctx.run('snap', ['ack', join(disk.dir, entry.assert)]);
+      if (ack.exitCode !== 0) {
+        // snapd checked the signatures and refused: this copy must not be trusted on the next start either.
+        await disk.remove(entry.assert);
+        throw new TemporaryFailure(`snap ack ${entry.assert} failed (the file is deleted and fetched again): ${lastLine(ack.stderr)}`);
+      }
+      await snap(ctx, ['install', join(disk.dir, entry.file)], `snap install ${entry.file}`);
+    }
+    if (!cluster.includes(entry.name)) continue;
+    const channel = withRisk(ctx.config.snaps[entry.name as keyof typeof ctx.config.snaps]);
+    if ((await installedSnap(ctx, entry.name))?.tracking !== channel)
+      await snap(ctx, ['switch', entry.name, `--channel=${channel}`], `snap switch ${entry.name} --channel=${channel}`);
+  }
+}
