@@ -1,9 +1,10 @@
 // What `--help` prints: the top help, and each subcommand's own (`build-image status --help`).
 // The top help carries every subcommand's text, so the two never disagree.
 import { EXIT_NEEDS_PERSON } from '../status.js';
+import { SERVE_ABOUT, SERVE_EXITS, SERVE_OPTIONS, SERVE_USAGE } from '../serve/serve-args.js';
 import { SNAPS_ABOUT, SNAPS_USAGE } from '../snaps/snaps-args.js';
 
-export const SUBCOMMANDS = ['status', 'flash', 'doctor', 'revoke', 'snaps'] as const;
+export const SUBCOMMANDS = ['status', 'flash', 'doctor', 'revoke', 'snaps', 'serve'] as const;
 export type Subcommand = typeof SUBCOMMANDS[number];
 
 const USAGE: Readonly<Record<Subcommand, string>> = {
@@ -12,6 +13,7 @@ const USAGE: Readonly<Record<Subcommand, string>> = {
   doctor: 'build-image doctor [--json]',
   revoke: 'build-image revoke --node NAME [--config FILE]',
   snaps: SNAPS_USAGE,
+  serve: SERVE_USAGE,
 };
 
 const ABOUT: Readonly<Record<Subcommand, string>> = {
@@ -43,6 +45,7 @@ const ABOUT: Readonly<Record<Subcommand, string>> = {
   or no answer. A member that took it refuses every ticket of NAME issued up to now; a card
   built after this joins as usual. Run it again for members that did not answer.`,
   snaps: SNAPS_ABOUT,
+  serve: SERVE_ABOUT,
 };
 
 const OPTIONS: Readonly<Record<Subcommand, string>> = {
@@ -64,6 +67,7 @@ const OPTIONS: Readonly<Record<Subcommand, string>> = {
                       the nodes' architecture (default: arm64)
   -o, --out DIR       the bundle folder (default: <cluster>-snaps-<arch> beside the cluster file)
       --cache DIR     where downloaded snaps are kept by content (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)`,
+  serve: SERVE_OPTIONS,
 };
 
 const EXITS: Readonly<Record<Subcommand, string>> = {
@@ -83,6 +87,7 @@ const EXITS: Readonly<Record<Subcommand, string>> = {
   2  bad arguments, an invalid cluster file, or a channel the store has no such snap in for --arch
   4  the store or a download could not be reached (after retries); run it again: it resumes
   5  a file failed its SHA3-384 check: it was removed`,
+  serve: SERVE_EXITS,
 };
 
 /** `build-image SUBCOMMAND --help`. */
@@ -98,7 +103,7 @@ Usage:
   build-image --config FILE (--node NAME | --all) --seed-only [--out DIR] [--json]
   build-image --config FILE --check
 ${SUBCOMMANDS.map((s) => `  ${USAGE[s]}`).join('\n')}
-  build-image COMMAND --help     (status, flash, doctor, revoke, snaps: that command's own help)
+  build-image COMMAND --help     (status, flash, doctor, revoke, snaps, serve: that command's own help)
 
 Options:
   -c, --config FILE   the cluster file (YAML); see examples/ (default: cluster.yaml)

@@ -1,5 +1,5 @@
 // build-image, as a function of argv, its io and the outside world, returning the exit code.
-// Subcommands: (none) build seeds or images, `status`, `flash`, `doctor`, `revoke`, `snaps`.
+// Subcommands: (none) build seeds or images, `status`, `flash`, `doctor`, `revoke`, `snaps`, `serve`.
 import { readStatus } from '../../firstboot/status/read-status.js';
 import { lsblkProbe } from '../flash/device-facts.js';
 import { execaRunner, programSearchPath } from '../command-runner.js';
@@ -9,6 +9,7 @@ import { buildCommand } from './commands/build.js';
 import { doctorCommand } from './commands/doctor.js';
 import { flashCommand } from './commands/flash.js';
 import { revokeCommand } from './commands/revoke.js';
+import { serveCommand } from './commands/serve.js';
 import { snapsCommand } from './commands/snaps.js';
 import { statusCommand } from './commands/status.js';
 import type { CliIo, RunDeps } from './io.js';
@@ -32,6 +33,7 @@ export async function run(argv: readonly string[], io: CliIo, overrides: Partial
     if (argv[0] === 'doctor') return await doctorCommand(argv.slice(1), io, deps);
     if (argv[0] === 'revoke') return await revokeCommand(argv.slice(1), io, deps);
     if (argv[0] === 'snaps') return await snapsCommand(argv.slice(1), io, deps);
+    if (argv[0] === 'serve') return await serveCommand(argv.slice(1), io);
     return await buildCommand(parseBuildArgs(argv), io, deps);
   } catch (error) {
     removeOwnLeftoversSync(); // each step cleans up after itself; this catches what slipped through
