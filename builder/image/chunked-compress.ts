@@ -5,12 +5,18 @@
 import { createHash } from 'node:crypto';
 import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compressChunk, type ChunkedCompression } from './codecs.js';
+import { ChunkWorkers, xzChunkEngine } from './chunk-workers.js';
+import type { ChunkedCompression } from './codecs.js';
+import type { OnProgress } from './progress.js';
 import { partialPath } from '../output/leftovers.js';
 import { BufferPool, readSegments, type Segment } from './read-segments.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;
-const PARALLEL = 2;
+/**
+ * Chunks sent to the workers and not yet written, per worker: two keep every worker busy while
+ * the output waits, in order, for the oldest. Raw memory held: (2 x workers + 1) x 16 MiB.
+ */
+const QUEUED_PER_WORKER = 2;
 
 export type { ChunkedCompression };
 
@@ -29,17 +35,30 @@ export interface ChunkedResult {
   readonly chunks: number;
 }
 
+export interface ChunkedOptions {
+  /** Progress in raw bytes read (step 'compress'), at most every quarter second and once when done. */
+  readonly onProgress?: OnProgress;
+  /** The name progress shows (default: the output file's). */
+  readonly label?: string;
+  /** Worker threads (default: one per core, at most MAX_WORKERS). */
+  readonly workers?: number;
+  readonly now?: () => number;
+}
+
 /**
  * Reads the raw image once (a file, or the byte ranges of files that make it up): hashes it whole
- * and per chunk, and writes `out` from cached or new chunks.
+ * and per chunk, and writes `out` from cached chunks or chunks compressed on worker threads.
  */
 export async function compressChunked(raw: string | readonly Segment[], out: string, compression: ChunkedCompression,
-  cacheDir: string): Promise<ChunkedResult> {
+  cacheDir: string, options: ChunkedOptions = {}): Promise<ChunkedResult> {
   const dir = join(cacheDir, 'chunks', CACHE_FOLDER[compression]);
   await mkdir(dir, { recursive: true });
   const own = new BufferPool(CHUNK_BYTES);
   const segments = typeof raw === 'string' ? [{ path: raw, from: 0, bytes: (await stat(raw)).size }] : raw;
+  const total = segments.reduce((sum, s) => sum + s.bytes, 0);
   const pieces = readSegments(segments, CHUNK_BYTES, own);
+  const workers = new ChunkWorkers({ compression, xzProgram: compression === 'xz' && await xzChunkEngine() === 'xz program', env: process.env,
+    ...(options.workers ? { size: options.workers } : {}) });
   const output = await open(out, 'w', 0o600);
   const rawHash = createHash('sha256');
   const outHash = createHash('sha256');
@@ -47,12 +66,21 @@ export async function compressChunked(raw: string | readonly Segment[], out: str
   let bytes = 0;
   let chunks = 0;
   let compressedChunks = 0;
-  // Chunks to compress run two at a time (one per core) while output stays in chunk order. Each
-  // pending entry is the cached file of its chunk: no compressed output is held in memory.
-  const pending: Promise<string>[] = [];
+  const now = options.now ?? (() => performance.now());
+  const began = now();
+  let written = 0; // raw bytes whose compressed chunk is in `out`
+  let lastReport = began;
+  const report = (done: boolean) => options.onProgress?.({
+    step: 'compress', label: options.label ?? out, bytes: written, total, done,
+    bytesPerSecond: written / Math.max(0.001, (now() - began) / 1000),
+  });
+  // Output stays in chunk order. Each pending entry is the cached file of its chunk: no
+  // compressed output is held in memory.
+  const pending: { file: Promise<string>; raw: number }[] = [];
   const copy = Buffer.allocUnsafeSlow(1024 * 1024);
   const writeNext = async () => {
-    const chunk = await open(await pending.shift()!, 'r');
+    const next = pending.shift()!;
+    const chunk = await open(await next.file, 'r');
     try {
       for (;;) {
         const { bytesRead } = await chunk.read(copy, 0, copy.length, null);
@@ -64,6 +92,11 @@ export async function compressChunked(raw: string | readonly Segment[], out: str
     } finally {
       await chunk.close();
     }
+    written += next.raw;
+    if (now() - lastReport >= 250) {
+      lastReport = now();
+      report(false);
+    }
   };
   try {
     for await (const data of pieces) {
@@ -71,33 +104,37 @@ export async function compressChunked(raw: string | readonly Segment[], out: str
       rawBytes += data.length;
       chunks++;
       const cached = join(dir, `${createHash('sha256').update(data).digest('hex')}.${compression}`);
-      const hit = await access(cached).then(() => true, () => false);
-      if (!hit) compressedChunks++;
-      if (hit) own.give(data);
-      const next = hit ? Promise.resolve(cached) : (async () => {
+      const length = data.length;
+      let file: Promise<string>;
+      if (await access(cached).then(() => true, () => false)) {
+        own.give(data);
+        file = Promise.resolve(cached);
+      } else {
+        compressedChunks++;
         const partial = partialPath(cached);
-        try {
-          await compressChunk(data, compression, partial);
+        file = workers.compress(data, partial).then(async (memory) => {
+          own.give(memory);
           await rename(partial, cached);
-        } catch (error) {
+          return cached;
+        }, async (error: unknown) => {
           await rm(partial, { force: true });
           throw error;
-        } finally {
-          own.give(data);
-        }
-        return cached;
-      })();
-      next.catch(() => {}); // its failure is taken when its turn comes, not as an unhandled rejection
-      pending.push(next);
-      if (pending.length >= PARALLEL) await writeNext();
+        });
+        file.catch(() => {}); // its failure is taken when its turn comes, not as an unhandled rejection
+      }
+      pending.push({ file, raw: length });
+      if (pending.length >= workers.size * QUEUED_PER_WORKER) await writeNext();
     }
     while (pending.length) await writeNext();
   } catch (error) {
-    await Promise.allSettled(pending);
+    await Promise.allSettled(pending.map((p) => p.file));
+    await workers.close();
     await output.close();
     await rm(out, { force: true });
     throw error;
   }
+  await workers.close();
   await output.close();
+  report(true);
   return { rawSha256: rawHash.digest('hex'), rawBytes, sha256: outHash.digest('hex'), bytes, compressedChunks, chunks };
 }

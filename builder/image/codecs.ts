@@ -6,14 +6,12 @@
 // either stay valid. Where its prebuild does not load (its "linux-arm64" build is an x86-64 file),
 // the xz program does the same job. zstd: zstd-wasm (libzstd in WebAssembly) writes, fzstd reads.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { CommandFailed } from '../command-runner.js';
 
 export type ChunkedCompression = 'xz' | 'zst';
 
@@ -84,8 +82,10 @@ export async function compressWithXzProgram(data: Buffer, dest: string): Promise
     child.on('error', () => {}); // a missing program: 'close' still comes, with its code
     child.stdin!.on('error', () => {}); // a tool that dies early closes its stdin: its exit code says why
     child.stdin!.end(data);
-    const [code] = await once(child, 'close') as [number | null];
-    if (code !== 0) throw new CommandFailed('xz', code ?? undefined,
+    // Not events.once: it rejects on 'error' ("spawn xz ENOENT") before 'close' brings the code.
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Imported on failure only: command-runner brings execa, which a compression worker need not load.
+    if (code !== 0) throw new (await import('../command-runner.js')).CommandFailed('xz', code ?? undefined,
       Buffer.concat(stderr).toString() || 'lzma-native does not load on this machine and the xz program did not run: install xz');
   } finally {
     await output.close();
