@@ -12,6 +12,8 @@ import type { Cluster } from '../builder/config/types.js';
 import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.js';
 import type { BundleManifest } from '../builder/snaps/bundle.js';
 import { localBundleDisk } from '../firstboot/bundle/bundle-disk.js';
+import { folderBundleFiles } from '../firstboot/bundle/bundle-files.js';
+import { startBundleServer, type FetchEvent } from '../firstboot/bundle/bundle-server.js';
 import { BUNDLE_PORT, nodeIndexOf, sourceOrder, type BundleSource } from '../firstboot/bundle/bundle-sources.js';
 import type { StepContext } from '../firstboot/run/types.js';
 import { installSnaps } from '../firstboot/steps/install-snaps.js';
@@ -88,6 +90,14 @@ async function newSite(peersWithBundle: ('pi2' | 'pi3')[] = []): Promise<Site> {
   const host = new FakeHost('pi1', config.address, new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1'));
   host.files = new FakeFiles();
   return { operator, peers, host, disk: await tempDir('mcpi-node-bundle-'), log: [], config };
+}
+
+/** pi1 with no source of ours listening (a test starts the product's server instead). */
+async function newSiteWithout(operator: BundleSourceDouble): Promise<Site> {
+  const config = planNodeConfig(cluster, 'pi1');
+  const host = new FakeHost('pi1', config.address, new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1'));
+  host.files = new FakeFiles();
+  return { operator, peers: {}, host, disk: await tempDir('mcpi-node-bundle-'), log: [], config };
 }
 
 afterEach(async () => {
@@ -217,6 +227,24 @@ describe('installing from a snap bundle', () => {
     expect(site.operator.asked(microovn.file)).toHaveLength(2);
     expect(site.host.installedFiles.filter((f) => f === path)).toHaveLength(2);
     expect(site.log.join('\n')).toMatch(/microovn_667\.snap on disk no longer has the SHA3-384 its assertion vouches for; deleted/);
+  });
+});
+
+describe('installing from the product\'s bundle server', () => {
+  it('takes every file from bundle-server.ts (as build-image serve runs it) and installs them all', async () => {
+    const operator = new BundleSourceDouble(bundleDir); // the site's shape; this test's server is the real one below
+    site = { ...(await newSiteWithout(operator)) };
+    const events: FetchEvent[] = [];
+    const server = await startBundleServer({ host: ADDRESS.operator, port: operatorPort, files: folderBundleFiles(bundleDir),
+      onFetch: (e) => events.push(e) });
+    try {
+      await installSnaps.run(stepContext(site));
+    } finally {
+      await server.close();
+    }
+    expect(site.host.installedFiles).toEqual(manifest.snaps.map((s) => join(site.disk, s.file)));
+    expect(site.host.held).toBe(true);
+    expect(events.length).toBeGreaterThan(0);
   });
 });
 
