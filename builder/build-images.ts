@@ -9,6 +9,7 @@ import { buildNodeImage, type NodeImage } from './image/build-node-image.js';
 import { extensionOf, type Compression } from './image/compression.js';
 import { RASPI_LABELS, type ExpectedLabels } from './image/layout.js';
 import { prepareBase } from './image/prepare-base.js';
+import { progressOfBytes, type OnProgress } from './image/progress.js';
 import { prepareRawBase } from './image/decompress.js';
 import { mergeManifest, renderSha256Sums, type Manifest } from './image/release-files.js';
 import { firstBootFolder, type FirstBootSources } from './first-boot-folder.js';
@@ -43,6 +44,8 @@ export interface ImageBuildOptions {
   readonly firstBoot: FirstBootSources;
   /** Compress each image whole instead of from cached chunks (for comparison in the bench). */
   readonly compressWhole?: boolean;
+  /** Progress of the long waits: unpacking the base, compressing each node's image. */
+  readonly onProgress?: OnProgress;
 }
 
 async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
@@ -64,7 +67,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
   // Files we did not make stop the build now, before the base is unpacked or anything written.
   await claimOutFolder(o.outDir, thisBuild, o.log, { apply: false });
   let lastPercent = -1;
-  const base = await prepareRawBase(o.baseImage, o.cacheDir, (done, total) => {
+  const base = await prepareRawBase(o.baseImage, o.cacheDir, o.onProgress ? progressOfBytes('unpack', basename(o.baseImage), o.onProgress) : (done, total) => {
     const percent = Math.floor((done / total) * 100);
     if (percent % 10 === 0 && percent !== lastPercent) o.log(`base: decompressing ${percent}%`);
     lastPercent = percent;
@@ -93,6 +96,7 @@ export async function buildImages(o: ImageBuildOptions): Promise<NodeImage[]> {
         out: join(o.outDir, `${node}${thisBuild.imageExtension}`),
         compression: o.compression ?? 'none',
         ...(o.compressWhole ? {} : { chunkCacheDir: o.cacheDir }),
+        ...(o.onProgress ? { onProgress: o.onProgress, progressLabel: `${node}${thisBuild.imageExtension} (node ${images.length + 1} of ${o.nodes.length})` } : {}),
       });
       const s = image.seconds;
       const chunked = o.compression && o.compression !== 'none' && !o.compressWhole;

@@ -26,7 +26,8 @@ export function progressReporter(options: { isTTY: boolean; write: (text: string
       options.write(`\r\u001b[2K${formatProgress(p)}${p.done ? '\n' : ''}`);
       return;
     }
-    const decile = p.total ? Math.floor((p.bytes / p.total) * 10) : -1;
+    // 100% is said once, by the done line (a last chunk's report and the done report both reach it).
+    const decile = p.total ? Math.min(9, Math.floor((p.bytes / p.total) * 10)) : -1;
     if (p.done || decile > lastDecile) options.write(`${formatProgress(p)}\n`);
     lastDecile = p.done ? -1 : Math.max(lastDecile, decile);
   };

@@ -15,6 +15,7 @@ import { copyRange } from './extents.js';
 import { writeFatFiles } from './fat-files.js';
 import { sha256Hex } from './hash-file.js';
 import type { InjectedFile, PreparedBase } from './prepare-base.js';
+import type { OnProgress } from './progress.js';
 import { partialPath } from '../output/leftovers.js';
 
 export interface NodeImage {
@@ -87,6 +88,8 @@ export async function buildNodeImage(options: {
   /** Where compressed chunks are cached; without it every chunk is compressed afresh (--compress-whole). */
   chunkCacheDir?: string;
   clone?: Cloner;
+  /** The compression's progress, shown as `progressLabel` (default: the image's file name). */
+  onProgress?: OnProgress; progressLabel?: string;
 }): Promise<NodeImage> {
   const { base, node, seed, out } = options;
   const now = options.now ?? (() => performance.now() / 1000);
@@ -111,7 +114,8 @@ export async function buildNodeImage(options: {
         const bootEnd = base.boot.offset + base.boot.bytes;
         const segments = [{ path: base.path, from: 0, bytes: base.boot.offset }, { path: bootPartial, from: 0, bytes: base.boot.bytes },
           { path: base.path, from: bootEnd, bytes: base.bytes - bootEnd }].filter((segment) => segment.bytes > 0);
-        const r = await compressChunked(segments, compressedPartial, compression, options.chunkCacheDir ?? ownChunks!);
+        const r = await compressChunked(segments, compressedPartial, compression, options.chunkCacheDir ?? ownChunks!,
+          { label: options.progressLabel ?? basename(out), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
         await rename(compressedPartial, out);
         return { ...common, bytes: r.bytes, sha256: r.sha256, raw: { bytes: r.rawBytes, sha256: r.rawSha256 },
           seconds: { write: 0, compress: now() - t } };

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { downloadResumable, fetchSmall, type Fetcher, type RetryPolicy } from './download.js';
 import { DownloadError } from './errors.js';
+import type { OnProgress } from './progress.js';
 
 export const DEFAULT_REGISTRY = 'https://registry.npmjs.org/';
 
@@ -14,7 +15,9 @@ export type PackageFetcher = (spec: string, dir: string) => Promise<string>;
 export const registryOf = (env: Readonly<Record<string, string | undefined>>): string =>
   (env.npm_config_registry || env.NPM_CONFIG_REGISTRY || DEFAULT_REGISTRY).replace(/\/*$/, '/');
 
-export function registryFetcher(fetcher: Fetcher, env: Readonly<Record<string, string | undefined>>, policy?: RetryPolicy): PackageFetcher {
+/** `onProgress`: the tarball's download (about 45 MB for a Node.js runtime: seconds to minutes). */
+export function registryFetcher(fetcher: Fetcher, env: Readonly<Record<string, string | undefined>>, policy?: RetryPolicy,
+  onProgress?: OnProgress): PackageFetcher {
   return async (spec, dir) => {
     const at = spec.lastIndexOf('@');
     const name = spec.slice(0, at);
@@ -30,7 +33,7 @@ export function registryFetcher(fetcher: Fetcher, env: Readonly<Record<string, s
       const tarball = metadata.dist?.tarball;
       if (typeof tarball !== 'string') throw new DownloadError(metadataUrl, 'the registry\'s answer names no tarball');
       const path = join(dir, `${name.replace('/', '-')}-${version}.tgz`);
-      await downloadResumable(fetcher, tarball, path, { label: spec, ...(policy ? { policy } : {}) });
+      await downloadResumable(fetcher, tarball, path, { label: spec, ...(policy ? { policy } : {}), ...(onProgress ? { onProgress } : {}) });
       return path;
     } catch (error) {
       if (error instanceof SyntaxError) throw new DownloadError(metadataUrl, 'the registry\'s answer is not JSON', { cause: error });

@@ -163,7 +163,7 @@ async function images(cluster: Cluster, secrets: ClusterSecrets, nodes: readonly
   const built = await buildImages({
     cluster, clusterText: await readFile(options.config, 'utf8'), configFile: options.config, secrets, nodes, seedOptions,
     baseImage: baseImage!, cacheDir, outDir, log: io.stderr, compression: options.compress, ...(labels ? { labels } : {}), firstBoot,
-    compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}),
+    compressWhole: options.compressWhole, ...(baseSha256 ? { baseSha256 } : {}), onProgress: progressFor(io),
   });
   io.stdout(options.json
     ? `${JSON.stringify({ cluster: cluster.name, images: built.map(({ seconds: _s, ...i }) => i) }, null, 2)}\n`
@@ -180,5 +180,5 @@ async function firstBootSources(options: BuildOptions, arch: string, cacheDir: s
   // Watched before the fetch: Ctrl-C during it removes its temporaries in the cache too.
   for (const path of await sweepStaleLeftovers(cacheDir)) io.stderr(`removed ${path}, left by an interrupted build`);
   const pin = await runtimePin(arch);
-  return { bundle, runtime: await nodeRuntime(pin, cacheDir, registryFetcher(fetcherFor(io.env), io.env)) };
+  return { bundle, runtime: await nodeRuntime(pin, cacheDir, registryFetcher(fetcherFor(io.env), io.env, undefined, progressFor(io))) };
 }
