@@ -189,7 +189,6 @@ describe('broken base images', () => {
       await writeFile(p, bytes);
       return p;
     }, /could not be decompressed with xz/],
-    ['a missing file', async () => '/nonexistent/base.img.xz', /does not exist/],
   ];
 
   it.each(cases)('%s: exit 6, a clear message, nothing partial in out/ or the cache', async (_name, make, message) => {
