@@ -19,6 +19,7 @@ import { tempDir } from './helpers/temp-dir.js';
 const CHANNELS = RELEASE_CHANNELS[2];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LISTEN = '127.0.0.70';
+const anyPort = () => String(20000 + Math.floor(Math.random() * 20000));
 /** This computer as the command sees it: a home LAN address, and one in the cluster's subnet. */
 const INTERFACES = () => ({
   wlan0: [{ family: 'IPv4' as const, address: '192.168.1.5', netmask: '255.255.255.0', mac: '00:00:00:00:00:01', internal: false, cidr: '192.168.1.5/24' }],
@@ -26,7 +27,8 @@ const INTERFACES = () => ({
 });
 
 let dir: string;
-let config: string;
+let config: string; // microcloud.snaps: {source: bundle, server: LISTEN}, as a site that uses serve has
+let storeConfig: string; // the same cluster taking its snaps from the store
 let bundle: string; // where snaps writes by default, so serve finds it without --bundle
 let manifest: BundleManifest;
 
@@ -41,10 +43,12 @@ beforeAll(async () => {
   config = join(dir, 'cluster.yaml');
   const loopback = (await readFile(exampleFile('three-pis-ceph'), 'utf8'))
     .replace('10.20.0.0/24', '127.0.0.0/24').replace(/10\.20\.0\.1(?!\d)/g, '127.0.0.1').replace(/10\.20\.0\.1([1-3])/g, '127.0.0.1$1');
-  await writeFile(config, loopback);
+  storeConfig = join(dir, 'store.yaml');
+  await writeFile(storeConfig, loopback);
+  await writeFile(config, loopback.replace('microcloud:\n', `microcloud:\n  snaps: { source: bundle, server: ${LISTEN} }\n`));
   const io = { stdout: () => undefined, stderr: () => undefined, env: { MICROCLOUD_PI_SNAP_STORE: address, MICROCLOUD_PI_CACHE: join(dir, 'cache') } };
   try {
-    expect(await snapsCommand(['--config', config], io, { sleep: async () => {} })).toBe(0);
+    expect(await snapsCommand(['--config', storeConfig, '--out', join(dir, 'shelf-snaps-arm64')], io, { sleep: async () => {} })).toBe(0);
   } finally {
     await store.stop();
   }
@@ -121,7 +125,9 @@ describe('build-image serve', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/checking each snap's SHA3-384: 100%/);
     expect(r.stderr).toContain(`${manifest.snaps.length} snaps`);
-    expect(r.stderr).toContain(`at http://${LISTEN}:${port}/bundle/`); // the subnet's address, not wlan0's
+    expect(port).toBe(8555); // where the cluster file says the nodes ask
+    expect(r.stderr).toContain(`at http://${LISTEN}:8555/bundle/`);
+    expect(r.stderr).not.toContain('note:');
     expect(r.stdout).toContain(`pi1 (127.0.0.11): ${lxd.file}, `);
     expect(r.stdout).toMatch(new RegExp(`pi1 \\(127\\.0\\.0\\.11\\): ${lxd.file} done, \\d+\\.\\d MiB sent`));
     expect(r.stdout).toContain('127.0.0.99 (not in the cluster file): bundle.json done');
@@ -149,10 +155,24 @@ describe('build-image serve', () => {
     expect(r.writes).toContain(`pi2 (127.0.0.12): 2/${manifest.snaps.length * 2} files done`);
   });
 
-  it('says when this computer has no address in the cluster\'s subnet, and how to give one (exit 2)', async () => {
+  it('without microcloud.snaps.server, serves on this computer\'s address in the subnet and says the nodes will not ask it', async () => {
+    let port = 0;
+    const r = await serve(['--config', storeConfig, '--port', anyPort(), '--no-verify'], { during: async (p) => { port = p; } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`at http://${LISTEN}:${port}/bundle/`); // the subnet's address, not wlan0's
+    expect(r.stderr).toMatch(/note: .*store\.yaml takes the snaps from the store \(microcloud\.snaps\): its nodes will not ask this server/);
+  });
+
+  it('refuses to serve where the nodes will not look: the cluster file\'s server address is not this computer\'s (exit 2)', async () => {
     const r = await serve(['--config', config], { deps: { interfaces: () => ({ wlan0: INTERFACES().wlan0 }) } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no address in the cluster's intra subnet 127\.0\.0\.0\/24 \(.*cluster\.yaml: network\.subnet\); it has 192\.168\.1\.5 \(wlan0\)/);
+    expect(r.stderr).toContain(`the nodes ask ${LISTEN} for the bundle (${config}: microcloud.snaps.server), and this computer does not have that address; it has 192.168.1.5 (wlan0)`);
+  });
+
+  it('says when this computer has no address in the cluster\'s subnet, and how to give one (exit 2)', async () => {
+    const r = await serve(['--config', storeConfig], { deps: { interfaces: () => ({ wlan0: INTERFACES().wlan0 }) } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no address in the cluster's intra subnet 127\.0\.0\.0\/24 \(.*store\.yaml: network\.subnet\); it has 192\.168\.1\.5 \(wlan0\)/);
     expect(r.stderr).toContain('--listen ADDRESS');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -195,15 +215,15 @@ describe('build-image serve', () => {
     expect(r.stderr).toContain(`${lxd.file}'s SHA3-384 is not the one bundle.json and its assertion name (the file is damaged)`);
 
     const release3 = join(dir, 'release3.yaml');
-    await writeFile(release3, (await readFile(config, 'utf8')).replace('release: 2', 'release: 3'));
-    const other = await serve(['--config', release3, '--bundle', bundle, '--no-verify']);
+    await writeFile(release3, (await readFile(storeConfig, 'utf8')).replace('release: 2', 'release: 3'));
+    const other = await serve(['--config', release3, '--bundle', bundle, '--no-verify', '--port', anyPort()]);
     expect(other.code).toBe(2);
     expect(other.stderr).toContain(`bundle.json has lxd from ${CHANNELS.lxd}; the cluster file wants ${RELEASE_CHANNELS[3].lxd} (microcloud.channels.lxd)`);
   });
 
   it('the real process: Ctrl-C (SIGINT) stops it at once with 130 and a line saying nothing is lost', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'builder/cli/main.ts'), 'serve', '--config', config, '--listen', '127.0.0.72',
-      '--port', String(20000 + Math.floor(Math.random() * 20000)), '--no-verify'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--port', anyPort(), '--no-verify'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

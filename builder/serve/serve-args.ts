@@ -1,7 +1,7 @@
 // argv -> ServeOptions for `build-image serve`, and its --help. Every default is applied here, once.
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { BUNDLE_PORT } from '../../firstboot/bundle/bundle-server.js';
+import { BUNDLE_PORT } from '../../firstboot/bundle/bundle-sources.js';
 import { UsageError } from '../cli/errors.js';
 import { optionErrorMessage } from '../cli/option-errors.js';
 
@@ -12,7 +12,8 @@ export interface ServeOptions {
   readonly bundle?: string;
   /** Default: this computer's address in the cluster's intra subnet. */
   readonly listen?: string;
-  readonly port: number;
+  /** Default: the cluster file's microcloud.snaps.server port, else BUNDLE_PORT. */
+  readonly port?: number;
   /** Check every .snap's SHA3-384 once before serving (default on). */
   readonly verify: boolean;
   readonly debug: boolean;
@@ -32,13 +33,13 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
   } catch (error) {
     throw new UsageError(optionErrorMessage(error, Object.keys(OPTIONS), `Usage: ${SERVE_USAGE} (see build-image serve --help).`), { cause: error });
   }
-  const port = values.port === undefined ? BUNDLE_PORT : Number(values.port);
-  if (!/^\d+$/.test(values.port ?? '0') || !Number.isInteger(port) || port < 1 || port > 65535)
-    throw new UsageError(`--port ${values.port} is not a TCP port. Give a number from 1 to 65535 (default ${BUNDLE_PORT}, which the nodes ask).`);
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!/^\d+$/.test(values.port!) || port < 1 || port > 65535))
+    throw new UsageError(`--port ${values.port} is not a TCP port. Give a number from 1 to 65535 (default: the cluster file's microcloud.snaps.server port, or ${BUNDLE_PORT}).`);
   if (values.listen !== undefined && !isIP(values.listen))
     throw new UsageError(`--listen ${values.listen} is not an IP address. Give this computer's address on the cluster's network, e.g. 10.20.0.2.`);
   return {
-    help: values.help ?? false, config: values.config ?? 'cluster.yaml', port, verify: !(values['no-verify'] ?? false), debug: values.debug ?? false,
+    help: values.help ?? false, config: values.config ?? 'cluster.yaml', ...(port !== undefined ? { port } : {}), verify: !(values['no-verify'] ?? false), debug: values.debug ?? false,
     ...(values.bundle !== undefined ? { bundle: values.bundle } : {}), ...(values.listen !== undefined ? { listen: values.listen } : {}),
   };
 }
@@ -49,10 +50,12 @@ export const SERVE_ABOUT = `  Serves a snap bundle (what build-image snaps wrote
   clock, so an offline site agrees on the time. Before it listens it checks the bundle:
   bundle.json, every listed file there at its size, each .assert's snap-revision naming its
   .snap's SHA3-384 and size, the cluster's snaps at the cluster file's channels, and (unless
-  --no-verify) every .snap's SHA3-384, read once with progress. It listens on this
-  computer's address in the cluster's intra subnet (network.subnet), port ${BUNDLE_PORT}, and
-  shows which node (by the cluster file's addresses) fetched which file, how far, and when
-  it was done: redrawn in place on a terminal, one line per start and end otherwise. It runs
+  --no-verify) every .snap's SHA3-384, read once with progress. It listens where the nodes
+  ask: microcloud.snaps.server (ADDRESS[:PORT], port ${BUNDLE_PORT} unless given), which must be an
+  address of this computer; for a cluster file without one, this computer's address in
+  network.subnet. It shows which node (by the cluster file's addresses) fetched which file,
+  how far, and when it was done: redrawn in place on a terminal, a line per start and end
+  otherwise. It runs
   on any OS with Node alone, needs no root, and writes nothing: stop it with Ctrl-C at any
   time; a node that was fetching resumes from another source or when serve runs again.`;
 
@@ -61,9 +64,9 @@ export const SERVE_OPTIONS = `  -c, --config FILE   the cluster file (default: c
   -b, --bundle DIR    the bundle folder (default: <cluster>-snaps-arm64 beside the cluster
                       file, where build-image snaps writes)
       --listen ADDRESS
-                      the address to listen on (default: this computer's address in
-                      network.subnet; give it when there is none or several)
-  -p, --port N        the TCP port (default: ${BUNDLE_PORT})
+                      the address to listen on (default: microcloud.snaps.server, or
+                      this computer's address in network.subnet)
+  -p, --port N        the TCP port (default: microcloud.snaps.server's, or ${BUNDLE_PORT})
       --no-verify     skip the SHA3-384 check of each .snap at start (sizes and assertions
                       are still checked; every node checks each file before installing it)`;
 

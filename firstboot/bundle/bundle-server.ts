@@ -19,7 +19,6 @@ import { bundleEntries, type BundleEntry } from './bundle-format.js';
 import type { BundleFiles, OpenedBundleFile } from './bundle-files.js';
 import { byteRange } from './byte-range.js';
 
-export const BUNDLE_PORT = 8555;
 export const BUNDLE_PREFIX = '/bundle/';
 export const TIME_PATH = '/time';
 

@@ -7,7 +7,7 @@ import { BUNDLE_PREFIX, startBundleServer, TIME_PATH, type BundleServer, type Fe
 import { loadCluster } from '../../config/load-cluster.js';
 import { checkBundle, type HashProgress } from '../../serve/check-bundle.js';
 import { FetchView } from '../../serve/fetch-view.js';
-import { listenAddress, type Interfaces } from '../../serve/listen-address.js';
+import { listenAt, type Interfaces } from '../../serve/listen-address.js';
 import { parseServeArgs, SERVE_HELP } from '../../serve/serve-args.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
@@ -65,8 +65,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
   }
   const { cluster } = await loadCluster(options.config);
   const dir = options.bundle ?? bundleDir(options.config, cluster.name, 'arm64');
-  const chosen = options.listen !== undefined ? { address: options.listen, notes: [] }
-    : listenAddress(cluster, (deps.interfaces ?? networkInterfaces)(), options.config);
+  const chosen = listenAt(cluster, (deps.interfaces ?? networkInterfaces)(), options.config,
+    { ...(options.listen !== undefined ? { listen: options.listen } : {}), ...(options.port !== undefined ? { port: options.port } : {}) });
   if (options.verify) io.stderr(`serve: checking the bundle in ${dir} (--no-verify skips reading each snap's SHA3-384)`);
   const checked = await checkBundle(dir, cluster, { verify: options.verify, onHash: hashProgress(io) });
   for (const note of [...checked.notes, ...chosen.notes]) io.stderr(`serve: note: ${note}`);
@@ -81,8 +81,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
   };
   const now = deps.now ?? Date.now;
   const server = await listen(() => startBundleServer({
-    host: chosen.address, port: options.port, files: folderBundleFiles(dir), peers: cluster.nodes.map((n) => n.address), onFetch, now,
-  }), { host: chosen.address, port: options.port });
+    host: chosen.address, port: chosen.port, files: folderBundleFiles(dir), peers: cluster.nodes.map((n) => n.address), onFetch, now,
+  }), { host: chosen.address, port: chosen.port });
   const url = `http://${chosen.address.includes(':') ? `[${chosen.address}]` : chosen.address}:${server.port}`;
   const banner = `serve: ${checked.manifest.snaps.length} snaps (${mib(checked.totalBytes)}) from ${dir} at ${url}${BUNDLE_PREFIX}, `
     + `the time at ${url}${TIME_PATH}, for ${cluster.name}'s ${cluster.nodes.length} nodes. Ctrl-C stops it: it writes nothing, so nothing is lost.`;
