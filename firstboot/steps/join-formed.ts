@@ -30,7 +30,7 @@ const BATCH_GATHER_MS = 10 * 60_000;
 const MAX_UNANSWERED_POLLS = 3;
 
 /**
- * Peers that formed the cluster without this (uninitialised) node, in the cluster file's order.
+ * Peers that formed the cluster without this (uninitialised) node, the initiator first, then in the cluster file's order.
  * Done peers built from a cluster file without this node, or this node replaces a dead member
  * of its name: it is new. Done peers that count it among their founders: it is new only when
  * every peer that answers is done (a Pi put in place of a dead one without --replace; the member
@@ -39,8 +39,15 @@ const MAX_UNANSWERED_POLLS = 3;
 export function formedWithout(config: NodeConfig, statuses: readonly (NodeStatus | undefined)[]): Member[] {
   const formed = config.peers.filter((_, i) => statuses[i]?.step === 'done');
   if (!formed.length) return [];
+  // A card speaks for its own node only, but for that node it can say anything: a lost card of a Pi
+  // that never booted, answering at its address, could claim a cluster and draw this node into a
+  // MicroCloud of its own. A formation always includes the initiator, so it is believed when the
+  // initiator says so, or when two peers do (two cards), never on one other peer's word alone.
+  const initiator = formed.find((p) => p.name === config.initiator);
+  if (!initiator && formed.length < 2 && config.peers.length > 1) return [];
   const newcomer = config.join.replace || statuses.some((s) => s?.step === 'done' && !(s.formedWith ?? []).includes(config.node));
-  return newcomer || statuses.every((s) => s === undefined || s.step === 'done') ? formed : [];
+  if (!newcomer && !statuses.every((s) => s === undefined || s.step === 'done')) return [];
+  return initiator ? [initiator, ...formed.filter((p) => p !== initiator)] : formed; // the initiator, a member for sure, first
 }
 
 /** Formed members to ask, and the nodes this one sees are new like itself. */
