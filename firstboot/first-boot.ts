@@ -118,7 +118,8 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
       // A founder's cards (and its peers') have been used: none of them can add its node again.
       const founders = await deps.files.read(JOINED_MARKER) === undefined ? [config.node, ...config.peers.map((p) => p.name)] : [];
       const open = async () => {
-        desk = await JoinDesk.open({ config, key: joinKey, run: deps.run, log, clock, files: deps.files, record: (fields) => set(fields), founders });
+        desk = await JoinDesk.open({ config, key: joinKey, run: deps.run, log, clock, files: deps.files, record: (fields) => set(fields), founders,
+          ...(nodeKey ? { signer: nodeKey } : {}) });
       };
       if (await clockSynchronised(deps.run)) {
         await open();

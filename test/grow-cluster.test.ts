@@ -17,7 +17,7 @@ import { readStatus } from '../firstboot/status/read-status.js';
 import { FakeHost, FakeMicroCloud } from './doubles/fake-host.js';
 import { TEST_PASSPHRASE } from './helpers/examples.js';
 import { boot, cluster, commands, fastClock, rig, type NodeRig } from './helpers/first-boot-rig.js';
-import type { Clock } from '../firstboot/run/types.js';
+import type { Clock, JoinSender } from '../firstboot/run/types.js';
 import type { SeedOptions } from '../builder/render/node-config.js';
 import { TEST_TICKET } from './helpers/operator-key.js';
 import { addBody, DESK_START, memberDesk, signedJoin, intentOf } from './helpers/join-desk-rig.js';
@@ -177,6 +177,32 @@ describe('a node added to the cluster file after formation', () => {
       expect(shelf.cloud.memberIntents.get('pi4')).toEqual({ address: '127.0.0.14', certificate: pi4!.host.certificate });
       expect(shelf.members[0]!.log.join('\n')).toMatch(/another machine joined as pi4 \((it is at 127\.0\.0\.15, not 127\.0\.0\.14|its certificate .* is not the one pi4 asked with .*)\); removed it again/);
       expect(pi4!.log.join('\n')).toMatch(/another machine joined in pi4's place in that session and was removed again/);
+    } finally {
+      await shelf.close();
+    }
+  }, 60_000);
+
+  it('cards built with an operator key join with a session secret the member sealed to each of them, not one the batch id gives away', async () => {
+    const clock = fastClock(60);
+    const ticket = { ticket: { ...TEST_TICKET, issuedMs: clock.now() - 60_000 } }; // built a minute ago: TEST_TICKET's day is past join_ticket_days
+    const shelf = await formedShelf(port(), { clock, seed: ticket });
+    try {
+      const [pi4, pi5] = await Promise.all(['pi4', 'pi5'].map((n) => newNode(n, 5, shelf, { seed: ticket })));
+      const batches = new Set<string>();
+      const watching: JoinSender = async (...args) => {
+        const reply = await sendJoin(...args);
+        const batch = reply && (JSON.parse(reply.body) as { batch?: unknown }).batch;
+        if (typeof batch === 'string') batches.add(batch); // what anyone on the LAN sees
+        return reply;
+      };
+      const results = await Promise.all([pi4!, pi5!].map((r) => boot(r, { readPeer: readStatus, clock, sendJoin: watching })));
+      expect(results.map((x) => [x.exitCode, x.status().lastError])).toEqual([[EXIT.done, undefined], [EXIT.done, undefined]]);
+      expect(shelf.cloud.adds.map((a) => [...a].sort())).toEqual([['pi4', 'pi5']]);
+      const passphrase = (parse(preseedInputs(pi4!)[0]!) as { session_passphrase: string }).session_passphrase;
+      expect((parse(preseedInputs(pi5!)[0]!) as { session_passphrase: string }).session_passphrase).toBe(passphrase);
+      expect(batches.size).toBe(1);
+      const key = await deriveJoinKey(TEST_PASSPHRASE, 'loop');
+      expect(passphrase).not.toBe(sessionPassphrase(key, [...batches][0]!)); // the join key and the sniffed id no longer give it
     } finally {
       await shelf.close();
     }

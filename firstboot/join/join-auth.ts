@@ -120,13 +120,14 @@ export function answerSignatures(headers: Readonly<Record<string, string | strin
  * Is this an answer to act on? undefined when not; otherwise the node whose own key signed it
  * (`node` is absent when the reader trusts the join key alone).
  */
-export function answerSignedBy(trust: Trust, scope: AnswerScope, body: string, given: AnswerSignatures): { readonly node?: string } | undefined {
+export function answerSignedBy(trust: Trust, scope: AnswerScope, body: string, given: AnswerSignatures):
+  { readonly node?: string; readonly dh?: string } | undefined {
   const t: AnswerTrust = Buffer.isBuffer(trust) ? { joinKey: trust, cluster: '' } : trust;
   const text = answerText(scope, body);
   if (!sameMac(mac(t.joinKey, text), given.signature)) return undefined;
   if (!t.operatorKey) return {};
   const read = signedByNode({ operatorKey: t.operatorKey, cluster: t.cluster, responder: scope.responder }, text, given.identity, given.nodeSignature);
-  return read.ok ? { node: read.value.node } : undefined;
+  return read.ok ? { node: read.value.node, ...(read.value.dh ? { dh: read.value.dh } : {}) } : undefined;
 }
 
 /** A nonce a member will sign an answer for: hex of 16 to 32 bytes. */

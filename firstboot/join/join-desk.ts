@@ -14,6 +14,8 @@ import { lastLine, redact } from '../run/redact.js';
 import { PRESEED_GRACE_SECONDS } from '../run/run-preseed.js';
 import type { Clock, FileAccess, JoinAnswer, Logger, NodeStatus } from '../run/types.js';
 import { certFingerprint } from './microcloud-cert.js';
+import { IDENTITY_HEADERS, readIdentity, type NodeSigner } from './node-identity.js';
+import { newSessionSecret, sealSecret, sessionPassphraseOf } from './session-secret.js';
 import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
 import { HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, ticketMacHolds, verifyRequest, type JoinRequestIn } from './join-auth.js';
 import { NonceLedgerFile } from './nonce-ledger.js';
@@ -70,12 +72,18 @@ export interface JoinDeskDeps {
   readonly gatherWindowMs?: number;
   /** The nodes this member formed the cluster with, when it is a founder: their cards have been used. */
   readonly founders?: readonly string[];
+  /** This member's card key (built with an operator key): it seals each batch's session secret to its joiners. */
+  readonly signer?: NodeSigner;
 }
 
 /** New nodes gathered for one add session. `plan` is set once the session is open. */
 interface Batch {
   readonly id: string;
   readonly joiners: Map<string, AddRequest>;
+  /** Each joiner's X25519 key, from its operator-sealed identity: the session's secret is sealed to it. */
+  readonly dh: Map<string, string>;
+  /** The session passphrase's secret (session-secret.ts); absent on a member without a card key (the join key and the id give it). */
+  readonly secret?: Buffer;
   /** Names the new nodes said are new too: once all of them have asked, the batch need not wait. */
   readonly expected: Set<string>;
   readonly replacing: Set<string>;
@@ -221,6 +229,7 @@ export class JoinDesk {
     if (this.running?.joiners.has(add.node)) return this.busy();
     // The card's own ticket, signed by the operator: only the node it was built for, at its address, once, in time, unrevoked.
     let ticket: { issued: number; replace: boolean } | undefined;
+    let dh: string | undefined;
     if (config.join.operatorKey) {
       if (this.tickets.blocked) return wait(503, `${config.node} cannot read its record of join tickets; ask another member`);
       const sent = request.headers[TICKET_HEADER];
@@ -234,6 +243,13 @@ export class JoinDesk {
       if (!add.fingerprint)
         return final(add.node, 403, `${add.node}'s request names no MicroCloud certificate (fingerprint): a card built before `
           + `this check, or its microcloud daemon made none; rebuild the card with build-image --node ${add.node}`);
+      // Its identity: the key the session's secret is sealed to, so only this card can open it.
+      const identity = readIdentity(config.join.operatorKey, request.headers[IDENTITY_HEADERS.identity] ?? '');
+      if (!identity.ok || identity.value.cluster !== config.cluster || identity.value.node !== add.node || identity.value.address !== add.address
+        || !identity.value.dh)
+        return final(add.node, 403, `${add.node}'s request carries no identity of ${add.node} at ${add.address} from this cluster's operator key `
+          + `(${identity.ok ? 'another node\'s, or one without a key to seal to' : identity.reason}): rebuild the card with build-image --node ${add.node}`);
+      dh = identity.value.dh;
     }
     const verdictOfMembers = await this.checkMembers(add, ticket?.replace === true);
     if (verdictOfMembers !== 'add' && verdictOfMembers !== 'replace') return verdictOfMembers;
@@ -264,6 +280,7 @@ export class JoinDesk {
     for (const b of this.gathering) if (b !== into) b.joiners.delete(add.node);
     const joined = into;
     joined.joiners.set(add.node, add);
+    if (dh) joined.dh.set(add.node, dh);
     if (!solo) for (const name of [add.node, ...(add.newcomers ?? [])]) joined.expected.add(name);
     if (verdictOfMembers === 'replace') joined.replacing.add(add.node);
     if (ticket) joined.tickets.set(add.node, ticket.issued);
@@ -300,11 +317,16 @@ export class JoinDesk {
     if (batch.failed) return { ...wait(409, `the add session of that batch failed (${batch.failed}); ask to be added again`), removed: batch.removed ?? [] };
     if (batch.seatTaken?.has(asked.node))
       return { ...wait(409, `another machine joined in ${asked.node}'s place in that session and was removed again; ask to be added again`), removed: [asked.node] };
-    return batch.plan ? { status: 200, plan: batch.plan } : { status: 202, batch: batch.id };
+    if (!batch.plan) return { status: 202, batch: batch.id };
+    const joinerDh = batch.dh.get(asked.node);
+    const sealed = batch.secret && joinerDh && this.deps.signer
+      ? sealSecret(batch.secret, this.deps.signer.dhKey, joinerDh, { batch: batch.id, node: asked.node }) : undefined;
+    return { status: 200, plan: batch.plan, ...(sealed ? { sealed } : {}) };
   }
 
   private newBatch(storage: string, solo: boolean): Batch {
-    const batch: Batch = { id: randomBytes(16).toString('hex'), joiners: new Map(), expected: new Set(), replacing: new Set(), tickets: new Map(),
+    const batch: Batch = { id: randomBytes(16).toString('hex'), joiners: new Map(), dh: new Map(), expected: new Set(), replacing: new Set(),
+      tickets: new Map(), ...(this.deps.signer && this.deps.config.join.operatorKey ? { secret: newSessionSecret() } : {}),
       closesAt: this.deps.clock.now() + (this.deps.gatherWindowMs ?? GATHER_WINDOW_MS), storage, solo };
     this.gathering.push(batch);
     return batch;
@@ -346,7 +368,7 @@ export class JoinDesk {
     this.running = batch;
     const joiners = [...batch.joiners.values()];
     batch.plan = planAdd(config, { name: config.node, address: config.address }, joiners);
-    const passphrase = sessionPassphrase(key, batch.id);
+    const passphrase = batch.secret ? sessionPassphraseOf(batch.secret, batch.id) : sessionPassphrase(key, batch.id);
     const names = joiners.map((j) => j.node);
     const replacing = batch.replacing.size > 0;
     this.deps.record({ adding: { node: names.join(', '), replacing, since: new Date(clock.now()).toISOString() }, added: [...this.added] });

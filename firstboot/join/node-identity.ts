@@ -6,7 +6,7 @@
 // proves which node gave it, and a card can speak only for the node it was built for.
 // The private key is derived from the operator's key and what the identity says, so a build
 // (and a release with MICROCLOUD_PI_TICKET_TIME) gives the same card twice; pure functions.
-import { createHmac, createPrivateKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { isText, isTime, open, privateKeyOf, publicKeyOf, rawPublicKey, seal, type OperatorKey, type Read } from './operator-seal.js';
 
 /** Root-only on the Pi: the node's private key (PKCS8 DER, base64), written by cloud-init from user-data. */
@@ -27,10 +27,12 @@ export interface NodeIdentity extends IdentityFields {
   readonly v: 1;
   /** The node's Ed25519 public key, raw 32 bytes, base64. */
   readonly key: string;
+  /** The node's X25519 public key, raw 32 bytes, base64: what a member seals an add session's secret to (session-secret.ts). */
+  readonly dh?: string;
 }
 
-/** What a card carries to sign its answers: its private key, and its identity to send along. */
-export interface NodeSigner { readonly privateKey: KeyObject; readonly identity: string }
+/** What a card carries to sign its answers (its private key, its identity to send along) and to open what is sealed to it. */
+export interface NodeSigner { readonly privateKey: KeyObject; readonly identity: string; readonly dhKey: KeyObject }
 
 // PKCS8 DER of an Ed25519 private key is this 16-byte header and the 32-byte seed.
 const PKCS8_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -43,11 +45,37 @@ export function nodePrivateKey(operatorKey: OperatorKey, fields: IdentityFields)
   return Buffer.concat([PKCS8_HEADER, seed]).toString('base64');
 }
 
+// PKCS8 DER of an X25519 private key: this 16-byte header and the 32-byte key; an SPKI: 12 bytes and the public key.
+const X25519_PKCS8_HEADER = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI_HEADER = Buffer.from('302a300506032b656e032100', 'hex');
+
+/** The node's X25519 key, derived from its Ed25519 key's seed: the node file holds one key, and both sides compute the same. */
+export function dhKeyOf(privateKey: string | KeyObject): KeyObject {
+  const pkcs8 = typeof privateKey === 'string' ? Buffer.from(privateKey, 'base64') : privateKey.export({ format: 'der', type: 'pkcs8' });
+  const seed = createHmac('sha256', pkcs8.subarray(PKCS8_HEADER.length)).update('microcloud-pi node-dh v1').digest();
+  return createPrivateKey({ key: Buffer.concat([X25519_PKCS8_HEADER, seed]), format: 'der', type: 'pkcs8' });
+}
+
+/** A raw X25519 public key (base64) as a KeyObject; undefined when it is not one. */
+export function dhPublicKeyOf(raw: string): KeyObject | undefined {
+  const bytes = Buffer.from(raw, 'base64');
+  if (bytes.length !== 32) return undefined;
+  try {
+    return createPublicKey({ key: Buffer.concat([X25519_SPKI_HEADER, bytes]), format: 'der', type: 'spki' });
+  } catch {
+    return undefined;
+  }
+}
+
+const rawDhPublicKey = (dhKey: KeyObject): string =>
+  createPublicKey(dhKey).export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_HEADER.length).toString('base64');
+
 /** The card's private key and its identity, sealed with the operator's key. */
 export function issueIdentity(operatorKey: OperatorKey, fields: IdentityFields): { readonly privateKey: string; readonly identity: string } {
   const privateKey = nodePrivateKey(operatorKey, fields);
   const { cluster, node, address, issued } = fields;
-  return { privateKey, identity: seal('identity', operatorKey, { v: 1, cluster, node, address, issued, key: rawPublicKey(privateKey) }) };
+  return { privateKey, identity: seal('identity', operatorKey,
+    { v: 1, cluster, node, address, issued, key: rawPublicKey(privateKey), dh: rawDhPublicKey(dhKeyOf(privateKey)) }) };
 }
 
 /** The identity in `text` if the operator signed it. */
@@ -57,7 +85,9 @@ export function readIdentity(operatorPublicKey: string, text: string): Read<Node
   const i = opened.value;
   if (!isText(i.cluster) || !isText(i.node) || !isText(i.address) || !isTime(i.issued) || typeof i.key !== 'string' || !publicKeyOf(i.key))
     return { ok: false, reason: 'its payload lacks cluster, node, address, issued or an Ed25519 key' };
-  return { ok: true, value: { v: 1, cluster: i.cluster, node: i.node, address: i.address, issued: i.issued, key: i.key } };
+  if (i.dh !== undefined && (typeof i.dh !== 'string' || !dhPublicKeyOf(i.dh))) return { ok: false, reason: 'its dh is not an X25519 key' };
+  return { ok: true, value: { v: 1, cluster: i.cluster, node: i.node, address: i.address, issued: i.issued, key: i.key,
+    ...(typeof i.dh === 'string' ? { dh: i.dh } : {}) } };
 }
 
 /** The signer from the root-only key file's text and node.json's identity; undefined when either is missing or they do not match. */
@@ -67,7 +97,7 @@ export function nodeSigner(keyText: string | undefined, identity: string | undef
   if (!read.ok) return undefined;
   try {
     const privateKey = createPrivateKey({ key: Buffer.from(keyText.trim(), 'base64'), format: 'der', type: 'pkcs8' });
-    return rawPublicKey(privateKey) === read.value.key ? { privateKey, identity } : undefined;
+    return rawPublicKey(privateKey) === read.value.key ? { privateKey, identity, dhKey: dhKeyOf(privateKey) } : undefined;
   } catch {
     return undefined;
   }

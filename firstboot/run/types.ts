@@ -68,6 +68,10 @@ export interface JoinAnswer {
   /** 202: the batch this node is gathered into; 200: the batch's add session is open, and this is its plan (checked by the joiner). */
   readonly batch?: string;
   readonly plan?: unknown;
+  /** 200: the session's secret sealed to the asking node (session-secret.ts). */
+  readonly sealed?: string;
+  /** The X25519 key of the member that signed the answer, from its identity (to open `sealed`). */
+  readonly memberDh?: string;
   /** A failed batch: its nodes that MicroCloud had partly joined, which the member removed again (each resets itself). */
   readonly removed?: readonly string[];
   /** On the member's side: the request's signature held, so the answer may be signed. */

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { addRequestOf, checkPlan, renderAddPreseed, withSessionPassphrase, type AddRequest, type Member } from '../join/add-request.js';
 import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest, ticketMac } from '../join/join-auth.js';
 import { certFingerprint, MICROCLOUD_SERVER_CERT } from '../join/microcloud-cert.js';
+import { IDENTITY_HEADERS, NODE_KEY_PATH, nodeSigner } from '../join/node-identity.js';
+import { openSecret, sessionPassphraseOf } from '../join/session-secret.js';
 import { readJoinAnswer } from '../join/join-answer.js';
 import { TICKET_HEADER } from '../join/join-ticket.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
@@ -74,7 +76,9 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
   const nonce = randomBytes(16).toString('hex');
   const signed = signRequest(key, { method: 'POST', path, member: member.address, sender: config.address }, body, ctx.clock.now(), nonce);
   const ticket: Record<string, string> = path === JOIN_PATH && config.join.ticket
-    ? { [TICKET_HEADER]: config.join.ticket, [HEADERS.ticketMac]: ticketMac(key, nonce, config.join.ticket) } : {};
+    ? { [TICKET_HEADER]: config.join.ticket, [HEADERS.ticketMac]: ticketMac(key, nonce, config.join.ticket),
+      // The key the member seals the session's secret to (session-secret.ts).
+      ...(config.join.identity ? { [IDENTITY_HEADERS.identity]: config.join.identity } : {}) } : {};
   const reply = await ctx.sendJoin(member.address, config.statusPort, path,
     { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature, ...ticket }, body, config.address);
   // Built with an operator key, only the member the operator sealed for that address may answer (node-identity.ts).
@@ -164,6 +168,20 @@ const CERT_POLL_MS = 2000;
 const CERT_WAIT_MS = 120_000;
 
 /**
+ * The add session's passphrase. A card built with an operator key takes only the secret the
+ * member sealed to it (session-secret.ts): the batch id travels in the clear, so a passphrase
+ * derived from it and the join key would be any card holder's. undefined when there is none to open.
+ */
+async function passphraseFor(ctx: StepContext, key: Buffer, batch: string, answer: JoinAnswer): Promise<string | undefined> {
+  const { config } = ctx;
+  if (!config.join.operatorKey) return sessionPassphrase(key, batch);
+  const own = nodeSigner(await ctx.files.read(NODE_KEY_PATH), config.join.identity, config.join.operatorKey);
+  const secret = own && answer.sealed && answer.memberDh
+    ? openSecret(answer.sealed, own.dhKey, answer.memberDh, { batch, node: config.node }) : undefined;
+  return secret && sessionPassphraseOf(secret, batch);
+}
+
+/**
  * This node is in a batch on `member`: ask every BATCH_POLL_MS whether its add session is open,
  * then run this side of it with the member's plan. 'over' when the batch ended without it (it
  * failed, or the member restarted): the node asks to be added again.
@@ -183,7 +201,11 @@ async function followBatch(ctx: StepContext, key: Buffer, member: Member, reques
         ctx.log.warn(`join: ${member.name} sent an add plan without this node as it asked; asking again`);
         return 'over';
       }
-      const passphrase = sessionPassphrase(key, batch);
+      const passphrase = await passphraseFor(ctx, key, batch, answer);
+      if (!passphrase) {
+        ctx.log.warn(`join: ${member.name} sent no session secret this node can open; asking again`);
+        return 'over';
+      }
       const preseed = renderAddPreseed(withSessionPassphrase(plan, passphrase));
       if (config.discovery === 'unicast') await ctx.clock.sleep(5000); // the member's session first
       const others = plan.systems.map((s) => s.name).filter((n) => n !== config.node);

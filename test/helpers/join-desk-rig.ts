@@ -5,6 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HEADERS, signRequest, ticketMac, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
 import { JoinDesk } from '../../firstboot/join/join-desk.js';
 import { TICKET_HEADER } from '../../firstboot/join/join-ticket.js';
+import { IDENTITY_HEADERS, issueIdentity } from '../../firstboot/join/node-identity.js';
+import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './operator-key.js';
 import type { FileAccess, NodeStatus } from '../../firstboot/run/types.js';
 import type { SeedOptions } from '../../builder/render/node-config.js';
 import { FakeMicroCloud, type FakeFiles } from '../doubles/fake-host.js';
@@ -67,7 +69,11 @@ export function signedJoin(key: Buffer, body: string, options: { path?: string; 
   const path = options.path ?? '/join';
   const s = signRequest(key, { method: 'POST', path, member: options.to ?? '127.0.0.11', sender: source }, body,
     options.at ?? DESK_START, randomBytes(16).toString('hex'));
+  // A ticketed card sends its identity too: the one built with the ticket, for the node and address its body names.
+  const asked = (options.ticket ? JSON.parse(body) : {}) as { node?: unknown; address?: unknown };
+  const identity = options.ticket && typeof asked.node === 'string' && typeof asked.address === 'string'
+    ? issueIdentity(TEST_OPERATOR_KEY, { cluster: 'loop', node: asked.node, address: asked.address, issued: TEST_ISSUED_MS }).identity : undefined;
   return { source, method: 'POST', path, body, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature,
-    ...(options.ticket ? { [TICKET_HEADER]: options.ticket } : {}),
+    ...(options.ticket ? { [TICKET_HEADER]: options.ticket } : {}), ...(identity ? { [IDENTITY_HEADERS.identity]: identity } : {}),
     ...(options.ticket && options.ticketMac !== false ? { [HEADERS.ticketMac]: ticketMac(key, s.nonce, options.ticket) } : {}) } };
 }
