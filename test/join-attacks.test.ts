@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
-import { deriveJoinKey, HEADERS } from '../firstboot/join/join-auth.js';
+import { deriveJoinKey, HEADERS, requestDigest, signRequest } from '../firstboot/join/join-auth.js';
 import { JoinDesk, REPLACE_AFTER_MS } from '../firstboot/join/join-desk.js';
 import { parseAddRequest } from '../firstboot/join/add-request.js';
 import { readJoinAnswer } from '../firstboot/join/join-answer.js';
@@ -349,9 +349,32 @@ describe('answers a node acts on are authentic', () => {
       }
       // The joiner's own request (a name taken: a final refusal) is answered signed, for its nonce.
       const own = await sendJoin('127.0.0.11', p, '/join', real.headers, real.body, '127.0.0.14');
-      expect(readJoinAnswer(KEY, '127.0.0.11', nonce, own!)).toMatchObject({ status: 409, final: true });
-      // ...and that signature is good for pi1's answer only.
-      expect(readJoinAnswer(KEY, '127.0.0.12', nonce, own!)).toBeUndefined();
+      expect(readJoinAnswer(KEY, '127.0.0.11', nonce, own!, requestDigest('/join', real.body))).toMatchObject({ status: 409, final: true });
+      // ...and that signature is good for pi1's answer only, to that request only.
+      expect(readJoinAnswer(KEY, '127.0.0.12', nonce, own!, requestDigest('/join', real.body))).toBeUndefined();
+      expect(readJoinAnswer(KEY, '127.0.0.11', nonce, own!, requestDigest('/join', addBody('pi4')))).toBeUndefined();
+    } finally {
+      await server.close();
+    }
+  });
+
+  // A holder of the join key on the path sees pi4's nonce, drops pi4's request and sends junk signed under that nonce: pi1
+  // refuses the junk for good, signed. Bound to the request's body, that answer is no answer to pi4's own request.
+  it('a final refusal earned by another body under a sniffed nonce is no answer to the real request', async () => {
+    const p = port();
+    const m = await member();
+    const server = await startStatusServer({ host: '127.0.0.11', port: p, names: ['127.0.0.11'], key: () => KEY,
+      current: () => ({ node: 'pi1', step: 'done', state: 'done', since: 't' }), joinDesk: () => (r) => m.desk.handle(r) });
+    try {
+      const real = signedFor(addBody('pi4'));
+      const nonce = real.headers[HEADERS.nonce]!;
+      const junk = signedJoin(KEY, '{"node":"pi4"}', { from: '127.0.0.14' });
+      const forged = { ...junk.headers, [HEADERS.nonce]: nonce,
+        [HEADERS.signature]: signRequest(KEY, { method: 'POST', path: '/join', member: '127.0.0.11', sender: '127.0.0.14' }, junk.body,
+          Number(real.headers[HEADERS.timestamp]), nonce).signature };
+      const reply = await sendJoin('127.0.0.11', p, '/join', forged, junk.body, '127.0.0.14');
+      expect(readJoinAnswer(KEY, '127.0.0.11', nonce, reply!, requestDigest('/join', junk.body))).toMatchObject({ status: 400, final: true });
+      expect(readJoinAnswer(KEY, '127.0.0.11', nonce, reply!, requestDigest('/join', real.body))).toBeUndefined();
     } finally {
       await server.close();
     }

@@ -7,14 +7,14 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { run } from '../builder/cli/run.js';
 import { loadOrCreateSecrets } from '../builder/config/secrets.js';
-import { answerHeaders, deriveJoinKey, HEADERS, type AnswerSigner } from '../firstboot/join/join-auth.js';
+import { answerHeaders, deriveJoinKey, HEADERS, requestDigest, type AnswerSigner } from '../firstboot/join/join-auth.js';
 import { operatorPublicKey, readRevocation, REVOKE_PATH } from '../firstboot/join/join-ticket.js';
 import { issueIdentity, nodeSigner } from '../firstboot/join/node-identity.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop';
 
-type Member = (body: string) => { status: number; body: string; signed?: 'by this node' | 'by another card' };
+type Member = (body: string) => { status: number; body: string; signed?: 'by this node' | 'by another card'; signedFor?: string };
 interface Heard { address: string; method: string; path: string; type: string | undefined; body: string }
 
 const servers: Server[] = [];
@@ -35,7 +35,8 @@ async function members(byAddress: Record<string, Member | undefined>) {
         // A member signs its answer as a status: for the operator's nonce, with the join key and its own card's key.
         const nonce = req.headers[HEADERS.nonce] as string;
         const card = reply.signed && signing!.card(reply.signed === 'by this node' ? address : '127.0.0.19');
-        const signature = card ? answerHeaders(card, { kind: 'revoke', responder: address, nonce, status: reply.status }, reply.body) : {};
+        const signature = card ? answerHeaders(card, { kind: 'revoke', responder: address, nonce, status: reply.status,
+          request: requestDigest(REVOKE_PATH, reply.signedFor ?? body) }, reply.body) : {};
         res.writeHead(reply.status, { 'content-type': 'application/json', ...signature }).end(reply.body);
       });
     });
@@ -111,14 +112,15 @@ describe('build-image revoke', () => {
       '127.0.0.11': accept,
       '127.0.0.12': () => ({ status: 200, body: '{"ok":true}\n' }),
       '127.0.0.13': () => ({ status: 200, body: '{"ok":true}\n', signed: 'by another card' }),
+      // A 200 signed by pi4 itself, but for another request (an old revocation replayed under this nonce by someone on the path).
+      '127.0.0.14': () => ({ status: 200, body: '{"ok":true}\n', signed: 'by this node', signedFor: 'an earlier revocation' }),
     });
     const ws = await workspace(port);
     const r = await revoke(['--node', 'pi2', '--config', ws.config]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n').slice(0, 3)).toEqual([
-      'pi1 127.0.0.11: accepted',
-      'pi2 127.0.0.12: answered that it took it, but the answer is not signed by this node (not counted: someone else at its address, or a member built before node identities)',
-      'pi3 127.0.0.13: answered that it took it, but the answer is not signed by this node (not counted: someone else at its address, or a member built before node identities)']);
+    const unsigned = 'answered that it took it, but the answer is not signed by this node for this revocation (not counted: someone else at its address, an old answer replayed, or a member built before node identities)';
+    expect(r.stdout.split('\n').slice(0, 4)).toEqual(['pi1 127.0.0.11: accepted', `pi2 127.0.0.12: ${unsigned}`, `pi3 127.0.0.13: ${unsigned}`,
+      `pi4 127.0.0.14: ${unsigned}`]);
     expect(r.stderr).toMatch(/1 of 4 nodes took it/);
   });
 

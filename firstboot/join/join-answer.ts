@@ -8,9 +8,9 @@ export const joinAnswerBody = (answer: JoinAnswer): string => `${JSON.stringify(
   ? { ok: true, ...(answer.batch ? { batch: answer.batch } : {}), ...(answer.plan ? { plan: answer.plan } : {}), ...(answer.sealed ? { sealed: answer.sealed } : {}) }
   : { reason: answer.reason ?? '', ...(answer.final ? { final: true } : {}), ...(answer.removed?.length ? { removed: answer.removed } : {}) })}\n`;
 
-/** The answer of the member at `member`, when it is signed for this request's nonce as `trust` asks (join-auth.ts); undefined otherwise. */
-export function readJoinAnswer(trust: Trust, member: string, nonce: string, reply: HttpReply): JoinAnswer | undefined {
-  const signer = answerSignedBy(trust, { kind: 'join', responder: member, nonce, status: reply.status }, reply.body, reply);
+/** The answer of the member at `member`, when it is signed for this request's nonce (and `request`: its requestDigest) as `trust` asks (join-auth.ts); undefined otherwise. */
+export function readJoinAnswer(trust: Trust, member: string, nonce: string, reply: HttpReply, request?: string): JoinAnswer | undefined {
+  const signer = answerSignedBy(trust, { kind: 'join', responder: member, nonce, status: reply.status, ...(request ? { request } : {}) }, reply.body, reply);
   if (!signer) return undefined;
   let parsed: { reason?: unknown; final?: unknown; batch?: unknown; plan?: unknown; removed?: unknown; sealed?: unknown } = {};
   try {

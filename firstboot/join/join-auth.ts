@@ -70,10 +70,20 @@ export interface AnswerScope {
   readonly responder: string;
   readonly nonce: string;
   readonly status: number;
+  /**
+   * The request answered (requestDigest), for a join, batch or revoke: someone on the path who saw
+   * the nonce cannot send a body of their own under it and pass the answer to that off as the
+   * answer to the real request (a final refusal, or a revocation taken).
+   */
+  readonly request?: string;
 }
 
 const answerText = (scope: AnswerScope, body: string) =>
-  [`${scope.kind}-answer v2`, scope.responder, scope.nonce, String(scope.status), sha256(body)].join('\n');
+  [`${scope.kind}-answer v2`, scope.responder, scope.nonce, String(scope.status), sha256(body),
+    ...(scope.request ? [`request ${scope.request}`] : [])].join('\n');
+
+/** What an answer is bound to of its request: its path and body. */
+export const requestDigest = (path: string, body: string): string => sha256(`${path}\n${body}`);
 
 /**
  * The join key's word that the card's ticket header belongs to this request (its nonce): the

@@ -8,7 +8,7 @@
 // and signs what a node acts on (statuses and join answers) for the asker's nonce.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { answerHeaders, isNonce, HEADERS, MAX_BODY_BYTES, type AnswerSigner, type JoinRequestIn } from '../join/join-auth.js';
+import { answerHeaders, isNonce, HEADERS, requestDigest, MAX_BODY_BYTES, type AnswerSigner, type JoinRequestIn } from '../join/join-auth.js';
 import { joinAnswerBody } from '../join/join-answer.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import { REVOKE_PATH } from '../join/join-ticket.js';
@@ -146,11 +146,13 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     const source = sourceOf(socket); // read now: the socket is gone once a refused request is destroyed
     const nonce = req.headers[HEADERS.nonce];
     /** `signed`: a status always (anyone may ask for it); a join answer only when the request's own signature held. */
-    const answer = (status: number, body: string, signed = true) => {
+    /** `request`: the body of the join, batch or revoke request answered (the answer is bound to it). */
+    const answer = (status: number, body: string, signed = true, request?: string) => {
       const key = options.key();
       const kind = req.url === JOIN_PATH || req.url === BATCH_PATH ? 'join' : req.url === REVOKE_PATH ? 'revoke' : 'status';
+      const digest = request === undefined ? {} : { request: requestDigest(req.url ?? '', request) };
       const signature = signed && key && typeof nonce === 'string' && isNonce(nonce)
-        ? answerHeaders(key, { kind, responder: options.host, nonce, status }, body) : {};
+        ? answerHeaders(key, { kind, responder: options.host, nonce, status, ...digest }, body) : {};
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close', ...signature }).end(body);
     };
     const path = req.url ?? '';
@@ -202,19 +204,20 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
  * having taken it only on that member's own word.
  */
 async function handleRevoke(req: IncomingMessage, res: ServerResponse, options: StatusServerOptions,
-  answer: (status: number, body: string, signed?: boolean) => void, serving: () => void): Promise<void> {
+  answer: (status: number, body: string, signed?: boolean, request?: string) => void, serving: () => void): Promise<void> {
   const body = await readBody(req);
   serving();
   const revoke = options.revoke?.();
   const result = !revoke ? { status: 503, reason: `${options.current().node} is not a formed member that adds nodes (yet)` }
     : 'text' in body ? await revoke(body.text) : { status: 413, reason: `the body is over ${MAX_BODY_BYTES} bytes` };
   if (!('text' in body)) res.once('finish', () => req.socket?.destroy());
-  answer(result.status, `${JSON.stringify(result.status === 200 ? { ok: true } : { reason: result.reason ?? '' })}\n`);
+  answer(result.status, `${JSON.stringify(result.status === 200 ? { ok: true } : { reason: result.reason ?? '' })}\n`, true,
+    'text' in body ? body.text : undefined);
 }
 
 /** `serving`: called once the request is whole and handed on (until then a full pool may close it to make room). */
 async function handleJoin(req: IncomingMessage, res: ServerResponse, path: string, source: string, options: StatusServerOptions,
-  answer: (status: number, body: string, signed?: boolean) => void, serving: () => void): Promise<void> {
+  answer: (status: number, body: string, signed?: boolean, request?: string) => void, serving: () => void): Promise<void> {
   const desk = options.joinDesk?.();
   if (!desk) {
     serving();
@@ -230,5 +233,5 @@ async function handleJoin(req: IncomingMessage, res: ServerResponse, path: strin
   const result = await desk({ source, method: req.method ?? '', path, headers, stillWaiting: () => !socket.destroyed,
     ...('text' in body ? { body: body.text } : { body: '', oversized: true }) });
   if (!('text' in body)) res.once('finish', () => socket.destroy()); // the rest of the body is not waited for
-  answer(result.status, joinAnswerBody(result), result.verified === true);
+  answer(result.status, joinAnswerBody(result), result.verified === true, 'text' in body ? body.text : undefined);
 }

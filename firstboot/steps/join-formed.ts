@@ -4,7 +4,7 @@
 // answers, so several new nodes queue on one member rather than open sessions on several.
 import { randomBytes } from 'node:crypto';
 import { addRequestOf, checkPlan, renderAddPreseed, withSessionPassphrase, type AddRequest, type Member } from '../join/add-request.js';
-import { deriveJoinKey, HEADERS, sessionPassphrase, signRequest, ticketMac } from '../join/join-auth.js';
+import { deriveJoinKey, HEADERS, requestDigest, sessionPassphrase, signRequest, ticketMac } from '../join/join-auth.js';
 import { certFingerprint, MICROCLOUD_SERVER_CERT } from '../join/microcloud-cert.js';
 import { IDENTITY_HEADERS, NODE_KEY_PATH, nodeSigner } from '../join/node-identity.js';
 import { openSecret, sessionPassphraseOf } from '../join/session-secret.js';
@@ -83,7 +83,7 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
     { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature, ...ticket }, body, config.address);
   // Built with an operator key, only the member the operator sealed for that address may answer (node-identity.ts).
   const trust = config.join.operatorKey ? { joinKey: key, operatorKey: config.join.operatorKey, cluster: config.cluster } : key;
-  const answer = reply && readJoinAnswer(trust, member.address, nonce, reply);
+  const answer = reply && readJoinAnswer(trust, member.address, nonce, reply, requestDigest(path, body));
   return { nonce, ...(answer ? { answer } : {}), ...(reply && !answer ? { unsigned: reply.status } : {}) };
 }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { statusKey } from '../../status-key.js';
 import { terminalText } from '../../terminal-text.js';
-import { answerSignatures, answerSignedBy, HEADERS, type Trust } from '../../../firstboot/join/join-auth.js';
+import { answerSignatures, answerSignedBy, HEADERS, requestDigest, type Trust } from '../../../firstboot/join/join-auth.js';
 import { httpExchange, type ExchangeReply } from '../../../firstboot/run/http-exchange.js';
 import { REVOKE_PATH, signRevocation, when } from '../../../firstboot/join/join-ticket.js';
 import { loadCluster } from '../../config/load-cluster.js';
@@ -41,7 +41,7 @@ function reasonIn(body: string): string {
 
 const inWords = (o: Outcome): string =>
   o.kind === 'accepted' ? 'accepted' : o.kind === 'refused' ? `refused (HTTP ${o.status}: ${o.reason})`
-    : o.kind === 'unsigned' ? 'answered that it took it, but the answer is not signed by this node (not counted: someone else at its address, or a member built before node identities)'
+    : o.kind === 'unsigned' ? 'answered that it took it, but the answer is not signed by this node for this revocation (not counted: someone else at its address, an old answer replayed, or a member built before node identities)'
       : `no answer within ${TIMEOUT_MS / 1000} s`;
 
 /** POSTs the revocation to one node with a fresh nonce; its outcome, counted as accepted only on the node's own signed word. */
@@ -51,8 +51,8 @@ async function deliver(address: string, port: number, body: string, trust: Trust
     method: 'POST', host: address, port, path: REVOKE_PATH, body,
     headers: { 'content-type': 'text/plain', [HEADERS.nonce]: nonce }, timeoutMs: TIMEOUT_MS, maxBytes: 16 * 1024,
   });
-  const signed = !!reply && !!trust && !!answerSignedBy(trust, { kind: 'revoke', responder: address, nonce, status: reply.status }, reply.body,
-    answerSignatures(reply.headers));
+  const signed = !!reply && !!trust && !!answerSignedBy(trust,
+    { kind: 'revoke', responder: address, nonce, status: reply.status, request: requestDigest(REVOKE_PATH, body) }, reply.body, answerSignatures(reply.headers));
   return outcomeOf(reply, signed);
 }
 
