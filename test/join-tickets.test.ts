@@ -2,7 +2,7 @@
 // desk checks each joiner's operator-signed ticket (firstboot/join/join-ticket.ts) before anything
 // else it does for the request. Every case here got 202 before the desk checked tickets: the join
 // key off any card was enough.
-import { deriveJoinKey, sessionPassphrase } from '../firstboot/join/join-auth.js';
+import { deriveJoinKey, HEADERS, sessionPassphrase } from '../firstboot/join/join-auth.js';
 import { issueTicket, signRevocation, type TicketFields } from '../firstboot/join/join-ticket.js';
 import { renderAddPreseed, withSessionPassphrase, type AddPlan } from '../firstboot/join/add-request.js';
 import { REVOKE_PATH } from '../firstboot/join/join-ticket.js';
@@ -28,6 +28,20 @@ describe('join tickets at the desk', () => {
   it('a card admits the node it was built for, at its address', async () => {
     const m = await ticketed();
     expect(await m.desk.handle(ask('pi4', ticket()))).toMatchObject({ status: 202, batch: expect.any(String) });
+    await m.desk.settled();
+  });
+
+  // Another card holder sends pi4's ticket and identity again from pi4's address (while pi4 reboots, or by ARP spoofing), with
+  // a certificate of its own: the join key signs it, but pi4's own key does not.
+  it.each([
+    ['without pi4\'s card signature', (h: Record<string, string>) => { const { [HEADERS.cardSignature]: _, ...rest } = h; return rest; }],
+    ['signed by pi5\'s card', (h: Record<string, string>) => ({ ...h, [HEADERS.cardSignature]: ask('pi5', ticket({ node: 'pi5', address: '127.0.0.15' })).headers[HEADERS.cardSignature]! })],
+  ])('refuses pi4\'s ticket and identity sent %s, for now, and changes nothing', async (_what, change) => {
+    const m = await ticketed();
+    const real = ask('pi4', ticket());
+    const replayed = { ...real, headers: change({ ...real.headers }) };
+    expect(await m.desk.handle(replayed)).toMatchObject({ status: 401, reason: expect.stringMatching(/not signed with pi4's own card key/) });
+    expect(await m.desk.handle(ask('pi4', ticket()))).toMatchObject({ status: 202 }); // pi4 itself is not locked out
     await m.desk.settled();
   });
 

@@ -6,7 +6,8 @@
 // and statuses that a node acts on are signed too, bound to the asker's nonce. The add session's
 // passphrase is derived from the key and the request's nonce on both sides. Pure functions of
 // their inputs (the clock is passed in); only the key derivation takes time (scrypt, on purpose).
-import { createHash, createHmac, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, scrypt, timingSafeEqual, verify } from 'node:crypto';
+import { publicKeyOf } from './operator-seal.js';
 import type { AnswerSignatures, AnswerTrust, Trust } from '../run/types.js';
 import { IDENTITY_HEADERS, signAsNode, signedByNode, type NodeSigner } from './node-identity.js';
 
@@ -23,7 +24,8 @@ const MAX_TRACKED_SOURCES = 1024;
 /** A joiner asks once, then every 10 s whether its batch's session is open: 6 a minute and a few to spare. */
 export const MAX_REQUESTS_PER_MINUTE = 12;
 
-export const HEADERS = { timestamp: 'x-mcpi-timestamp', nonce: 'x-mcpi-nonce', signature: 'x-mcpi-signature', ticketMac: 'x-mcpi-ticket-mac' } as const;
+export const HEADERS = { timestamp: 'x-mcpi-timestamp', nonce: 'x-mcpi-nonce', signature: 'x-mcpi-signature', ticketMac: 'x-mcpi-ticket-mac',
+  cardSignature: 'x-mcpi-card-signature' } as const;
 const NONCE = /^[0-9a-f]{32,64}$/;
 
 /** The key both sides derive from the passphrase; bound to the cluster's name. */
@@ -58,6 +60,22 @@ export interface SignedHeaders { readonly timestamp: string; readonly nonce: str
 export function signRequest(key: Buffer, scope: RequestScope, body: string, nowMs: number, nonce: string): SignedHeaders {
   const timestamp = String(nowMs);
   return { timestamp, nonce, signature: mac(key, requestText(scope, timestamp, nonce, body)).toString('hex') };
+}
+
+/**
+ * The card's own signature over a join request (the same text the join key signs): with the
+ * identity it sends, only the card built for the node can ask as that node. The join key alone
+ * is every card's, so without this any card holder could send a node's ticket again from its
+ * address and replace what the node asked for (its certificate, say) in its batch.
+ */
+export const cardSignRequest = (signer: NodeSigner, scope: RequestScope, body: string, timestamp: string, nonce: string): string =>
+  signAsNode(signer, requestText(scope, timestamp, nonce, body));
+
+/** Whether `signature` is the card's (its Ed25519 key, raw base64, from its checked identity) over this request. */
+export function cardSignatureHolds(cardKey: string, scope: RequestScope, body: string, timestamp: string, nonce: string, signature: string | undefined): boolean {
+  const key = publicKeyOf(cardKey);
+  const bytes = signature && /^[A-Za-z0-9_-]{86}$/.test(signature) ? Buffer.from(signature, 'base64url') : Buffer.alloc(0);
+  return !!key && bytes.length === 64 && verify(null, Buffer.from(requestText(scope, timestamp, nonce, body)), key, bytes);
 }
 
 /**

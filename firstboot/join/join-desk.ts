@@ -17,7 +17,7 @@ import { certFingerprint } from './microcloud-cert.js';
 import { IDENTITY_HEADERS, readIdentity, type NodeSigner } from './node-identity.js';
 import { newSessionSecret, sealSecret, sessionPassphraseOf } from './session-secret.js';
 import { parseAddRequest, planAdd, renderAddPreseed, withSessionPassphrase, type AddPlan, type AddRequest } from './add-request.js';
-import { HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, ticketMacHolds, verifyRequest, type JoinRequestIn } from './join-auth.js';
+import { cardSignatureHolds, HEADERS, NONCE_KEEP_MS, ReplayGuard, sessionPassphrase, ticketMacHolds, verifyRequest, type JoinRequestIn } from './join-auth.js';
 import { NonceLedgerFile } from './nonce-ledger.js';
 import { checkTicket, TICKET_HEADER } from './join-ticket.js';
 import { TicketLedger } from './ticket-ledger.js';
@@ -249,6 +249,10 @@ export class JoinDesk {
         || !identity.value.dh)
         return final(add.node, 403, `${add.node}'s request carries no identity of ${add.node} at ${add.address} from this cluster's operator key `
           + `(${identity.ok ? 'another node\'s, or one without a key to seal to' : identity.reason}): rebuild the card with build-image --node ${add.node}`);
+      // ...and the request is that card's: its own key signed it (the join key is every card's).
+      if (!cardSignatureHolds(identity.value.key, { method: request.method, path: request.path, member: config.address, sender: request.source },
+        request.body, request.headers[HEADERS.timestamp]!, nonce, request.headers[HEADERS.cardSignature]))
+        return wait(401, `the request is not signed with ${add.node}'s own card key; ask again with a fresh request`);
       dh = identity.value.dh;
     }
     const verdictOfMembers = await this.checkMembers(add, ticket?.replace === true);

@@ -4,7 +4,7 @@
 // answers, so several new nodes queue on one member rather than open sessions on several.
 import { randomBytes } from 'node:crypto';
 import { addRequestOf, checkPlan, renderAddPreseed, withSessionPassphrase, type AddRequest, type Member } from '../join/add-request.js';
-import { deriveJoinKey, HEADERS, requestDigest, sessionPassphrase, signRequest, ticketMac } from '../join/join-auth.js';
+import { cardSignRequest, deriveJoinKey, HEADERS, requestDigest, sessionPassphrase, signRequest, ticketMac } from '../join/join-auth.js';
 import { certFingerprint, MICROCLOUD_SERVER_CERT } from '../join/microcloud-cert.js';
 import { IDENTITY_HEADERS, NODE_KEY_PATH, nodeSigner } from '../join/node-identity.js';
 import { openSecret, sessionPassphraseOf } from '../join/session-secret.js';
@@ -75,10 +75,13 @@ async function ask(ctx: StepContext, key: Buffer, member: Member, path: string, 
   const { config } = ctx;
   const nonce = randomBytes(16).toString('hex');
   const signed = signRequest(key, { method: 'POST', path, member: member.address, sender: config.address }, body, ctx.clock.now(), nonce);
+  const card = path === JOIN_PATH && config.join.identity
+    ? nodeSigner(await ctx.files.read(NODE_KEY_PATH), config.join.identity, config.join.operatorKey) : undefined;
   const ticket: Record<string, string> = path === JOIN_PATH && config.join.ticket
     ? { [TICKET_HEADER]: config.join.ticket, [HEADERS.ticketMac]: ticketMac(key, nonce, config.join.ticket),
-      // The key the member seals the session's secret to (session-secret.ts).
-      ...(config.join.identity ? { [IDENTITY_HEADERS.identity]: config.join.identity } : {}) } : {};
+      // The key the member seals the session's secret to (session-secret.ts), and this card's own word that the request is its.
+      ...(card ? { [IDENTITY_HEADERS.identity]: card.identity, [HEADERS.cardSignature]: cardSignRequest(card,
+        { method: 'POST', path, member: member.address, sender: config.address }, body, signed.timestamp, nonce) } : {}) } : {};
   const reply = await ctx.sendJoin(member.address, config.statusPort, path,
     { [HEADERS.timestamp]: signed.timestamp, [HEADERS.nonce]: signed.nonce, [HEADERS.signature]: signed.signature, ...ticket }, body, config.address);
   // Built with an operator key, only the member the operator sealed for that address may answer (node-identity.ts).

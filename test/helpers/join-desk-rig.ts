@@ -2,10 +2,10 @@
 // `loop` cluster, MicroCloud's TEST DOUBLE with the members given, and a clock the test moves
 // (sleeping advances it); and requests signed as a new node would sign them.
 import { createHash, randomBytes } from 'node:crypto';
-import { HEADERS, signRequest, ticketMac, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
+import { cardSignRequest, HEADERS, signRequest, ticketMac, type JoinRequestIn } from '../../firstboot/join/join-auth.js';
 import { JoinDesk } from '../../firstboot/join/join-desk.js';
-import { TICKET_HEADER } from '../../firstboot/join/join-ticket.js';
-import { IDENTITY_HEADERS, issueIdentity } from '../../firstboot/join/node-identity.js';
+import { operatorPublicKey, TICKET_HEADER } from '../../firstboot/join/join-ticket.js';
+import { IDENTITY_HEADERS, issueIdentity, nodeSigner } from '../../firstboot/join/node-identity.js';
 import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './operator-key.js';
 import type { FileAccess, NodeStatus } from '../../firstboot/run/types.js';
 import type { SeedOptions } from '../../builder/render/node-config.js';
@@ -71,9 +71,12 @@ export function signedJoin(key: Buffer, body: string, options: { path?: string; 
     options.at ?? DESK_START, randomBytes(16).toString('hex'));
   // A ticketed card sends its identity too: the one built with the ticket, for the node and address its body names.
   const asked = (options.ticket ? JSON.parse(body) : {}) as { node?: unknown; address?: unknown };
-  const identity = options.ticket && typeof asked.node === 'string' && typeof asked.address === 'string'
-    ? issueIdentity(TEST_OPERATOR_KEY, { cluster: 'loop', node: asked.node, address: asked.address, issued: TEST_ISSUED_MS }).identity : undefined;
+  const built = options.ticket && typeof asked.node === 'string' && typeof asked.address === 'string'
+    ? issueIdentity(TEST_OPERATOR_KEY, { cluster: 'loop', node: asked.node, address: asked.address, issued: TEST_ISSUED_MS }) : undefined;
+  const card = built && nodeSigner(built.privateKey, built.identity, operatorPublicKey(TEST_OPERATOR_KEY));
+  const cardSignature = card && cardSignRequest(card, { method: 'POST', path, member: options.to ?? '127.0.0.11', sender: source }, body, s.timestamp, s.nonce);
   return { source, method: 'POST', path, body, headers: { [HEADERS.timestamp]: s.timestamp, [HEADERS.nonce]: s.nonce, [HEADERS.signature]: s.signature,
-    ...(options.ticket ? { [TICKET_HEADER]: options.ticket } : {}), ...(identity ? { [IDENTITY_HEADERS.identity]: identity } : {}),
+    ...(options.ticket ? { [TICKET_HEADER]: options.ticket } : {}),
+    ...(card && cardSignature ? { [IDENTITY_HEADERS.identity]: card.identity, [HEADERS.cardSignature]: cardSignature } : {}),
     ...(options.ticket && options.ticketMac !== false ? { [HEADERS.ticketMac]: ticketMac(key, s.nonce, options.ticket) } : {}) } };
 }
