@@ -13,12 +13,16 @@ import { findProgram } from '../host-programs/find-programs.js';
 import type { ChunkDone, ChunkJob } from './compress-worker.js';
 
 /**
- * Which implementation compresses a build's xz chunks: the xz program where it is on PATH
- * (Debian's liblzma 5.4 takes about half the CPU time of lzma-native's prebuilt 5.2.3 for the
- * same bytes), else lzma-native, else the xz program (which the build then requires).
+ * Set to 1: xz chunks are compressed by the xz program where it is on PATH. Debian's liblzma 5.4
+ * takes about half the CPU time of lzma-native's prebuilt 5.2.3 for the same bytes, but a build
+ * needs nothing but Node (system programs are the tests' oracles), so it is the user's choice.
  */
-export async function xzChunkEngine(path = process.env.PATH ?? ''): Promise<'lzma-native' | 'xz program'> {
-  if (await findProgram('xz', path)) return 'xz program';
+export const XZ_PROGRAM_ENV = 'MICROCLOUD_PI_XZ_PROGRAM';
+
+/** Which implementation compresses a build's xz chunks: lzma-native, else the xz program (which the build then requires); see XZ_PROGRAM_ENV. */
+export async function xzChunkEngine(path = process.env.PATH ?? '', env: Readonly<Record<string, string | undefined>> = process.env):
+  Promise<'lzma-native' | 'xz program'> {
+  if (env[XZ_PROGRAM_ENV] === '1' && await findProgram('xz', path)) return 'xz program';
   return xzCompressor();
 }
 
