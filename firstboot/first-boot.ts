@@ -12,9 +12,12 @@ import { NODE_KEY_PATH, nodeSigner } from './join/node-identity.js';
 import { clockSynchronised } from './steps/wait-ready.js';
 import { rememberingReads } from './status/read-status.js';
 import { startStatusServer, type StatusServer, type StatusServerOptions } from './status/status-server.js';
-import { JournalStore } from './run/state.js';
+import { JournalStore, type Journal } from './run/state.js';
 import { walkSteps } from './run/walk-steps.js';
-import type { BundleDisk } from './bundle/bundle-disk.js';
+import { BUNDLE_DIR, type BundleDisk } from './bundle/bundle-disk.js';
+import type { BundleServer } from './bundle/bundle-server.js';
+import { serveKeptBundle } from './bundle/serve-kept-bundle.js';
+import { installSnaps } from './steps/install-snaps.js';
 import {
   ConfigurationFailure, TemporaryFailure, type Clock, type FileAccess, type Logger,
   type JoinSender, type NodeStatus, type PeerStatusReader, type ServiceInfo, type Step,
@@ -46,6 +49,10 @@ export interface FirstBootRun {
   status(): NodeStatus;
   /** A formed member's join desk (POST /join), when it keeps a join key and the cluster may grow (opened once the clock is synchronised). */
   readonly desk: JoinDesk | undefined;
+  /** The snap bundle this node passes on to its peers (BUNDLE_PORT), once its install step took the snaps from one. */
+  readonly bundleServer: BundleServer | undefined;
+  /** Closes every server of the run (status, bundle). */
+  close(): Promise<void>;
 }
 
 /** How long the service tries to listen on its address (it may come up a moment after the service starts). */
@@ -83,11 +90,12 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   let key: Buffer | undefined; // signs statuses once known: until then peers take this node's answers as none
   let signer: AnswerSigner | undefined;
   const listenHost = deps.listenHost ?? config.address;
+  // The cluster file's nodes, and the cluster's members as MicroCloud lists them (a node added later is one too).
+  const peers = () => [...config.peers.map((p) => p.address), ...desk?.memberAddresses() ?? []];
   const server = await listenWhenPossible({
     host: listenHost, port: config.statusPort, current: () => status, key: () => signer,
     names: [...new Set([listenHost, config.address, config.node])],
-    // The cluster file's nodes, and the cluster's members as MicroCloud lists them (a node added later is one too).
-    peers: () => [...config.peers.map((p) => p.address), ...desk?.memberAddresses() ?? []],
+    peers,
     joinDesk: () => (desk ? (request) => desk!.handle(request) : undefined),
     revoke: () => (desk ? (body) => desk!.revoke(body) : undefined),
   }, clock, log);
@@ -105,9 +113,24 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   // Peers' statuses decide whether this node forms or joins: only those signed by the node at that address count.
   const trustOf = (joinKey: Buffer): Trust => (config.join.operatorKey ? { joinKey, operatorKey: config.join.operatorKey, cluster: config.cluster } : joinKey);
   if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
-  const finished = (exitCode: number): FirstBootRun => ({ exitCode, server, status: () => status, get desk() { return desk; } });
+  // A node whose snaps came from a bundle passes it on from the moment its install step is done (journal says so), until the service stops.
+  let bundleServer: BundleServer | undefined;
+  let passingOn: Promise<void> | undefined;
+  const passOnBundle = (): Promise<void> => {
+    if (config.snapSource?.kind !== 'bundle') return Promise.resolve();
+    passingOn ??= serveKeptBundle({ host: listenHost, dir: deps.bundleDisk?.dir ?? BUNDLE_DIR, peers, log })
+      .then((started) => { bundleServer = started; });
+    return passingOn;
+  };
+  const close = async () => {
+    await passingOn;
+    await Promise.all([server?.close(), bundleServer?.close()]);
+  };
+  const finished = (exitCode: number): FirstBootRun => ({ exitCode, server, status: () => status, get desk() { return desk; },
+    get bundleServer() { return bundleServer; }, close });
   // A member: from now on it adds nodes that ask (growing the cluster, replacing a dead Pi), once its clock is right.
   const member = async () => {
+    await passOnBundle(); // a member installed its snaps long ago; a restarted one serves them again
     set({ step: 'done', state: 'done', detail: 'cluster formed', formedWith: [config.node, ...config.peers.map((p) => p.name)] });
     key = (await loadJoinKey(deps.files, config))?.key; // finish kept it; the preseed is gone
     signWith(key);
@@ -141,6 +164,13 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const store = new JournalStore(deps.journalPath);
   const { journal, corrupt } = await store.load();
   if (corrupt) log.warn(`${deps.journalPath} was unreadable; kept as .corrupt, each step probes its own state instead`);
+  if (journal.done[installSnaps.id]) await passOnBundle();
+  const journalling = {
+    save: async (saved: Journal) => {
+      await store.save(saved);
+      if (saved.done[installSnaps.id]) await passOnBundle();
+    },
+  };
   const ctx = {
     config, run: deps.run, log, clock, sendJoin: deps.sendJoin, files: deps.files, ...(key ? { joinKey: key } : {}),
     ...(deps.bundleDisk ? { bundleDisk: deps.bundleDisk } : {}),
@@ -149,7 +179,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
     record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>) => set(fields),
   };
   try {
-    await walkSteps(deps.steps ?? STEPS, ctx, store, journal, { onStep: (step) => set({ step, state: 'running', detail: '' }) });
+    await walkSteps(deps.steps ?? STEPS, ctx, journalling, journal, { onStep: (step) => set({ step, state: 'running', detail: '' }) });
     return await member();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
