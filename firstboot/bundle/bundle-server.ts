@@ -1,5 +1,5 @@
 // A read-only HTTP server for one snap bundle: `build-image serve` on the operator's computer, and
-// later each node passing the files on to its peers. The files are public, but this is one more
+// each node passing the files on to its peers (serve-kept-bundle.ts). The files are public, but this is one more
 // thing a Pi exposes, so it keeps the status endpoint's limits (its connection caps, reused): one
 // address, seconds for a request to arrive, connections capped in all and per source, and only
 // the names bundle.json lists: a request's path is looked up in the listing, byte for byte and

@@ -9,7 +9,7 @@
 // Idempotent after a power cut anywhere: checked files stay on disk (and are hashed again),
 // a snap already at its revision is not installed again, a switch or hold is repeated only
 // when `snap list` says it is needed. The files stay after the install: the node serves them to
-// its peers (item 4 of issue 28; the server itself is wired elsewhere).
+// its peers once this step is done (serve-kept-bundle.ts, started by first-boot.ts).
 import { lastLine } from '../run/redact.js';
 import { TemporaryFailure, type StepContext } from '../run/types.js';
 import { localBundleDisk, type BundleDisk } from './bundle-disk.js';
