@@ -253,7 +253,8 @@ describe('three nodes forming a cluster over real HTTP on loopback', () => {
       expect(r.exitCode).toBe(EXIT.tempfail);
       expect(r.status().lastError).toMatch(/microcloud preseed failed \(stopped: the initiator pi1 (stopped answering|failed: .*)\); it will be retried/);
     }
-    expect(clock.now() - started).toBeLessThan(10 * 60_000);
+    // Well under MicroCloud's hour: the clock runs 500x the wall clock, so a busy machine's second of scheduling is eight model minutes.
+    expect(clock.now() - started).toBeLessThan(30 * 60_000);
   }, 60_000);
 
   it('serves a status with no secret in it', async () => {
