@@ -83,7 +83,7 @@ export async function boot(r: NodeRig, options: {
     files: r.files, readPeer: options.readPeer ?? (async () => undefined), sendJoin: options.sendJoin ?? sendJoin, journalPath: r.journalPath,
     listenHost: r.config.address, ...(options.service ? { service: options.service } : {}),
   });
-  if (!options.keepServing) await result.server?.close();
+  if (!options.keepServing) await result.close(); // its status endpoint, and its bundle server when it has one
   return result;
 }
 
