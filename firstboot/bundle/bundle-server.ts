@@ -11,10 +11,9 @@
 //   GET|HEAD /bundle/NAME_REV.assert its assertions
 //   GET /time                        {"now": ms since the epoch}
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { connectionCaps, HTTP_LIMITS, peerTest, sourceOf, type HttpLimits, type Peers } from '../status/status-server.js';
+import { connectionCaps, HTTP_LIMITS, listenCapped, peerTest, sourceOf, type HttpLimits, type Peers } from '../run/capped-server.js';
 import { bundleEntries, type BundleEntry } from './bundle-format.js';
 import type { BundleFiles, OpenedBundleFile } from './bundle-files.js';
 import { byteRange } from './byte-range.js';
@@ -107,23 +106,7 @@ export async function startBundleServer(options: BundleServerOptions): Promise<B
     });
   });
   server.setTimeout(limits.idleTimeoutMs); // no 'timeout' listener: Node closes the idle socket
-  server.on('connection', (socket: Socket) => {
-    if (!caps.admit(socket)) socket.destroy();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return listenCapped(server, caps, options.port, options.host);
 }
 
 interface Answer {

@@ -5,7 +5,7 @@
 // every one of which the install step checked before snapd saw it. A node that cannot listen
 // (the port taken, say) logs why and boots on: its peers take the files from another source.
 import type { Logger } from '../run/types.js';
-import type { Peers } from '../status/status-server.js';
+import type { Peers } from '../run/capped-server.js';
 import { folderBundleFiles } from './bundle-files.js';
 import { startBundleServer, type BundleLimits, type BundleServer } from './bundle-server.js';
 import { BUNDLE_PORT } from './bundle-sources.js';

@@ -7,37 +7,20 @@
 // that is still only waiting for its request), answers only to its own names (no DNS rebinding),
 // and signs what a node acts on (statuses and join answers) for the asker's nonce.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { answerHeaders, isNonce, HEADERS, requestDigest, MAX_BODY_BYTES, type AnswerSigner, type JoinRequestIn } from '../join/join-auth.js';
 import { joinAnswerBody } from '../join/join-answer.js';
 import { BATCH_PATH, JOIN_PATH } from '../join/send-join.js';
 import { REVOKE_PATH } from '../join/join-ticket.js';
+import { connectionCaps, HTTP_LIMITS, listenCapped, peerTest, sourceOf, type HttpLimits, type ListeningServer, type Peers } from '../run/capped-server.js';
 import type { JoinAnswer, NodeStatus } from '../run/types.js';
 
-export interface StatusServer { readonly port: number; close(): Promise<void> }
+export type StatusServer = ListeningServer;
 
 /** Takes the operator's revocations (its own signature: no join key needed); undefined before this node is a member. */
 export type RevokeHandler = (body: string) => Promise<{ status: number; reason?: string }>;
 
 /** Takes join requests once this node is a formed member; undefined before (or with grow off). */
 export type JoinHandler = (request: JoinRequestIn) => Promise<JoinAnswer>;
-
-export interface HttpLimits {
-  /** Time for a request's headers to arrive, and for the whole request. */
-  readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  /** Open connections in all, and from one source address. */
-  readonly maxConnections: number;
-  readonly maxConnectionsPerSource: number;
-}
-
-export const HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 3000, requestTimeoutMs: 10_000, maxConnections: 128, maxConnectionsPerSource: 8 };
-
-/**
- * The cluster's nodes, by address: a fixed list, or a function asked once per new connection (say,
- * the cluster's current members, which may outgrow this node's file). Keep it cheap; it must not throw.
- */
-export type Peers = readonly string[] | (() => ReadonlySet<string> | readonly string[]);
 
 export interface StatusServerOptions {
   readonly host: string;
@@ -70,69 +53,7 @@ async function readBody(req: IncomingMessage): Promise<Body> {
   return { text: Buffer.concat(chunks).toString('utf8') };
 }
 
-export const sourceOf = (socket: Socket) => (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 const hostOf = (header: string | undefined) => (header ?? '').toLowerCase().replace(/^\[([^\]]*)\](:\d+)?$/, '$1').replace(/:\d+$/, '');
-
-export const peerTest = (peers: Peers | undefined): ((address: string) => boolean) => {
-  if (typeof peers !== 'function') {
-    const fixed = new Set(peers);
-    return (address) => fixed.has(address);
-  }
-  return (address) => {
-    const now = peers();
-    return 'has' in now ? now.has(address) : now.includes(address);
-  };
-};
-
-/**
- * The connection caps. A full non-peer pool makes room by closing its oldest connection whose
- * request has not fully arrived: holding one open costs a flooder nothing, so refusing newcomers
- * instead would let a few addresses keep out every node not in this node's file, and the operator.
- * Only when every non-peer connection is being served is a newcomer refused. Each connection's
- * counts are taken once and released once, whether it closes or is closed to make room.
- */
-export function connectionCaps(limits: HttpLimits, isPeer: (address: string) => boolean) {
-  const perSource = new Map<string, number>();
-  const counted = new Map<Socket, { source: string; peer: boolean }>();
-  const waiting = new Set<Socket>(); // non-peer connections not being served yet, oldest first (a Set keeps insertion order)
-  let others = 0; // open connections from addresses that are not the cluster's nodes
-  const release = (socket: Socket) => {
-    const held = counted.get(socket);
-    if (!held) return;
-    counted.delete(socket);
-    waiting.delete(socket);
-    const left = (perSource.get(held.source) ?? 1) - 1;
-    if (left > 0) perSource.set(held.source, left);
-    else perSource.delete(held.source);
-    if (!held.peer) others--;
-  };
-  return {
-    /** Counts a new connection, making room if need be; false: it is refused. */
-    admit(socket: Socket): boolean {
-      const source = sourceOf(socket);
-      if ((perSource.get(source) ?? 0) >= limits.maxConnectionsPerSource) return false;
-      const peer = isPeer(source);
-      if (!peer && others >= limits.maxConnections) {
-        const oldest: Socket | undefined = waiting.values().next().value;
-        if (!oldest) return false;
-        release(oldest); // now, not on its close: the pool must not look fuller than it is meanwhile
-        oldest.destroy();
-      }
-      perSource.set(source, (perSource.get(source) ?? 0) + 1);
-      counted.set(socket, { source, peer });
-      if (!peer) {
-        others++;
-        waiting.add(socket);
-      }
-      socket.once('close', () => release(socket));
-      return true;
-    },
-    /** Its request has arrived and is being answered: no longer closed to make room. */
-    serving(socket: Socket): void {
-      waiting.delete(socket);
-    },
-  };
-}
 
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const limits = options.limits ?? HTTP_LIMITS;
@@ -179,23 +100,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     }
     res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' }).end('GET /status\n');
   });
-  server.on('connection', (socket: Socket) => {
-    if (!caps.admit(socket)) socket.destroy();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return listenCapped(server, caps, options.port, options.host);
 }
 
 /**
