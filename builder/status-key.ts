@@ -11,6 +11,7 @@ import { parseDocument } from 'yaml';
 import { deriveJoinKey, type AnswerTrust } from '../firstboot/join/join-auth.js';
 import { operatorPublicKey } from '../firstboot/join/join-ticket.js';
 import { loadOrCreateSecrets, secretsPathFor } from './config/secrets.js';
+import { readRevoked, type Revoked } from './revocations.js';
 
 /** The key, or why there is none (every answer is then unverified). */
 export type StatusKey = { readonly key: AnswerTrust; readonly warning?: string } | { readonly key?: undefined; readonly problem: string };
@@ -29,10 +30,10 @@ function publicHalf(privateKey: unknown): string | undefined {
   }
 }
 
-const trust = async (passphrase: string, cluster: string, operatorKey: unknown): Promise<{ key: AnswerTrust; warning?: string }> => {
+const trust = async (passphrase: string, cluster: string, operatorKey: unknown, revoked: Revoked): Promise<{ key: AnswerTrust; warning?: string }> => {
   const publicKey = publicHalf(operatorKey);
-  return { key: { joinKey: await deriveJoinKey(passphrase, cluster), cluster, ...(publicKey ? { operatorKey: publicKey } : {}) },
-    ...(publicKey ? {} : { warning: NO_OPERATOR_KEY }) };
+  return { key: { joinKey: await deriveJoinKey(passphrase, cluster), cluster, ...(publicKey ? { operatorKey: publicKey } : {}),
+    ...(Object.keys(revoked).length ? { revoked } : {}) }, ...(publicKey ? {} : { warning: NO_OPERATOR_KEY }) };
 };
 
 /** The secrets file's text, or undefined when there is none beside the cluster file. */
@@ -64,7 +65,7 @@ export async function statusKey(clusterFile: string, clusterName: string, env: R
       const doc = text === undefined ? undefined : parseDocument(text);
       return doc && !doc.errors.length ? doc.get('operator_key') : undefined;
     });
-    return trust(secrets.sessionPassphrase, clusterName, beside);
+    return trust(secrets.sessionPassphrase, clusterName, beside, await readRevoked(clusterFile));
   }
   const text = await secretsText(file);
   if (text === undefined) {
@@ -76,5 +77,5 @@ export async function statusKey(clusterFile: string, clusterName: string, env: R
   const passphrase: unknown = doc.errors.length ? undefined : doc.get('session_passphrase');
   if (typeof passphrase !== 'string' || !passphrase)
     return { problem: `${file}: has no session_passphrase, ${WITHOUT_KEY} Restore the file from a backup.` };
-  return trust(passphrase, clusterName, operatorKey ?? env.MICROCLOUD_PI_OPERATOR_KEY ?? doc.get('operator_key'));
+  return trust(passphrase, clusterName, operatorKey ?? env.MICROCLOUD_PI_OPERATOR_KEY ?? doc.get('operator_key'), await readRevoked(clusterFile));
 }

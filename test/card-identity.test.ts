@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { run } from '../builder/cli/run.js';
+import { recordRevoked } from '../builder/revocations.js';
 import { cardIdentity, planNodeConfig } from '../builder/render/node-config.js';
 import { renderUserData } from '../builder/render/user-data.js';
 import { answerHeaders, answerSignatures, answerSignedBy, deriveJoinKey, type AnswerSigner, type AnswerTrust } from '../firstboot/join/join-auth.js';
@@ -137,6 +138,31 @@ describe('build-image status with the operator key', () => {
     const lines = out.join('').split('\n');
     expect(lines[0]).toBe('2 nodes: 1 done, 0 forming, 0 joining, 0 waiting, 0 stopped, 1 unverified, 0 no answer');
     expect(lines.find((l) => l.startsWith('pi2'))).toMatch(/unverified .*another card/);
+  });
+
+  it('takes no answer from a card the operator revoked: a lost card still signs as its own node, and says it is done', async () => {
+    const p = port();
+    const dir = await tempDir('mcpi-identity-');
+    const config = join(dir, 'cluster.yaml');
+    await writeFile(config, stringify({
+      cluster: { name: 'loop', domain: 'loop.internal' },
+      admin: { user: 'ops', ssh_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop'] },
+      network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
+      nodes: [{ name: 'pi1', address: at(1) }, { name: 'pi2', address: at(2) }], microcloud: { status_port: p },
+    }));
+    await writeFile(join(dir, 'cluster.secrets.yaml'), stringify({ session_passphrase: PASSPHRASE, operator_key: TEST_OPERATOR_KEY }), { mode: 0o600 });
+    for (const [address, node] of [[at(1), 'pi1'], [at(2), 'pi2']] as const)
+      servers.push(await startStatusServer({ host: address, port: p, names: [address], key: () => cardOf(node, address), current: () => done(node) }));
+    const look = async () => {
+      const out: string[] = [];
+      await run(['status', '-c', config, '--all'], { stdout: (t) => out.push(t), stderr: () => {}, env: {} });
+      return out.join('').split('\n')[0];
+    };
+    expect(await look()).toBe('2 nodes: 2 done, 0 forming, 0 joining, 0 waiting, 0 stopped, 0 unverified, 0 no answer');
+    await recordRevoked(config, 'pi2', TEST_ISSUED_MS); // what build-image revoke --node pi2 keeps, for cards built until then
+    expect(await look()).toBe('2 nodes: 1 done, 0 forming, 0 joining, 0 waiting, 0 stopped, 1 unverified, 0 no answer');
+    await recordRevoked(config, 'pi1', TEST_ISSUED_MS - 1); // revoked before pi1's card was built: it still speaks
+    expect(await look()).toBe('2 nodes: 1 done, 0 forming, 0 joining, 0 waiting, 0 stopped, 1 unverified, 0 no answer');
   });
 
   it('says so when it has no operator key: the join key alone lets any card answer for any node', async () => {

@@ -3,7 +3,7 @@
 // the exit code.
 import { tempDir } from './helpers/temp-dir.js';
 import { createServer, type Server } from 'node:http';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { run } from '../builder/cli/run.js';
 import { loadOrCreateSecrets } from '../builder/config/secrets.js';
@@ -105,6 +105,8 @@ describe('build-image revoke', () => {
     expect(heard.map((h) => [h.address, h.method, h.path, h.type])).toEqual([
       ['127.0.0.11', 'POST', REVOKE_PATH, 'text/plain'], ['127.0.0.12', 'POST', REVOKE_PATH, 'text/plain'], ['127.0.0.13', 'POST', REVOKE_PATH, 'text/plain']]);
     expect(readRevocation(ws.publicKey, heard[0]!.body, 'shelf')).toEqual({ ok: true, revocation: { v: 1, cluster: 'shelf', node: 'pi7', before: NOW } });
+    // Kept beside the cluster file too, for build-image status: it takes no answer from those cards.
+    expect(JSON.parse(await readFile(join(dirname(ws.config), 'cluster.revoked.json'), 'utf8'))).toEqual({ pi7: NOW });
   });
 
   it('counts a member only on its own signed word: an unsigned 200, or one signed by another card, is not counted', async () => {

@@ -155,7 +155,10 @@ export function answerSignedBy(trust: Trust, scope: AnswerScope, body: string, g
   if (!sameMac(mac(t.joinKey, text), given.signature)) return undefined;
   if (!t.operatorKey) return {};
   const read = signedByNode({ operatorKey: t.operatorKey, cluster: t.cluster, responder: scope.responder }, text, given.identity, given.nodeSignature);
-  return read.ok ? { node: read.value.node, ...(read.value.dh ? { dh: read.value.dh } : {}) } : undefined;
+  if (!read.ok) return undefined;
+  const revoked = t.revoked && Object.hasOwn(t.revoked, read.value.node) ? t.revoked[read.value.node]! : undefined;
+  if (revoked !== undefined && read.value.issued <= revoked) return undefined; // a card the operator revoked speaks for nobody
+  return { node: read.value.node, ...(read.value.dh ? { dh: read.value.dh } : {}) };
 }
 
 /** A nonce a member will sign an answer for: hex of 16 to 32 bytes. */

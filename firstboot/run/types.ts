@@ -83,7 +83,13 @@ export interface JoinAnswer {
  * operator's public key as well (every card built with one): only the node the operator sealed
  * an identity for at the address that was asked, signed with that node's own key (join-auth.ts answerSignedBy).
  */
-export interface AnswerTrust { readonly joinKey: Buffer; readonly operatorKey?: string; readonly cluster: string }
+export interface AnswerTrust {
+  readonly joinKey: Buffer;
+  readonly operatorKey?: string;
+  readonly cluster: string;
+  /** Node -> identities of it issued at or before this time (ms) are revoked: their answers are none (the operator's record). */
+  readonly revoked?: Readonly<Record<string, number>>;
+}
 export type Trust = Buffer | AnswerTrust;
 
 /** The signature headers of an answer, as they came. */

@@ -4,6 +4,7 @@
 // this joins as usual. A member counts as having taken it only when its answer is signed by
 // that node (as a status is: status-key.ts): anyone at a member's address could answer 200.
 import { randomBytes } from 'node:crypto';
+import { recordRevoked } from '../../revocations.js';
 import { statusKey } from '../../status-key.js';
 import { terminalText } from '../../terminal-text.js';
 import { answerSignatures, answerSignedBy, HEADERS, requestDigest, type Trust } from '../../../firstboot/join/join-auth.js';
@@ -69,6 +70,8 @@ export async function revokeCommand(argv: readonly string[], io: CliIo, deps: Pi
       + 'no member\'s answer can be checked: the revocation is sent to every node, but none is counted as having taken it.');
   const before = (deps.now ?? Date.now)();
   const body = signRevocation(key, { cluster: cluster.name, node: options.node, before });
+  // Kept here first: build-image status then takes no answer from those cards, whichever members take it.
+  await recordRevoked(options.config, options.node, before);
   io.stderr(`Revoking every ticket of ${options.node} issued up to ${when(before)} on the ${cluster.nodes.length} nodes of ${options.config}...`);
   const outcomes = await Promise.all(cluster.nodes.map(async (n) => ({ node: n, outcome: await deliver(n.address, cluster.statusPort, body, trust.key) })));
   for (const { node, outcome } of outcomes) io.stdout(`${node.name} ${node.address}: ${inWords(outcome)}\n`);
