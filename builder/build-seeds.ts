@@ -2,7 +2,7 @@
 // its card's system-boot partition: the three NoCloud seed files and the first-boot folder.
 import { join } from 'node:path';
 import type { Cluster, ClusterSecrets } from './config/types.js';
-import type { BootFile } from './image/boot-folder.js';
+import type { BootFile } from './image/fat/boot-folder.js';
 import { claimOutFolder } from './output/out-folder.js';
 import { publishDirectory } from './output/publish-dir.js';
 import { nodeNamed } from './render/node-named.js';

@@ -1,9 +1,9 @@
 // The boot partition's microcloud-pi folder for a build: hashes the host files and makes the
 // runtime's archive (cached), then plans the folder. Shared by image builds and --seed-only.
 import type { Cluster } from './config/types.js';
-import { planBootFolder, type BootFile } from './image/boot-folder.js';
+import { planBootFolder, type BootFile } from './image/fat/boot-folder.js';
 import { sha256File } from './image/hash-file.js';
-import { runtimeArchive } from './image/runtime-archive.js';
+import { runtimeArchive } from './image/fat/runtime-archive.js';
 import { TOOL } from './tool-version.js';
 
 /** The first-boot service's host files: the bundle, and the `node` binary for the node's architecture. */

@@ -9,8 +9,8 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { compressChunked } from '../builder/image/chunked-compress.js';
-import { xzChunkEngine } from '../builder/image/chunk-workers.js';
+import { compressChunked } from '../builder/image/write/compress/chunked-compress.js';
+import { xzChunkEngine } from '../builder/image/write/compress/chunk-workers.js';
 
 const DIR = process.env.BENCH_DIR ?? '/tmp/mcpi-bench-compress';
 const MIB = Number(process.env.BENCH_MIB ?? 512);

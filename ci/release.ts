@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
 import { run } from '../builder/cli/run.js';
 import { exitCleanlyOnSignals, tempPrefix } from '../builder/output/leftovers.js';
-import type { Manifest } from '../builder/image/release-files.js';
+import type { Manifest } from '../builder/image/write/release-files.js';
 import { imagerRepository } from '../builder/release/imager-json.js';
 
 export async function release(argv: readonly string[], env: Readonly<Record<string, string | undefined>>,

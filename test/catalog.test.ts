@@ -1,7 +1,7 @@
 // The shipped catalog of base images: every entry loads, and each kind is complete.
 import { access, constants, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultCatalogPath, isDownloadable, loadCatalog } from '../builder/image/catalog.js';
+import { defaultCatalogPath, isDownloadable, loadCatalog } from '../builder/image/base/catalog.js';
 import { fromPackageRoot } from '../builder/package-root.js';
 import { tempDir } from './helpers/temp-dir.js';
 

@@ -9,7 +9,7 @@ import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { run } from '../builder/cli/run.js';
-import { compressChunked } from '../builder/image/chunked-compress.js';
+import { compressChunked } from '../builder/image/write/compress/chunked-compress.js';
 import { compressChunk, compressWithXzProgram, NO_LZMA_NATIVE_ENV, xzCompressor } from '../builder/image/codecs.js';
 import { partialPath } from '../builder/output/leftovers.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';

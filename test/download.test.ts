@@ -6,7 +6,7 @@ import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { run } from '../builder/cli/run.js';
-import { downloadResumable, nodeFetcher } from '../builder/image/download.js';
+import { downloadResumable, nodeFetcher } from '../builder/image/base/download.js';
 import { DownloadError } from '../builder/image/errors.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';

@@ -4,7 +4,7 @@
 import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FatRoomError, writeFatFiles } from '../builder/image/fat-files.js';
+import { FatRoomError, writeFatFiles } from '../builder/image/fat/write-files.js';
 import { fatGeometry } from '../builder/image/fat/geometry.js';
 import { FatError, FatVolume } from '../builder/image/fat/volume.js';
 import { tool } from './helpers/raspi-fixture.js';

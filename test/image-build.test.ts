@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { load } from 'js-yaml';
 import { run } from '../builder/cli/run.js';
-import { readImageLayout } from '../builder/image/layout.js';
+import { readImageLayout } from '../builder/image/base/layout.js';
 import { NODE_CONFIG_PATH, type NodeConfig } from '../builder/render/node-config.js';
 import { renderSeed } from '../builder/render/seed.js';
 import { operatorPublicKey, readTicket } from '../firstboot/join/join-ticket.js';

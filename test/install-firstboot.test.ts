@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { planBootFolder, BUNDLE_PATH, RUNTIME_PATH, UNIT_NAME, UNIT_PATH } from '../builder/image/boot-folder.js';
+import { planBootFolder, BUNDLE_PATH, RUNTIME_PATH, UNIT_NAME, UNIT_PATH } from '../builder/image/fat/boot-folder.js';
 import { BOOT_FOLDER, INSTALL_COMMAND } from '../builder/render/install-command.js';
 import { sha256Hex } from '../builder/image/hash-file.js';
 import { loadExample } from './helpers/examples.js';

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildNodeImage, type Cloner } from '../builder/image/build-node-image.js';
+import { buildNodeImage, type Cloner } from '../builder/image/write/build-node-image.js';
 import { sha256File } from '../builder/image/hash-file.js';
-import { prepareBase } from '../builder/image/prepare-base.js';
-import { readImageLayout } from '../builder/image/layout.js';
+import { prepareBase } from '../builder/image/base/prepare-base.js';
+import { readImageLayout } from '../builder/image/base/layout.js';
 import { renderSeed } from '../builder/render/seed.js';
 import { asSecret } from '../builder/config/types.js';
 import { loadExample, TEST_PASSPHRASE } from './helpers/examples.js';

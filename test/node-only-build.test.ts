@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { readImageLayout } from '../builder/image/layout.js';
+import { readImageLayout } from '../builder/image/base/layout.js';
 import { exampleFile, REPO, TEST_PASSPHRASE } from './helpers/examples.js';
 import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './helpers/operator-key.js';
 import { integrityOf, packageTarball, startRegistryDouble, type RegistryDouble } from './helpers/npm-registry-double.js';

@@ -7,7 +7,7 @@ import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { run } from '../builder/cli/run.js';
 import { FatVolume } from '../builder/image/fat/volume.js';
-import { readImageLayout } from '../builder/image/layout.js';
+import { readImageLayout } from '../builder/image/base/layout.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
 import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './helpers/operator-key.js';
 import { makePortableRaspiImage } from './helpers/portable-fixture.js';

@@ -1,6 +1,6 @@
 // argv -> BuildOptions. Every default for the command line is applied here, once.
 import { parseArgs } from 'node:util';
-import { COMPRESSIONS, type Compression } from '../image/compression.js';
+import { COMPRESSIONS, type Compression } from '../image/write/compress/compression.js';
 import { UsageError } from './errors.js';
 import { SUBCOMMANDS } from './help.js';
 import { optionErrorMessage } from './option-errors.js';

@@ -1,7 +1,7 @@
 // The one place that turns an error into what the user reads and the exit code.
 import { ConfigError, formatProblem } from '../config/problems.js';
 import { UnknownNodeError } from '../render/node-named.js';
-import { UnknownBaseImageError } from '../image/catalog.js';
+import { UnknownBaseImageError } from '../image/base/catalog.js';
 import { CommandFailed } from '../command-runner.js';
 import { DownloadError, ImageLayoutError, VerificationError } from '../image/errors.js';
 import { FlashRefused } from '../flash/flash-command.js';

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256File } from '../image/hash-file.js';
-import type { Manifest } from '../image/release-files.js';
+import type { Manifest } from '../image/write/release-files.js';
 import type { OnProgress } from '../image/progress.js';
 import { describeTarget, refusals, type DeviceProbe } from './device-facts.js';
 import { writeAndVerify, type FlashResult } from './write-image.js';

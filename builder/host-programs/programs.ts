@@ -1,6 +1,6 @@
 // The external programs the builder drives, which job needs which, and how to install them.
 // Pure data and planners: finding them on this machine is find-programs.ts's job.
-import type { Compression } from '../image/compression.js';
+import type { Compression } from '../image/write/compress/compression.js';
 
 export type Job = 'image build' | 'base image download' | '.xz base image'
   | 'xz compression where lzma-native does not load' | 'flash';

@@ -1,4 +1,4 @@
-import type { Manifest } from '../image/release-files.js';
+import type { Manifest } from '../image/write/release-files.js';
 import { planOutFolder, type FolderSurvey, type ThisBuild } from './out-folder.js';
 
 const H = (c: string) => c.repeat(64);

@@ -6,8 +6,8 @@
 // manifest.json or SHA256SUMS (images) or carrying our build.json (seed folders).
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Manifest } from '../image/release-files.js';
-import { parseSha256Sums } from '../image/release-files.js';
+import type { Manifest } from '../image/write/release-files.js';
+import { parseSha256Sums } from '../image/hash-file.js';
 import { BOOT_FOLDER } from '../render/install-command.js';
 import { TOOL } from '../tool-version.js';
 import { isPartialName } from './leftovers.js';

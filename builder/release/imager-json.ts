@@ -1,6 +1,6 @@
 // A Raspberry Pi Imager repository file ("os_list") with one entry per node, so a user can
 // point Imager at it (Custom repository) and pick "pi2". Pure.
-import type { Manifest } from '../image/release-files.js';
+import type { Manifest } from '../image/write/release-files.js';
 
 export interface ImagerEntry {
   name: string;

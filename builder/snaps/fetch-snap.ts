@@ -6,7 +6,7 @@
 // file that fails either is deleted, never kept under a name a later run would trust.
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { downloadResumable, type Fetcher, type RetryPolicy } from '../image/download.js';
+import { downloadResumable, type Fetcher, type RetryPolicy } from '../image/base/download.js';
 import { VerificationError } from '../image/errors.js';
 import type { OnProgress } from '../image/progress.js';
 import type { StoreSnap } from './store-api.js';

@@ -2,7 +2,7 @@
 // Fetcher (and so the same proxies) and the same retries as the base image download; answers
 // are small JSON or assertion text, read whole. Snap files are not fetched here (fetch-snap.ts).
 import { DownloadError } from '../image/errors.js';
-import { DEFAULT_RETRY, withRetries, type Fetcher, type RetryPolicy } from '../image/download.js';
+import { DEFAULT_RETRY, withRetries, type Fetcher, type RetryPolicy } from '../image/base/download.js';
 import {
   ASSERTION_MEDIA_TYPE, assertionPath, parseRefreshAnswer, refreshBody, refreshHeaders, storeErrorText,
   type AssertionType, type RefreshAnswer, type Wanted,

@@ -5,7 +5,7 @@
 // all the builder reads there; it never writes to it).
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { writeFatFiles } from '../../builder/image/fat-files.js';
+import { writeFatFiles } from '../../builder/image/fat/write-files.js';
 
 const SECTOR = 512;
 const MiB = 1024 * 1024;

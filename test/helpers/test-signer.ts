@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tempDir } from './temp-dir.js';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { verifyDetachedSignature } from '../../builder/image/verify-signature.js';
+import { verifyDetachedSignature } from '../../builder/image/base/verify-signature.js';
 
 export interface TestSigner { readonly keyring: string; sign(data: Uint8Array): Promise<Uint8Array> }
 

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { defaultCacheDir } from '../../build-images.js';
 import { ConfigError, type LocatedProblem } from '../../config/problems.js';
 import { loadCluster } from '../../config/load-cluster.js';
-import { DEFAULT_RETRY, fetcherFor, type RetryPolicy } from '../../image/download.js';
+import { DEFAULT_RETRY, fetcherFor, type RetryPolicy } from '../../image/base/download.js';
 import { DownloadError } from '../../image/errors.js';
 import { bundleManifest, writeBundle, type BundleFile } from '../../snaps/bundle.js';
 import { fetchSnap, isCached } from '../../snaps/fetch-snap.js';

@@ -4,7 +4,7 @@
 // so a build needs no mtools. Allocation is first-fit from the start and every timestamp is
 // REPRODUCIBLE_TIME: the same edits of the same volume give the same bytes.
 import { open, type FileHandle } from 'node:fs/promises';
-import { REPRODUCIBLE_TIME } from '../reproducible-time.js';
+import { REPRODUCIBLE_TIME } from './reproducible-time.js';
 import { fatGeometry, type FatGeometry } from './geometry.js';
 import { ATTR, ENTRY, longNameEntries, longNamePart, shortEntry, shortNameChecksum, shortNameFor, shortNameText } from './names.js';
 

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { readImageLayout } from '../../../builder/image/layout.js';
+import { readImageLayout } from '../../../builder/image/base/layout.js';
 import type { PrivateNetwork } from './private-network.js';
 
 export type Accel = 'kvm' | 'tcg';

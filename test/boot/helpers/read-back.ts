@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { readImageLayout } from '../../../builder/image/layout.js';
+import { readImageLayout } from '../../../builder/image/base/layout.js';
 
 /** Copies the boot partition and `rootFolders` of `image` into `dir`; returns every file copied, with its bytes. */
 export async function readBack(image: string, dir: string, rootFolders: readonly string[]): Promise<Map<string, Buffer>> {

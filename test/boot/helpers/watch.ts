@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { fromPackageRoot } from '../../../builder/package-root.js';
-import { readImageLayout } from '../../../builder/image/layout.js';
+import { readImageLayout } from '../../../builder/image/base/layout.js';
 import type { StatusRow } from '../../../builder/status.js';
 import { sleep, type Guest } from './guest.js';
 import { createPrivateNetwork, type PrivateNetwork } from './private-network.js';

@@ -6,11 +6,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { decodedStream } from './codecs.js';
-import { ImageLayoutError } from './errors.js';
-import { sha256File } from './hash-file.js';
+import { decodedStream } from '../codecs.js';
+import { ImageLayoutError } from '../errors.js';
+import { sha256File } from '../hash-file.js';
 import { writeSparse } from './sparse-writer.js';
-import { partialPath } from '../output/leftovers.js';
+import { partialPath } from '../../output/leftovers.js';
 
 export interface RawBase {
   /** The raw .img to copy per node. */

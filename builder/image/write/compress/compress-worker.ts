@@ -1,7 +1,7 @@
 // The body of one compression worker thread (chunk-workers.ts starts one per core): takes a raw
 // chunk, writes its compressed bytes to the file named, and hands the chunk's memory back.
 import { parentPort } from 'node:worker_threads';
-import { compressChunk, compressWithXzProgram, type ChunkedCompression } from './codecs.js';
+import { compressChunk, compressWithXzProgram, type ChunkedCompression } from '../../codecs.js';
 
 /** One chunk to compress: its bytes (transferred, not copied) and where its compressed bytes go. */
 export interface ChunkJob {

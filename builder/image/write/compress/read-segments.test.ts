@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../../test/helpers/temp-dir.js';
+import { tempDir } from '../../../../test/helpers/temp-dir.js';
 import { BufferPool, readSegments } from './read-segments.js';
 
 const collect = async (pieces: AsyncIterable<Buffer>) => {

@@ -1,12 +1,12 @@
 // nodeRuntime against a TEST DOUBLE fetcher and a TEST DOUBLE of the npm registry: tarballs made here, shaped like node-linux-*.
-import { tempDir } from '../../test/helpers/temp-dir.js';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DownloadError, VerificationError } from './errors.js';
+import { DownloadError, VerificationError } from '../errors.js';
 import { nodeRuntime } from './node-runtime.js';
 import { fetcherFor, proxyFor } from './download.js';
 import { registryFetcher, type PackageFetcher } from './npm-registry.js';
-import { integrityOf, packageTarball, startProxyDouble, startRegistryDouble } from '../../test/helpers/npm-registry-double.js';
+import { integrityOf, packageTarball, startProxyDouble, startRegistryDouble } from '../../../test/helpers/npm-registry-double.js';
 
 const NO_WAIT = { attempts: 1, sleep: async () => {}, now: () => Date.now() };
 

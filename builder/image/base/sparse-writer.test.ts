@@ -1,4 +1,4 @@
-import { tempDir } from '../../test/helpers/temp-dir.js';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSparse } from './sparse-writer.js';

@@ -1,4 +1,5 @@
-import { mergeManifest, parseSha256Sums, renderSha256Sums, type Manifest } from './release-files.js';
+import { parseSha256Sums, renderSha256Sums } from '../hash-file.js';
+import { mergeManifest, type Manifest } from './release-files.js';
 
 const H = (c: string) => c.repeat(64);
 

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { fromPackageRoot } from '../package-root.js';
-import { VerificationError } from './errors.js';
+import { fromPackageRoot } from '../../package-root.js';
+import { VerificationError } from '../errors.js';
 import type { PackageFetcher } from './npm-registry.js';
-import { partialPath, tempPrefix } from '../output/leftovers.js';
+import { partialPath, tempPrefix } from '../../output/leftovers.js';
 
 export interface RuntimePin { readonly package: string; readonly version: string; readonly integrity: string }
 

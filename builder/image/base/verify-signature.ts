@@ -3,7 +3,7 @@
 // may be binary or ASCII-armoured, as Ubuntu publishes either.
 import { readFile } from 'node:fs/promises';
 import type * as OpenPgp from 'openpgp';
-import { VerificationError } from './errors.js';
+import { VerificationError } from '../errors.js';
 
 const ARMOUR = '-----BEGIN PGP SIGNATURE-----';
 

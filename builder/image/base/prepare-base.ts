@@ -2,10 +2,10 @@
 // copied into a file of its own with our folder written into it, and (when a raw image first
 // asks) where the base's data lies. Every node's image is then a copy of the untouched base with that partition over it.
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import type { BootFile } from './boot-folder.js';
-import { ImageLayoutError } from './errors.js';
-import { FatRoomError, writeFatFiles } from './fat-files.js';
-import { FatError } from './fat/volume.js';
+import type { BootFile } from '../fat/boot-folder.js';
+import { ImageLayoutError } from '../errors.js';
+import { FatRoomError, writeFatFiles } from '../fat/write-files.js';
+import { FatError } from '../fat/volume.js';
 import { copyRange, dataExtents, type Extent } from './extents.js';
 import { readImageLayout, RASPI_LABELS, type ExpectedLabels } from './layout.js';
 

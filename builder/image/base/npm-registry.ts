@@ -4,8 +4,8 @@
 // the tarball against the pinned integrity before using anything in it.
 import { join } from 'node:path';
 import { downloadResumable, fetchSmall, type Fetcher, type RetryPolicy } from './download.js';
-import { DownloadError } from './errors.js';
-import type { OnProgress } from './progress.js';
+import { DownloadError } from '../errors.js';
+import type { OnProgress } from '../progress.js';
 
 export const DEFAULT_REGISTRY = 'https://registry.npmjs.org/';
 

@@ -4,10 +4,10 @@
 // user-data runs to install them. The root filesystem is never touched, so a stock card with this
 // folder and the seed copied onto it is the same node as a built image. The same for every node
 // of a cluster: written once. Pure: a plan of files.
-import type { Cluster } from '../config/types.js';
-import { BOOT_FOLDER, INSTALL_SCRIPT } from '../render/install-command.js';
-import { renderTemplate } from '../render/templates.js';
-import { sha256Hex } from './hash-file.js';
+import type { Cluster } from '../../config/types.js';
+import { BOOT_FOLDER, INSTALL_SCRIPT } from '../../render/install-command.js';
+import { renderTemplate } from '../../render/templates.js';
+import { sha256Hex } from '../hash-file.js';
 
 export const RUNTIME_PATH = '/usr/lib/microcloud-pi/node';
 export const BUNDLE_PATH = '/usr/lib/microcloud-pi/firstboot.mjs';

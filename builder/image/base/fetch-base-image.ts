@@ -5,10 +5,9 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DownloadEntry } from './catalog.js';
 import { downloadResumable, fetchSmall, type Fetcher, type RetryPolicy } from './download.js';
-import { DownloadError, VerificationError } from './errors.js';
-import { sha256File } from './hash-file.js';
-import type { OnProgress } from './progress.js';
-import { parseSha256Sums } from './release-files.js';
+import { DownloadError, VerificationError } from '../errors.js';
+import { parseSha256Sums, sha256File } from '../hash-file.js';
+import type { OnProgress } from '../progress.js';
 import { verifyDetachedSignature } from './verify-signature.js';
 
 export interface FetchedImage { readonly path: string; readonly file: string; readonly sha256: string; readonly fromCache: boolean }

@@ -6,8 +6,8 @@ import { open, stat, truncate } from 'node:fs/promises';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import fetch from 'node-fetch';
-import { DownloadError } from './errors.js';
-import type { OnProgress } from './progress.js';
+import { DownloadError } from '../errors.js';
+import type { OnProgress } from '../progress.js';
 
 export interface FetchResponse {
   readonly status: number;

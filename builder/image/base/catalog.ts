@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { fromPackageRoot } from '../package-root.js';
+import { fromPackageRoot } from '../../package-root.js';
 import type { ExpectedLabels } from './layout.js';
 
 interface EntryCommon {

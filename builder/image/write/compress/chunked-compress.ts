@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChunkWorkers, xzChunkEngine } from './chunk-workers.js';
-import type { ChunkedCompression } from './codecs.js';
-import type { OnProgress } from './progress.js';
-import { partialPath } from '../output/leftovers.js';
+import type { ChunkedCompression } from '../../codecs.js';
+import type { OnProgress } from '../../progress.js';
+import { partialPath } from '../../../output/leftovers.js';
 import { BufferPool, readSegments, type Segment } from './read-segments.js';
 
 export const CHUNK_BYTES = 16 * 1024 * 1024;

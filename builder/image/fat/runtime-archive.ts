@@ -5,9 +5,9 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
-import { sha256File } from './hash-file.js';
+import { sha256File } from '../hash-file.js';
 import type { HashedFile } from './boot-folder.js';
-import { partialPath } from '../output/leftovers.js';
+import { partialPath } from '../../output/leftovers.js';
 
 export async function runtimeArchive(runtime: string, cacheDir: string): Promise<HashedFile> {
   const dir = join(cacheDir, 'node-runtime', 'archives');

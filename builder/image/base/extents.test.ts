@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../../test/helpers/temp-dir.js';
+import { tempDir } from '../../../test/helpers/temp-dir.js';
 import { copyRange, dataExtents, within, ZERO_BLOCK } from './extents.js';
 
 const MiB = 1024 * 1024;

@@ -7,16 +7,16 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants, copyFile, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Seed } from '../render/seed.js';
-import { SEED_FILES } from '../render/seed.js';
-import { compressChunked } from './chunked-compress.js';
-import type { Compression } from './compression.js';
-import { copyRange } from './extents.js';
-import { writeFatFiles } from './fat-files.js';
-import { sha256Hex } from './hash-file.js';
-import type { InjectedFile, PreparedBase } from './prepare-base.js';
-import type { OnProgress } from './progress.js';
-import { partialPath } from '../output/leftovers.js';
+import type { Seed } from '../../render/seed.js';
+import { SEED_FILES } from '../../render/seed.js';
+import { compressChunked } from './compress/chunked-compress.js';
+import type { Compression } from './compress/compression.js';
+import { copyRange } from '../base/extents.js';
+import { writeFatFiles } from '../fat/write-files.js';
+import { sha256Hex } from '../hash-file.js';
+import type { InjectedFile, PreparedBase } from '../base/prepare-base.js';
+import type { OnProgress } from '../progress.js';
+import { partialPath } from '../../output/leftovers.js';
 
 export interface NodeImage {
   readonly node: string;

@@ -7,9 +7,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CommandFailed } from '../command-runner.js';
-import { xzCompressor, type ChunkedCompression } from './codecs.js';
-import { findProgram } from '../host-programs/find-programs.js';
+import { CommandFailed } from '../../../command-runner.js';
+import { xzCompressor, type ChunkedCompression } from '../../codecs.js';
+import { findProgram } from '../../../host-programs/find-programs.js';
 import type { ChunkDone, ChunkJob } from './compress-worker.js';
 
 /**

@@ -1,5 +1,5 @@
-// SHA256SUMS and manifest.json beside the images. Pure text from data; merged with what an
-// earlier build of other nodes left, so building pi2 today keeps pi1's line from yesterday.
+// manifest.json beside the images (SHA256SUMS is written from it: hash-file.ts). Pure data; merged
+// with what an earlier build of other nodes left, so building pi2 today keeps pi1's line from yesterday.
 import type { NodeImage } from './build-node-image.js';
 
 export interface Manifest {
@@ -8,19 +8,6 @@ export interface Manifest {
   configSha256: string;
   base: { file: string; sha256: string };
   nodes: Record<string, Omit<NodeImage, 'seconds' | 'path' | 'node'> & { file: string }>;
-}
-
-export function parseSha256Sums(text: string): Map<string, string> {
-  const sums = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (match) sums.set(match[2]!, match[1]!);
-  }
-  return sums;
-}
-
-export function renderSha256Sums(sums: ReadonlyMap<string, string>): string {
-  return [...sums.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([file, hash]) => `${hash} *${file}\n`).join('');
 }
 
 export function mergeManifest(previous: Manifest | undefined, next: Manifest): Manifest {

@@ -1,10 +1,10 @@
 // Writes files into a FAT filesystem inside a file (at `offset`: 0 for a partition on its own),
-// in process (fat/volume.ts): no mtools, no root, no loop, the same on every OS. A top-level
+// in process (volume.ts): no mtools, no root, no loop, the same on every OS. A top-level
 // folder among the files replaces the one on the volume whole (what an earlier build left there
 // must not mix with this build's).
 import { open, stat } from 'node:fs/promises';
-import { fatBytesFor } from './fat/geometry.js';
-import { FatVolume, type Placement } from './fat/volume.js';
+import { fatBytesFor } from './geometry.js';
+import { FatVolume, type Placement } from './volume.js';
 
 /** `name` is relative to the FAT root, `/`-separated; content given, or copied from `source`. */
 export type FatFile = { readonly name: string } & ({ readonly content: string | Uint8Array } | { readonly source: string });
@@ -22,7 +22,7 @@ export class FatRoomError extends Error {
 /**
  * Writes `files`, replacing their top-level folders whole. With `keepFreeBytes`, first checks that
  * the files fit with that much left over (for what is written after them), and writes nothing if not.
- * `placement` 'high' puts them near the end of the volume (see prepare-base.ts for why).
+ * `placement` 'high' puts them near the end of the volume (see base/prepare-base.ts for why).
  */
 export async function writeFatFiles(image: string, offset: number, files: readonly FatFile[],
   options: { keepFreeBytes?: number; placement?: Placement } = {}): Promise<void> {

@@ -1,9 +1,10 @@
 // Reads an image file's partition table and filesystem headers and checks them against what a
 // Raspberry Pi image must be: a FAT `system-boot` and an ext4 `writable`.
 import { open } from 'node:fs/promises';
-import { ImageLayoutError } from './errors.js';
+import { ImageLayoutError } from '../errors.js';
 import { MbrError, parseMbr, SECTOR, type MbrPartition } from './mbr.js';
-import { readExt4Info, readFatInfo, type Ext4Info } from './superblocks.js';
+import { readFatInfo } from '../fat/geometry.js';
+import { readExt4Info, type Ext4Info } from './ext4-superblock.js';
 
 export interface ExpectedLabels { readonly boot: string; readonly root: string }
 export const RASPI_LABELS: ExpectedLabels = { boot: 'system-boot', root: 'writable' };
