@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CommandFailed } from '../../../command-runner.js';
-import { xzCompressor, type ChunkedCompression } from '../../codecs.js';
+import { compressChunk, xzCompressor, type ChunkedCompression } from '../../codecs.js';
 import { findProgram } from '../../../host-programs/find-programs.js';
 import type { ChunkDone, ChunkJob } from './compress-worker.js';
 
@@ -72,16 +72,27 @@ export class ChunkWorkers {
   private failure?: Error;
   private closing = false;
 
+  /**
+   * lzma-native on this thread, not on workers: its native work cannot be torn down mid-chunk (a
+   * worker ended by Ctrl-C's process.exit aborts the whole process, SIGABRT, and leaves the
+   * temporaries), and its async compression already runs on libuv's thread pool, so `size`
+   * chunks at once still use the cores.
+   */
+  private readonly inProcess: boolean;
+  private active = 0;
+  private readonly slots: (() => void)[] = [];
+
   constructor(private readonly options: {
     compression: ChunkedCompression; xzProgram?: boolean; size?: number; script?: WorkerScript;
     env?: Record<string, string | undefined>;
   }) {
     this.size = Math.max(1, options.size ?? defaultWorkers());
+    this.inProcess = options.compression === 'xz' && !options.xzProgram && !options.script;
   }
 
   /** Chunks sent and not yet done (running or waiting). */
   get inFlight(): number {
-    return this.running.size + this.queue.length;
+    return this.running.size + this.queue.length + this.active + this.slots.length;
   }
 
   /**
@@ -90,6 +101,7 @@ export class ChunkWorkers {
    */
   compress(data: Buffer, dest: string): Promise<Buffer> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.inProcess) return this.compressHere(data, dest);
     // A Buffer that owns its whole ArrayBuffer moves; a view into a shared one (small buffers) is copied.
     const owned = data.byteOffset === 0 && data.buffer.byteLength >= 64 * 1024 && data.buffer instanceof ArrayBuffer;
     const buffer = owned ? data.buffer as ArrayBuffer : new Uint8Array(data).buffer;
@@ -98,6 +110,18 @@ export class ChunkWorkers {
         resolve, reject });
       this.pump();
     });
+  }
+
+  private async compressHere(data: Buffer, dest: string): Promise<Buffer> {
+    while (this.active >= this.size) await new Promise<void>((resolve) => this.slots.push(resolve));
+    this.active++;
+    try {
+      await compressChunk(data, this.options.compression, dest);
+      return data;
+    } finally {
+      this.active--;
+      this.slots.shift()?.();
+    }
   }
 
   async close(): Promise<void> {
