@@ -16,6 +16,16 @@ describe('yaml scalars', () => {
     }), { numRuns: 500 });
   });
 
+  // Outside YAML's printable set: a block would be refused by a YAML reader (found by the property above, seed -314573438).
+  it.each(['\ufffe\n', 'a\uffff\n', 'a\ud800\n', '\udc00b\n'])('falls back to a quoted scalar for %j', (text) => {
+    expect(yamlBlock(text, 4).startsWith('"')).toBe(true);
+    expect(load(`outer:\n  key: ${yamlBlock(text, 4)}\n`)).toEqual({ outer: { key: text } });
+  });
+
+  it('keeps a block for text with characters outside the BMP (a surrogate pair is one printable character)', () => {
+    expect(yamlBlock('Fuchsbär 🦘\n', 4)).toBe('|\n    Fuchsbär 🦘');
+  });
+
   it('uses a literal block for ordinary multi-line text', () => {
     expect(yamlBlock('a: 1\nb: "x"\n', 4)).toBe('|\n    a: 1\n    b: "x"');
   });

@@ -7,8 +7,9 @@ export const yamlValue = (value: unknown): string => {
   return JSON.stringify(value);
 };
 
-// Printable text only (newlines aside), not starting with a blank, ending in one newline.
-const UNPRINTABLE = /[\r\t\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+// Printable text only (newlines aside), not starting with a blank, ending in one newline. YAML's
+// printable set (YAML 1.2, c-printable) leaves out U+FFFE, U+FFFF and surrogates without their pair.
+const UNPRINTABLE = /[\r\t\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]|\p{Cs}/u;
 const blockSafe = (text: string): boolean =>
   !UNPRINTABLE.test(text) && /^\S/.test(text) && text.endsWith('\n') && !text.endsWith('\n\n');
 
