@@ -91,14 +91,16 @@ export async function tearDownLab(lab: Lab | undefined, guests: readonly Guest[]
  * Replaces `work/out/NODE.img` with a card as a user of a stock image makes it: the untouched base,
  * and the `--seed-only` folder copied onto its FAT (mtools, as a file manager would).
  */
-export async function stockCardWithSeedFolder(lab: Lab, o: { node: string; base: string; imageId: string; cacheDir: string }): Promise<void> {
+export async function stockCardWithSeedFolder(lab: Lab, o: { node: string; base: string; imageId: string; cacheDir: string }): Promise<string> {
   const seeds = join(lab.work, 'seeds');
   await execa(process.execPath, [CLI, '-c', join(lab.work, 'cluster.yaml'), '--node', o.node, '--seed-only', '--image', o.imageId,
     '--out', seeds, '--cache', o.cacheDir], { stderr: 'inherit' });
-  const image = join(lab.work, 'out', `${o.node}.img`);
+  // Beside the build's output, not in it: a build of another node into that folder must find it as the build left it.
+  const image = join(lab.work, `${o.node}.stock.img`);
   await copyFile(o.base, image);
   const { boot } = await readImageLayout(image);
   const folder = join(seeds, o.node);
   await execa('mcopy', ['-s', '-o', '-i', `${image}@@${boot.offset}`, ...(await readdir(folder)).map((n) => join(folder, n)), '::/'],
     { env: { MTOOLS_SKIP_CHECK: '1' } });
+  return image;
 }
