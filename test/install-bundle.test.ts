@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { snapsCommand } from '../builder/cli/commands/snaps.js';
 import type { Cluster } from '../builder/config/types.js';
 import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.js';
-import type { BundleManifest } from '../builder/snaps/bundle.js';
+import type { BundleManifest } from '../firstboot/bundle/bundle-manifest.js';
 import { localBundleDisk } from '../firstboot/bundle/bundle-disk.js';
 import { folderBundleFiles } from '../firstboot/bundle/bundle-files.js';
 import { startBundleServer, type FetchEvent } from '../firstboot/bundle/bundle-server.js';

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { snapsCommand } from '../builder/cli/commands/snaps.js';
 import { RELEASE_CHANNELS } from '../builder/config/channels.js';
 import type { Cluster } from '../builder/config/types.js';
-import type { BundleManifest } from '../builder/snaps/bundle.js';
+import type { BundleManifest } from '../firstboot/bundle/bundle-manifest.js';
 import { localBundleDisk } from '../firstboot/bundle/bundle-disk.js';
 import { BUNDLE_PORT } from '../firstboot/bundle/bundle-sources.js';
 import { firstBoot, type FirstBootRun } from '../firstboot/first-boot.js';

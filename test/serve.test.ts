@@ -11,7 +11,7 @@ import { snapsCommand } from '../builder/cli/commands/snaps.js';
 import { reportError } from '../builder/cli/report-error.js';
 import { run } from '../builder/cli/run.js';
 import { RELEASE_CHANNELS } from '../builder/config/channels.js';
-import type { BundleManifest } from '../firstboot/bundle/bundle-format.js';
+import type { BundleManifest } from '../firstboot/bundle/bundle-manifest.js';
 import { FakeSnapStore, snap } from './doubles/fake-snap-store.js';
 import { exampleFile, REPO } from './helpers/examples.js';
 import { tempDir } from './helpers/temp-dir.js';

@@ -8,7 +8,7 @@ import { snapsCommand } from '../builder/cli/commands/snaps.js';
 import { reportError } from '../builder/cli/report-error.js';
 import { RELEASE_CHANNELS } from '../builder/config/channels.js';
 import { assertionHeaders } from '../builder/snaps/assertion.js';
-import type { BundleManifest } from '../builder/snaps/bundle.js';
+import type { BundleManifest } from '../firstboot/bundle/bundle-manifest.js';
 import { FakeSnapStore, snap, STORE_KEY } from './doubles/fake-snap-store.js';
 import { exampleFile } from './helpers/examples.js';
 import { tempDir } from './helpers/temp-dir.js';

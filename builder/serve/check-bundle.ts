@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUNDLE_FILE, BundleFormatError, parseBundleManifest, type BundleManifest, type BundleSnap } from '../../firstboot/bundle/bundle-format.js';
+import { BUNDLE_FILE, BundleFormatError, channelProblems, parseBundleManifest, type BundleManifest, type BundleSnap } from '../../firstboot/bundle/bundle-manifest.js';
 import type { Cluster } from '../config/types.js';
 import { UsageError } from '../cli/errors.js';
 import { assertionHeaders, sha3Base64Url } from '../snaps/assertion.js';
@@ -64,15 +64,6 @@ async function fileProblems(dir: string, snap: BundleSnap): Promise<string[]> {
   return problems;
 }
 
-function channelProblems(manifest: BundleManifest, cluster: Cluster): string[] {
-  const want = cluster.microcloud.channels as Readonly<Record<string, string>>;
-  return Object.entries(want).flatMap(([name, channel]) => {
-    const have = manifest.snaps.find((s) => s.name === name);
-    if (!have) return [`${BUNDLE_FILE} has no ${name}`];
-    return have.channel === channel ? [] : [`${BUNDLE_FILE} has ${name} from ${have.channel}; the cluster file wants ${channel} (microcloud.channels.${name})`];
-  });
-}
-
 async function sha3Of(path: string, onBytes: (n: number) => void): Promise<string> {
   const hash = createHash('sha3-384');
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
@@ -84,7 +75,8 @@ async function sha3Of(path: string, onBytes: (n: number) => void): Promise<strin
 
 export async function checkBundle(dir: string, cluster: Cluster, o: { verify: boolean; onHash?: HashProgress }): Promise<CheckedBundle> {
   const manifest = await readListing(dir);
-  const problems = [...channelProblems(manifest, cluster), ...(await Promise.all(manifest.snaps.map((s) => fileProblems(dir, s)))).flat()];
+  const problems = [...channelProblems(manifest, cluster.microcloud.channels),
+    ...(await Promise.all(manifest.snaps.map((s) => fileProblems(dir, s)))).flat()];
   if (problems.length) throw refuse(dir, problems, 'Write the bundle again with build-image snaps --config FILE (it reuses its cache).');
   const totalBytes = manifest.snaps.reduce((sum, s) => sum + s.size, 0);
   if (o.verify) {

@@ -4,17 +4,13 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BUNDLE_FILE, BUNDLE_FORMAT, type BundleManifest } from '../../firstboot/bundle/bundle-format.js';
+import { BUNDLE_FILE, BUNDLE_FORMAT, type BundleManifest } from '../../firstboot/bundle/bundle-manifest.js';
 import { UsageError } from '../cli/errors.js';
 import { partialPath, watchForLeftovers } from '../output/leftovers.js';
 import { assertionStream } from './assertion.js';
 import type { ResolvedSnap } from './resolve-snaps.js';
 import { SERIES } from './store-api.js';
 import { snapFileName } from './snap-assertions.js';
-
-// The format lives with the Pi side, which reads it without the builder's dependencies.
-export { BUNDLE_FILE, BUNDLE_FORMAT } from '../../firstboot/bundle/bundle-format.js';
-export type { BundleManifest, BundleSnap } from '../../firstboot/bundle/bundle-format.js';
 
 export const assertFileName = (snap: Pick<ResolvedSnap, 'name' | 'revision'>): string => `${snap.name}_${snap.revision}.assert`;
 

@@ -5,7 +5,7 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BUNDLE_FILE, parseBundleManifest, type BundleManifest } from './bundle-format.js';
+import { BUNDLE_FILE, parseBundleManifest, type BundleManifest } from './bundle-manifest.js';
 
 /** bundle.json: the bytes served as /bundle/bundle.json, and what they list. */
 export interface BundleListing {

@@ -8,7 +8,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE_FORMAT, type BundleManifest, type BundleSnap } from './bundle-format.js';
+import { BUNDLE_FORMAT, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
 import { folderBundleFiles } from './bundle-files.js';
 import { BUNDLE_LIMITS, startBundleServer, type BundleServer, type BundleServerOptions, type FetchEvent } from './bundle-server.js';
 

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connectionCaps, HTTP_LIMITS, listenCapped, peerTest, sourceOf, type HttpLimits, type Peers } from '../run/capped-server.js';
-import { bundleEntries, type BundleEntry } from './bundle-format.js';
+import { bundleEntries, type BundleEntry } from './bundle-manifest.js';
 import type { BundleFiles, OpenedBundleFile } from './bundle-files.js';
 import { byteRange } from './byte-range.js';
 

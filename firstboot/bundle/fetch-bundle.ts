@@ -13,12 +13,11 @@ import { createHash } from 'node:crypto';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { TemporaryFailure, type Clock, type Logger } from '../run/types.js';
 import type { BundleDisk } from './bundle-disk.js';
-import { parseBundle, type BundleEntry, type NodeBundle } from './bundle-manifest.js';
+import { BUNDLE_FILE, BundleFormatError, channelProblems, parseBundleManifest, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
 import { bundleSources, nodeIndexOf, sourceOrder, type BundleSource } from './bundle-sources.js';
 import { fetchSmall, fetchStream, type From, type TransferLimits } from './bundle-transfer.js';
 import { assertProblem, vouchedDigest } from './snap-file-check.js';
 
-export const BUNDLE_MANIFEST = 'bundle.json';
 /** Where each source serves the bundle: GET /bundle/bundle.json, GET /bundle/NAME_REV.snap (build-image serve, and every node). */
 export const bundlePath = (file: string): string => `/bundle/${file}`;
 
@@ -41,6 +40,19 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_ASSERT_BYTES = 1024 * 1024;
 const CLUSTER_SNAPS = ['lxd', 'microceph', 'microovn', 'microcloud'] as const;
 
+/** The checked bundle, or why it is not one: bundle.json as the format allows, with the cluster's snaps at node.json's channels. */
+function usableBundle(text: string, channels: Readonly<Record<string, string>>): { bundle: BundleManifest } | { refused: string } {
+  let bundle: BundleManifest;
+  try {
+    bundle = parseBundleManifest(text);
+  } catch (error) {
+    if (error instanceof BundleFormatError) return { refused: `${BUNDLE_FILE}: ${error.message}` };
+    throw error;
+  }
+  const mismatch = channelProblems(bundle, channels);
+  return mismatch.length ? { refused: mismatch.join('; ') } : { bundle };
+}
+
 /** What a source said about a file it was asked for (for the log and the step's error). */
 type Outcome = { ok: true } | { ok: false; why: string };
 
@@ -62,7 +74,7 @@ export class BundleFetch {
   }
 
   /** Every file of the bundle on this node's disk, checked; the bundle. */
-  async fetchAll(): Promise<NodeBundle> {
+  async fetchAll(): Promise<BundleManifest> {
     let missing: string[] = [];
     for (let round = 1; round <= this.options.rounds; round++) {
       if (round > 1) {
@@ -71,7 +83,7 @@ export class BundleFetch {
       }
       const bundle = await this.manifest();
       if (!bundle) {
-        missing = [`no source gave a usable ${BUNDLE_MANIFEST}`];
+        missing = [`no source gave a usable ${BUNDLE_FILE}`];
         continue;
       }
       missing = [];
@@ -89,32 +101,32 @@ export class BundleFetch {
    * first in source order that parses and matches node.json's channels (peers first: a node added
    * months later installs the revisions the members run). Also learns which sources hold a bundle.
    */
-  private async manifest(): Promise<NodeBundle | undefined> {
+  private async manifest(): Promise<BundleManifest | undefined> {
     const answers = await Promise.all(this.sources.map(async (source) =>
-      ({ source, got: await fetchSmall(source, bundlePath(BUNDLE_MANIFEST), MAX_MANIFEST_BYTES, this.from, this.options) })));
-    const parsed = new Map<BundleSource, { bundle: NodeBundle; text: string }>();
+      ({ source, got: await fetchSmall(source, bundlePath(BUNDLE_FILE), MAX_MANIFEST_BYTES, this.from, this.options) })));
+    const parsed = new Map<BundleSource, { bundle: BundleManifest; text: string }>();
     for (const { source, got } of answers) {
       if (!got.ok) continue;
-      const result = parseBundle(got.body, this.channels);
+      const result = usableBundle(got.body, this.channels);
       if ('refused' in result) this.ctx.log.warn(`bundle: ${source.name} (${source.address}): ${result.refused}; not used`);
       else parsed.set(source, { bundle: result.bundle, text: got.body });
     }
     this.holders = [...parsed.keys()];
-    const kept = await this.disk.readText(BUNDLE_MANIFEST);
+    const kept = await this.disk.readText(BUNDLE_FILE);
     if (kept !== undefined) {
-      const result = parseBundle(kept, this.channels);
+      const result = usableBundle(kept, this.channels);
       if ('bundle' in result) return result.bundle;
-      this.ctx.log.warn(`bundle: the ${BUNDLE_MANIFEST} kept on disk is unusable (${result.refused}); taking it afresh`);
-      await this.disk.remove(BUNDLE_MANIFEST);
+      this.ctx.log.warn(`bundle: the ${BUNDLE_FILE} kept on disk is unusable (${result.refused}); taking it afresh`);
+      await this.disk.remove(BUNDLE_FILE);
     }
     const first = sourceOrder(this.holders, this.nodeIndex, 0).map((s) => parsed.get(s)!)[0];
     if (!first) return undefined;
-    await this.disk.writeWhole(BUNDLE_MANIFEST, first.text);
+    await this.disk.writeWhole(BUNDLE_FILE, first.text);
     return first.bundle;
   }
 
   /** The entry's .assert, then its .snap, each checked on disk; undefined when both are there, else what is missing. */
-  private async entry(entry: BundleEntry, index: number): Promise<string | undefined> {
+  private async entry(entry: BundleSnap, index: number): Promise<string | undefined> {
     const order = sourceOrder(this.holders, this.nodeIndex, index);
     const assertion = await this.kept(entry.assert, (text) => assertProblem(entry, text))
       ?? await this.firstThatGives(entry.assert, order, (source) => this.fetchAssert(entry, source));
@@ -149,7 +161,7 @@ export class BundleFetch {
     return undefined;
   }
 
-  private async fetchAssert(entry: BundleEntry, source: BundleSource): Promise<Outcome> {
+  private async fetchAssert(entry: BundleSnap, source: BundleSource): Promise<Outcome> {
     const got = await fetchSmall(source, bundlePath(entry.assert), MAX_ASSERT_BYTES, this.from, this.options);
     if (!got.ok) return got;
     const problem = assertProblem(entry, got.body);
@@ -159,7 +171,7 @@ export class BundleFetch {
   }
 
   /** A .snap renamed into place earlier was checked then; it is hashed again (a card can rot, and snapd must only get right bytes). */
-  private async keptSnap(entry: BundleEntry): Promise<true | undefined> {
+  private async keptSnap(entry: BundleSnap): Promise<true | undefined> {
     if ((await this.disk.size(entry.file)) !== entry.size) {
       await this.disk.remove(entry.file);
       return undefined;
@@ -170,11 +182,11 @@ export class BundleFetch {
     return undefined;
   }
 
-  private async expectedDigest(entry: BundleEntry): Promise<string | undefined> {
+  private async expectedDigest(entry: BundleSnap): Promise<string | undefined> {
     return vouchedDigest((await this.disk.readText(entry.assert)) ?? '');
   }
 
-  private async fetchSnap(entry: BundleEntry, source: BundleSource): Promise<Outcome> {
+  private async fetchSnap(entry: BundleSnap, source: BundleSource): Promise<Outcome> {
     const partial = `${entry.file}.partial`;
     const expected = await this.expectedDigest(entry);
     if (!expected) return { ok: false, why: `${entry.assert} is missing` };

@@ -13,7 +13,7 @@
 import { lastLine } from '../run/redact.js';
 import { TemporaryFailure, type StepContext } from '../run/types.js';
 import { localBundleDisk, type BundleDisk } from './bundle-disk.js';
-import { withRisk, type BundleEntry } from './bundle-manifest.js';
+import { withRisk, type BundleSnap } from './bundle-manifest.js';
 import { BundleFetch, FETCH_DEFAULTS, type FetchOptions } from './fetch-bundle.js';
 import { join } from 'node:path';
 
@@ -29,7 +29,7 @@ export async function installedSnap(ctx: StepContext, snap: string): Promise<{ r
  * Whether `have` will do: the cluster's snaps at exactly the bundle's revision (every member the
  * same), snapd and bases at it or newer (the image may ship a newer snapd; never downgrade it).
  */
-const satisfied = (entry: BundleEntry, have: number | undefined): boolean =>
+const satisfied = (entry: BundleSnap, have: number | undefined): boolean =>
   have !== undefined && (entry.role === 'cluster' ? have === entry.revision : have >= entry.revision);
 
 async function snap(ctx: StepContext, args: string[], what: string): Promise<void> {

@@ -4,7 +4,7 @@
 // `snap ack` (they chain to the root key built into snapd); this check makes sure the bytes a
 // node hands to snapd are the ones that assertion vouches for, whichever source sent them. Pure.
 import { assertionHeaders, headerMismatch, sha3Base64Url } from '../../builder/snaps/assertion.js';
-import type { BundleEntry } from './bundle-manifest.js';
+import type { BundleSnap } from './bundle-manifest.js';
 
 /** The headers of each snap-revision assertion in an assertion stream (each starts with its type line). */
 function snapRevisions(stream: string): ReadonlyMap<string, string>[] {
@@ -15,7 +15,7 @@ function snapRevisions(stream: string): ReadonlyMap<string, string>[] {
 }
 
 /** Why this .assert does not vouch for the entry's file, or undefined when it does. */
-export function assertProblem(entry: BundleEntry, stream: string): string | undefined {
+export function assertProblem(entry: BundleSnap, stream: string): string | undefined {
   const revisions = snapRevisions(stream);
   if (revisions.length !== 1) return `${entry.assert} holds ${revisions.length} snap-revision assertions, not 1`;
   const mismatch = headerMismatch(revisions[0]!, {

@@ -1,6 +1,6 @@
 // bundle.json is the one gate between a request and a file name: a listing that names anything but
 // NAME_REV.snap / NAME_REV.assert of a valid snap name is refused whole, with every problem said.
-import { BUNDLE_FORMAT, BundleFormatError, bundleEntries, parseBundleManifest } from './bundle-format.js';
+import { BUNDLE_FORMAT, BundleFormatError, bundleEntries, channelProblems, parseBundleManifest } from './bundle-manifest.js';
 
 const snap = (over: Record<string, unknown> = {}) => ({
   name: 'lxd', 'snap-id': 'J60k4JY0HppjwOjW8dZdYc8obXKxujRu', revision: 31333, channel: '5.21/stable', base: 'core22', type: 'app',
@@ -31,6 +31,11 @@ describe('parseBundleManifest', () => {
     ['a backslash name', snap({ name: '..\\lxd' }), /is not a snap name/],
     ['a revision that is not a number', snap({ revision: '31333/..' }), /revision "31333\/\.\." is not a store revision/],
     ['a negative size', snap({ size: -1 }), /size -1 is not a size in bytes/],
+    ['an empty snap', snap({ size: 0 }), /snaps\[0\]\.size 0 is not a size in bytes from 1 to 2147483648/],
+    ['a snap that would fill a card', snap({ size: 3 * 1024 ** 3 }), /snaps\[0\]\.size 3221225472 is not a size in bytes from 1/],
+    ['a name longer than snapd allows', snap({ name: 'a'.repeat(41) }), /snaps\[0\]\.name "a{41}" is not a snap name/],
+    ['a name with two hyphens in a row', snap({ name: 'lx--d' }), /snaps\[0\]\.name "lx--d" is not a snap name/],
+    ['an empty channel', snap({ channel: '' }), /snaps\[0\]\.channel is not a channel/],
     ['a digest that is not SHA3-384 hex', snap({ 'sha3-384': 'abc' }), /sha3-384 is not 96 hex digits/],
   ])('refuses %s', (_, entry, message) => {
     expect(problems(text([entry])).join('\n')).toMatch(message);
@@ -41,5 +46,23 @@ describe('parseBundleManifest', () => {
     expect(problems(text([]))).toEqual(['snaps is not a list of snaps']);
     expect(problems(text([snap(), snap()]))).toEqual(['snaps lists lxd more than once']);
     expect(problems('{"format": 1,')[0]).toMatch(/not JSON/);
+  });
+});
+
+describe('channelProblems', () => {
+  const manifest = parseBundleManifest(text([snap(), snap({ name: 'core22', revision: 1380, base: null, role: 'prerequisite', channel: 'latest/stable',
+    file: 'core22_1380.snap', assert: 'core22_1380.assert' })]));
+
+  it('takes a channel with or without its risk spelt out, as snap does', () => {
+    expect(channelProblems(manifest, { lxd: '5.21' })).toEqual([]);
+    expect(channelProblems(manifest, { lxd: '5.21/stable' })).toEqual([]);
+  });
+
+  it('names each cluster snap the bundle lacks or has from another channel, and counts no prerequisite as one', () => {
+    expect(channelProblems(manifest, { lxd: '6/stable', microcloud: '2/stable', core22: 'latest/stable' })).toEqual([
+      'bundle.json has lxd from 5.21/stable; the cluster file wants 6/stable (microcloud.channels.lxd)',
+      'bundle.json has no microcloud',
+      'bundle.json has no core22',
+    ]);
   });
 });
