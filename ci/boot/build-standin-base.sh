@@ -38,10 +38,11 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 started=$SECONDS
 
-# What Ubuntu's server image has that the first-boot service and cloud-init rely on.
+# What Ubuntu's server image has that the first-boot service and cloud-init rely on (openssl:
+# the snap double hashes a snap file with SHA3-384, as snapd does to find its assertion).
 packages=(
   systemd systemd-sysv systemd-timesyncd udev dbus
-  cloud-init cloud-guest-utils netplan.io openssh-server iproute2 iputils-ping tzdata locales sudo ca-certificates
+  cloud-init cloud-guest-utils netplan.io openssh-server iproute2 iputils-ping tzdata locales sudo ca-certificates openssl
   "$kernel_package"
 )
 echo "stand-in base: mmdebstrap $suite $arch (${packages[*]})" >&2
