@@ -9,7 +9,10 @@ import { JoinDesk } from './join/join-desk.js';
 import type { AnswerSigner, Trust } from './join/join-auth.js';
 import { loadJoinKey } from './join/join-key.js';
 import { NODE_KEY_PATH, nodeSigner } from './join/node-identity.js';
-import { clockSynchronised } from './steps/wait-ready.js';
+import { siteTimeAsker } from './clock/ask-site-time.js';
+import { clockSynchronised, NTP_GRACE_MS, settleClock } from './clock/settle-clock.js';
+import { CLOCK_POLL_MS } from './steps/wait-ready.js';
+import { jittered, peerPollMs } from './steps/poll.js';
 import { rememberingReads } from './status/read-status.js';
 import { startStatusServer, type StatusServer, type StatusServerOptions } from './status/status-server.js';
 import { JournalStore, type Journal } from './run/state.js';
@@ -20,7 +23,7 @@ import { serveKeptBundle } from './bundle/serve-kept-bundle.js';
 import { installSnaps } from './steps/install-snaps.js';
 import {
   ConfigurationFailure, TemporaryFailure, type Clock, type FileAccess, type Logger,
-  type JoinSender, type NodeStatus, type PeerStatusReader, type ServiceInfo, type Step,
+  type JoinSender, type NodeStatus, type PeerStatusReader, type ServiceInfo, type SiteTimeAsker, type Step,
 } from './run/types.js';
 
 export const EXIT = { done: 0, internal: 1, tempfail: 75, config: 78 } as const;
@@ -41,6 +44,8 @@ export interface FirstBootDeps {
   readonly service?: ServiceInfo;
   /** Where a snap bundle is kept; the real disk's /var/lib/microcloud-pi/bundle when not given. */
   readonly bundleDisk?: BundleDisk;
+  /** `build-image serve`'s sealed time; over HTTP from the node's address when not given. */
+  readonly askSiteTime?: SiteTimeAsker;
 }
 
 export interface FirstBootRun {
@@ -60,8 +65,12 @@ const LISTEN_TRIES = 30;
 const LISTEN_RETRY_MS = 2000;
 /** A peer's status read this recently is used again (see rememberingReads): well under every poll interval. */
 const PEER_READ_REUSE_MS = 1000;
-/** A member opens its join desk only with a synchronised clock: request timestamps are checked against it. */
-const CLOCK_POLL_MS = 5000;
+/**
+ * A restarted member that is not the initiator, finding no NTP server, no sealed time from serve
+ * and no peer with a settled clock for this long, takes its own (the initiator may be gone for
+ * good, and the desk would never open).
+ */
+const MEMBER_OWN_CLOCK_AFTER_MS = 10 * 60_000;
 
 async function listenWhenPossible(options: StatusServerOptions, clock: Clock, log: Logger): Promise<StatusServer | undefined> {
   for (let attempt = 1; ; attempt++) {
@@ -93,7 +102,9 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   // The cluster file's nodes, and the cluster's members as MicroCloud lists them (a node added later is one too).
   const peers = () => [...config.peers.map((p) => p.address), ...desk?.memberAddresses() ?? []];
   const server = await listenWhenPossible({
-    host: listenHost, port: config.statusPort, current: () => status, key: () => signer,
+    host: listenHost, port: config.statusPort, key: () => signer,
+    // A settled clock is given with the time of the answer: a peer without NTP takes its time from it.
+    current: () => (status.clock ? { ...status, clock: { source: status.clock.source, now: new Date(clock.now()).toISOString() } } : status),
     names: [...new Set([listenHost, config.address, config.node])],
     peers,
     joinDesk: () => (desk ? (request) => desk!.handle(request) : undefined),
@@ -112,6 +123,8 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   signWith(key);
   // Peers' statuses decide whether this node forms or joins: only those signed by the node at that address count.
   const trustOf = (joinKey: Buffer): Trust => (config.join.operatorKey ? { joinKey, operatorKey: config.join.operatorKey, cluster: config.cluster } : joinKey);
+  const trustedReads = rememberingReads((address, port) => deps.readPeer(address, port, key && trustOf(key)), clock, PEER_READ_REUSE_MS);
+  const askSiteTime = deps.askSiteTime ?? siteTimeAsker(clock, config.address);
   if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
   // A node whose snaps came from a bundle passes it on from the moment its install step is done (journal says so), until the service stops.
   let bundleServer: BundleServer | undefined;
@@ -144,14 +157,20 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
         desk = await JoinDesk.open({ config, key: joinKey, run: deps.run, log, clock, files: deps.files, record: (fields) => set(fields), founders,
           ...(nodeKey ? { signer: nodeKey } : {}) });
       };
+      // Request times are checked against the clock: the desk opens once it is settled as at the first boot (NTP, or the site's agreed time).
       if (await clockSynchronised(deps.run)) {
+        set({ clock: { source: 'ntp' } });
         await open();
       } else {
-        log.info('join: the join desk opens once the clock is synchronised (request times are checked against it)');
+        log.info('join: the join desk opens once the clock is settled (request times are checked against it)');
         void (async () => {
-          while (!(await clockSynchronised(deps.run))) await clock.sleep(CLOCK_POLL_MS);
+          const settled = await settleClock({ config, run: deps.run, log, clock, readPeer: trustedReads, askSiteTime, report: () => {} }, {
+            pollMs: () => jittered(peerPollMs(config.peers.length, CLOCK_POLL_MS)),
+            ownAfterMs: config.isInitiator ? NTP_GRACE_MS : MEMBER_OWN_CLOCK_AFTER_MS,
+          });
+          set({ clock: { source: settled!.source } }); // no timeout: settled
           await open();
-          log.info('join: the clock is synchronised; the join desk is open');
+          log.info(`join: the clock is settled (${settled!.detail}); the join desk is open`);
         })().catch((error: Error) => log.warn(`join: the join desk did not open: ${error.message}`));
       }
     } else {
@@ -174,9 +193,9 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const ctx = {
     config, run: deps.run, log, clock, sendJoin: deps.sendJoin, files: deps.files, ...(key ? { joinKey: key } : {}),
     ...(deps.bundleDisk ? { bundleDisk: deps.bundleDisk } : {}),
-    readPeer: rememberingReads((address, port) => deps.readPeer(address, port, key && trustOf(key)), clock, PEER_READ_REUSE_MS),
+    readPeer: trustedReads, askSiteTime,
     report: (detail: string, state: 'running' | 'waiting' = 'running') => set({ detail, state }),
-    record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>) => set(fields),
+    record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining' | 'clock'>>) => set(fields),
   };
   try {
     await walkSteps(deps.steps ?? STEPS, ctx, journalling, journal, { onStep: (step) => set({ step, state: 'running', detail: '' }) });

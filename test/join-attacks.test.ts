@@ -67,14 +67,14 @@ describe('no replay', () => {
     expect(commands(restarted.r.host).filter((c) => c.startsWith('microcloud preseed'))).toEqual([]);
   });
 
-  it('a member opens its desk only once its clock is synchronised', async () => {
+  it('a member opens its desk only once its clock is settled (here: NTP)', async () => {
     const r = await rig('pi1', cluster(1, { port: port() }));
     expect((await boot(r)).exitCode).toBe(EXIT.done); // forms alone, keeps the key
     r.host.timeSynced = false;
     const again = await boot(r, { keepServing: true });
     try {
       expect(again.desk).toBeUndefined();
-      expect(r.log.join('\n')).toMatch(/the join desk opens once the clock is synchronised/);
+      expect(r.log.join('\n')).toMatch(/the join desk opens once the clock is settled/);
       r.host.timeSynced = true;
       for (let i = 0; i < 100 && !again.desk; i++) await new Promise((res) => setTimeout(res, 20));
       expect(again.desk).toBeInstanceOf(JoinDesk);

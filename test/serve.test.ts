@@ -7,6 +7,9 @@ import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { serveCommand, type ServeDeps } from '../builder/cli/commands/serve.js';
+import { askSiteTime } from '../firstboot/clock/ask-site-time.js';
+import { operatorPublicKey } from '../firstboot/join/join-ticket.js';
+import { TEST_OPERATOR_KEY } from './helpers/operator-key.js';
 import { snapsCommand } from '../builder/cli/commands/snaps.js';
 import { reportError } from '../builder/cli/report-error.js';
 import { run } from '../builder/cli/run.js';
@@ -58,11 +61,15 @@ beforeAll(async () => {
 
 interface Captured { code: number; stdout: string; stderr: string; writes: string }
 /** serveCommand as build-image runs it (errors through the one reporter); `during` runs once it listens, then it is stopped. */
-async function serve(args: string[], o: { during?: (port: number) => Promise<void>; deps?: Partial<ServeDeps>; tty?: boolean } = {}): Promise<Captured> {
+/** serve's environment: the operator key as the secrets file beside a real cluster file gives it, unless the test says otherwise. */
+const WITH_OPERATOR_KEY = { MICROCLOUD_PI_OPERATOR_KEY: TEST_OPERATOR_KEY };
+async function serve(args: string[], o: { during?: (port: number) => Promise<void>; deps?: Partial<ServeDeps>; tty?: boolean;
+  env?: Record<string, string> } = {}): Promise<Captured> {
   const out: string[] = [];
   const err: string[] = [];
   const writes: string[] = [];
-  const io = { stdout: (t: string) => out.push(t), stderr: (l: string) => err.push(l), env: {}, isTTY: o.tty ?? false, write: (t: string) => writes.push(t) };
+  const io = { stdout: (t: string) => out.push(t), stderr: (l: string) => err.push(l), env: o.env ?? WITH_OPERATOR_KEY, isTTY: o.tty ?? false,
+    write: (t: string) => writes.push(t) };
   const stop = new AbortController();
   let failure: unknown;
   const onListening = ({ port }: { port: number }) => {
@@ -117,6 +124,10 @@ describe('build-image serve', () => {
         expect((await get(p, '/bundle/../cluster.yaml', '127.0.0.12')).status).toBe(404);
         const time = JSON.parse((await get(p, '/time', '127.0.0.13')).body.toString()) as { now: number };
         expect(time.now).toBe(1_790_000_000_000);
+        // A node takes the time only sealed with its cluster's operator key for the nonce it sent (clock/site-time.ts).
+        const sealed = await askSiteTime({ address: LISTEN, port: p }, { operatorKey: operatorPublicKey(TEST_OPERATOR_KEY), cluster: 'shelf' },
+          { now: () => 1_790_000_000_000, sleep: async () => {} }, '127.0.0.13');
+        expect(sealed).toEqual({ ok: true, now: 1_790_000_000_000 });
         await sleep(50);
       },
       deps: { now: () => 1_790_000_000_000 },
@@ -135,6 +146,20 @@ describe('build-image serve', () => {
     await expect(get(port, '/time', '127.0.0.11')).rejects.toThrow(/ECONNREFUSED/); // it no longer listens
     expect(await snapshot(bundle)).toEqual(before);
     expect((await readdir(dir)).filter((f) => /partial/.test(f))).toEqual([]);
+  });
+
+  it('without the operator key it still serves, says the nodes will not take its time, and its /time is not sealed', async () => {
+    let reply: Awaited<ReturnType<typeof askSiteTime>> | undefined;
+    const r = await serve(['--config', config, '--no-verify'], {
+      env: {},
+      during: async (p) => {
+        reply = await askSiteTime({ address: LISTEN, port: p }, { operatorKey: operatorPublicKey(TEST_OPERATOR_KEY), cluster: 'shelf' },
+          { now: () => Date.now(), sleep: async () => {} }, '127.0.0.11');
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/serve: note: the time here is not sealed, so the nodes will not take it \(.*cluster\.secrets\.yaml: the file does not exist/);
+    expect(reply).toEqual({ ok: false, reason: expect.stringMatching(/not sealed/) });
   });
 
   it('on a terminal, redraws one line per node: files done out of all, and what it is fetching', async () => {

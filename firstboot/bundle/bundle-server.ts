@@ -4,22 +4,25 @@
 // address, seconds for a request to arrive, connections capped in all and per source, and only
 // the names bundle.json lists: a request's path is looked up in the listing, byte for byte and
 // undecoded, and never joined to a folder. Files are streamed, whole or from a byte range (a node
-// resumes), with a strong ETag (the listed SHA3-384). GET /time gives the site's clock.
+// resumes), with a strong ETag (the listed SHA3-384). GET /time gives the site's clock, sealed
+// with the operator's key for the asker's nonce when the server has that key (site-time.ts).
 //
 //   GET /bundle/bundle.json          the listing
 //   GET|HEAD /bundle/NAME_REV.snap   a listed snap (Range: bytes=N-, N-M, -N; If-Range)
 //   GET|HEAD /bundle/NAME_REV.assert its assertions
-//   GET /time                        {"now": ms since the epoch}
+//   GET /time (x-mcpi-nonce: N)      {"now": ms since the epoch, "sealed": the operator's seal of it for N}
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { sealSiteTime, TIME_PATH, type SiteTimeAnswer } from '../clock/site-time.js';
+import { HEADERS, isNonce } from '../join/join-auth.js';
+import type { OperatorKey } from '../join/operator-seal.js';
 import { connectionCaps, HTTP_LIMITS, listenCapped, peerTest, sourceOf, type HttpLimits, type Peers } from '../run/capped-server.js';
 import { bundleEntries, type BundleEntry } from './bundle-manifest.js';
 import type { BundleFiles, OpenedBundleFile } from './bundle-files.js';
 import { byteRange } from './byte-range.js';
 
 export const BUNDLE_PREFIX = '/bundle/';
-export const TIME_PATH = '/time';
 
 export interface BundleLimits extends HttpLimits {
   /** A connection that neither sends nor takes a byte for this long is closed (a reader that stalls mid-file). */
@@ -58,6 +61,8 @@ export interface BundleServerOptions {
   readonly onFetch?: (event: FetchEvent) => void;
   /** The clock served at /time and stamped on events (default Date.now). */
   readonly now?: () => number;
+  /** Seals /time for the asker's nonce: `build-image serve` with the cluster's operator key. A node's own server gives none. */
+  readonly timeSeal?: { readonly operatorKey: OperatorKey; readonly cluster: string };
 }
 
 export interface BundleServer { readonly port: number; close(): Promise<void> }
@@ -91,8 +96,13 @@ export async function startBundleServer(options: BundleServerOptions): Promise<B
     }
     const path = req.url ?? '';
     if (path === TIME_PATH) {
+      const at = now();
+      const nonce = req.headers[HEADERS.nonce];
+      const seal = options.timeSeal;
+      const body: SiteTimeAnswer = seal && typeof nonce === 'string' && isNonce(nonce)
+        ? { now: at, sealed: sealSiteTime(seal.operatorKey, seal.cluster, nonce, at) } : { now: at };
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' })
-        .end(`${JSON.stringify({ now: now() })}\n`);
+        .end(`${JSON.stringify(body)}\n`);
       return;
     }
     if (!path.startsWith(BUNDLE_PREFIX)) {

@@ -1,6 +1,6 @@
 // Texts the operator signs and every card checks offline: a payload (JSON, base64url) and its
 // Ed25519 signature under a label of its kind, so one kind can never pass as another (a join
-// ticket as a revocation, a node's identity as a ticket). Ed25519 from node:crypto: signatures
+// ticket as a revocation, a node's identity as a ticket, `serve`'s clock as any of them). Ed25519 from node:crypto: signatures
 // are deterministic, so sealing is a pure function of the key and the payload.
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
@@ -16,6 +16,7 @@ export const LABEL = {
   ticket: 'microcloud-pi join-ticket v1',
   revocation: 'microcloud-pi join-revocation v1',
   identity: 'microcloud-pi node-identity v1',
+  time: 'microcloud-pi site-time v1',
 } as const;
 export type SealKind = keyof typeof LABEL;
 const signedText = (kind: SealKind, payload: string) => Buffer.from(`${LABEL[kind]}\n${payload}`);

@@ -9,6 +9,13 @@ export interface Logger { info(line: string): void; warn(line: string): void }
 
 export interface Clock { now(): number; sleep(ms: number): Promise<void> }
 
+/** Asks `build-image serve` for the site's time, taken only when the operator sealed it (clock/ask-site-time.ts). */
+export type SiteTimeAsker = (server: { readonly address: string; readonly port: number }, trust: { operatorKey: string; cluster: string })
+  => Promise<{ ok: true; now: number } | { ok: false; reason: string }>;
+
+/** Where a node's clock was settled from (clock/settle-clock.ts). */
+export type ClockSource = 'ntp' | 'serve' | 'initiator' | 'peer' | 'own';
+
 /** What a node tells its peers and the operator: never a secret. */
 export interface NodeStatus {
   node: string;
@@ -35,6 +42,11 @@ export interface NodeStatus {
    * rate-limited, and junk requests from anyone could push an authentic one out of them.
    */
   refusals?: { node: string; reason: string; at: string }[];
+  /**
+   * Once this node's clock is settled: from where, and the time as it answered (signed with the
+   * rest): a peer without NTP takes it from here.
+   */
+  clock?: { source: ClockSource; now?: string };
   /** A formed member: the nodes of the cluster file it was built from (a node not among them joins later). */
   formedWith?: string[];
 }
@@ -110,6 +122,8 @@ export interface StepContext {
   readonly readPeer: PeerStatusReader;
   readonly sendJoin: JoinSender;
   readonly files: FileAccess;
+  /** `build-image serve`'s sealed time: an offline site's clock. Over HTTP from the node's address when not given (clock/ask-site-time.ts). */
+  readonly askSiteTime?: SiteTimeAsker;
   /** The cluster's join key (derived from the passphrase once per start), when this node has it. */
   readonly joinKey?: Buffer;
   /** Where a snap bundle is kept (microcloud.snaps.source: bundle); /var/lib/microcloud-pi/bundle when not given. */
@@ -117,7 +131,7 @@ export interface StepContext {
   /** Tell peers and the operator what this step is doing or waiting for. */
   report(detail: string, state?: 'running' | 'waiting'): void;
   /** Publish a finding on the status endpoint beside the step. */
-  record(fields: Partial<Pick<NodeStatus, 'preflight' | 'joining'>>): void;
+  record(fields: Partial<Pick<NodeStatus, 'preflight' | 'joining' | 'clock'>>): void;
 }
 
 export interface FileAccess {

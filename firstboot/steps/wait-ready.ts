@@ -1,10 +1,16 @@
-// Step 1: cloud-init finished, the intra-cluster address is up, and the clock is synchronised
-// (a Pi has no real-time clock; the cluster join uses TLS and Ceph wants agreeing clocks).
-import type { CommandRunner } from '../../builder/command-runner.js';
-import { TemporaryFailure, type Step, type StepContext } from '../run/types.js';
-import { pollUntil } from './poll.js';
+// Step 1: cloud-init finished, the intra-cluster address is up, and the clock is settled: NTP, or
+// on a site without it the time the whole cluster agrees on (clock/settle-clock.ts). A Pi has no
+// real-time clock; the cluster join uses TLS and Ceph wants agreeing clocks.
+import { siteTimeAsker } from '../clock/ask-site-time.js';
+import { NTP_GRACE_MS, settleClock } from '../clock/settle-clock.js';
+import { TemporaryFailure, type Step } from '../run/types.js';
+import { jittered, peerPollMs, pollUntil } from './poll.js';
 
 const MINUTE = 60_000;
+/** How often the clock is looked at (NTP, serve, the initiator) in a small cluster; less often in a large one. */
+export const CLOCK_POLL_MS = 5000;
+/** After this, the service restarts and waits again (it says what it waited for). */
+const CLOCK_TIMEOUT_MS = 15 * MINUTE;
 
 export const waitReady: Step = {
   id: 'wait-ready',
@@ -35,31 +41,18 @@ export const waitReady: Step = {
     });
     if (!addressUp) throw new TemporaryFailure(`${ctx.config.address} is not configured on any interface; check the cable and network-config`);
 
-    ctx.report('waiting for the clock to synchronise (NTP)', 'waiting');
-    let asking = '';
-    const synced = await pollUntil(ctx.clock, 15 * MINUTE, 5000, async () => {
-      if (await clockSynchronised(ctx.run)) return true;
-      // Say which server timesyncd is asking: a pool name here means network.ntp never reached it.
-      asking = await timeServer(ctx);
-      ctx.report(`waiting for the clock to synchronise (NTP${asking ? `, asking ${asking}` : ''})`, 'waiting');
-      return undefined;
+    // NTP, or without it the site's agreed time (clock/settle-clock.ts); published for the peers that follow this node's.
+    const settled = await settleClock({ ...ctx, askSiteTime: ctx.askSiteTime ?? siteTimeAsker(ctx.clock, ctx.config.address) }, {
+      pollMs: () => jittered(peerPollMs(ctx.config.peers.length, CLOCK_POLL_MS)),
+      timeoutMs: CLOCK_TIMEOUT_MS, ...(ctx.config.isInitiator ? { ownAfterMs: NTP_GRACE_MS } : {}),
     });
-    if (!synced) throw new TemporaryFailure(`the clock is not synchronised${asking ? ` (timesyncd was asking ${asking})` : ''}; the node needs an NTP server it can reach (network.ntp)`);
+    if (!settled) {
+      const from = [ctx.config.snapSource?.kind === 'bundle' ? 'build-image serve' : '', `${ctx.config.initiator} (the initiator)`].filter(Boolean);
+      throw new TemporaryFailure(`the clock is not settled: no NTP server answered (network.ntp) and no time came from ${from.join(' or ')}`);
+    }
+    ctx.record({ clock: { source: settled.source } });
   },
 };
-
-/** timesyncd says the clock is synchronised (NTP). */
-export const clockSynchronised = async (run: CommandRunner): Promise<boolean> =>
-  (await run('timedatectl', ['show', '--property=NTPSynchronized', '--value'])).stdout.trim() === 'yes';
-
-/** "name (address)" of the server systemd-timesyncd is asking, or '' when it says nothing. */
-async function timeServer(ctx: StepContext): Promise<string> {
-  const ran = await ctx.run('timedatectl', ['show-timesync', '--property=ServerName', '--property=ServerAddress']);
-  if (ran.exitCode !== 0) return '';
-  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(ran.stdout)?.[1]?.trim() ?? '';
-  const [name, address] = [value('ServerName'), value('ServerAddress')];
-  return name && address && name !== address ? `${name} (${address})` : name || address;
-}
 
 /** `cloud-init status --long` as one log line, without the status and time lines. */
 const oneLine = (text: string): string => text.split('\n').map((l) => l.trim())

@@ -307,6 +307,9 @@ export class FakeHost {
   storeErrors = 0;
   preseedError?: string;
   timeSynced = true;
+  /** Each time `date -u -s @SECONDS` set the clock (ms), in order; `onSetClock` lets a test move its clock with it. */
+  readonly clockSetTo: number[] = [];
+  onSetClock?: (ms: number) => void;
   /** What timesyncd says it is asking (`timedatectl show-timesync`). */
   timeServer = { name: '10.0.0.1', address: '10.0.0.1' };
   /** What `cloud-init status --wait --long` answers: 2 (degraded) as on Ubuntu with deprecations. */
@@ -391,6 +394,15 @@ export class FakeHost {
     if (cmd === 'timedatectl show-timesync --property=ServerName --property=ServerAddress')
       return ok(`ServerName=${this.timeServer.name}\nServerAddress=${this.timeServer.address}\n`);
     if (cmd === 'sync') return ok();
+    if (file === 'date' && args[0] === '-u' && args[1] === '-s' && args.length === 3) {
+      // GNU date: "@" and seconds since the epoch, a fraction allowed; anything else it cannot parse fails, the clock untouched.
+      const at = /^@(\d+(?:\.\d+)?)$/.exec(args[2]!);
+      if (!at) return fail(`date: invalid date '${args[2]}'\n`);
+      const ms = Math.round(Number(at[1]) * 1000);
+      this.clockSetTo.push(ms);
+      this.onSetClock?.(ms);
+      return ok(`${new Date(ms).toUTCString()}\n`);
+    }
     if (cmd === 'ip -j addr show') return ok(JSON.stringify(this.hardware.nics.map((n) => ({
       ifname: n.name, address: n.mac, flags: n.up ? ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'] : ['BROADCAST', 'MULTICAST'],
       addr_info: [...n.addresses.map((local) => ({ family: 'inet', local, prefixlen: 24, scope: 'global' })),

@@ -3,8 +3,11 @@
 // It writes nothing, so stopping it at any moment loses nothing.
 import { networkInterfaces } from 'node:os';
 import { folderBundleFiles } from '../../../firstboot/bundle/bundle-files.js';
-import { BUNDLE_PREFIX, startBundleServer, TIME_PATH, type BundleServer, type FetchEvent } from '../../../firstboot/bundle/bundle-server.js';
+import { BUNDLE_PREFIX, startBundleServer, type BundleServer, type FetchEvent } from '../../../firstboot/bundle/bundle-server.js';
+import { TIME_PATH } from '../../../firstboot/clock/site-time.js';
 import { loadCluster } from '../../config/load-cluster.js';
+import { loadOperatorKey } from '../../config/secrets.js';
+import type { Secret } from '../../config/types.js';
 import { checkBundle, type HashProgress } from '../../serve/check-bundle.js';
 import { FetchView } from '../../serve/fetch-view.js';
 import { listenAt, type Interfaces } from '../../serve/listen-address.js';
@@ -57,6 +60,21 @@ async function listen(start: () => Promise<BundleServer>, where: { host: string;
   }
 }
 
+/**
+ * The operator key that seals /time: an offline site's nodes take this computer's clock only under
+ * it (site-time.ts). Without it serve still serves the bundle, and says where the time then comes from.
+ */
+async function timeSealKey(clusterFile: string, io: CliIo): Promise<Secret | undefined> {
+  try {
+    const fromEnv = io.env.MICROCLOUD_PI_OPERATOR_KEY;
+    return await loadOperatorKey(clusterFile, fromEnv !== undefined ? { operatorKeyFromEnv: fromEnv } : {});
+  } catch (error) {
+    io.stderr(`serve: note: the time here is not sealed, so the nodes will not take it (${(error as Error).message.split('\n')[0]}). `
+      + 'Without NTP they agree on the initiator\'s clock instead.');
+    return undefined;
+  }
+}
+
 export async function serveCommand(argv: readonly string[], io: CliIo, deps: ServeDeps = {}): Promise<number> {
   const options = parseServeArgs(argv);
   if (options.help) {
@@ -80,8 +98,10 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
     if (line && !tty) io.stdout(`${line}\n`);
   };
   const now = deps.now ?? Date.now;
+  const operatorKey = await timeSealKey(options.config, io);
   const server = await listen(() => startBundleServer({
     host: chosen.address, port: chosen.port, files: folderBundleFiles(dir), peers: cluster.nodes.map((n) => n.address), onFetch, now,
+    ...(operatorKey ? { timeSeal: { operatorKey, cluster: cluster.name } } : {}),
   }), { host: chosen.address, port: chosen.port });
   const url = `http://${chosen.address.includes(':') ? `[${chosen.address}]` : chosen.address}:${server.port}`;
   const banner = `serve: ${checked.manifest.snaps.length} snaps (${mib(checked.totalBytes)}) from ${dir} at ${url}${BUNDLE_PREFIX}, `
