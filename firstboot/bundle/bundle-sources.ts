@@ -14,11 +14,12 @@ import type { NodeConfig } from '../../builder/render/node-config.js';
 export const BUNDLE_PORT = 8555;
 
 export interface BundleSource {
-  /** For logs and the status page: "server" or the peer's name. */
+  /** For logs and the status page: "server", the peer's name, or "USB stick". */
   readonly name: string;
   readonly address: string;
   readonly port: number;
-  readonly kind: 'server' | 'peer';
+  /** `stick`: a USB stick plugged into this node, served to itself (bundle-stick.ts). */
+  readonly kind: 'server' | 'peer' | 'stick';
 }
 
 /** Every place this node may ask for the bundle: its peers (cluster file order) and the server. */
@@ -32,15 +33,15 @@ export function bundleSources(config: Pick<NodeConfig, 'peers' | 'snapSource'>):
 
 /**
  * The order to try `holders` (sources that answered with the bundle) for the file at `fileIndex`
- * of bundle.json: peers rotated by this node's place in the cluster file plus the file's index,
- * then the server. `nodeIndex` is nodeIndexOf(config).
+ * of bundle.json: a USB stick in this node first, then peers rotated by this node's place in the
+ * cluster file plus the file's index, then the server. `nodeIndex` is nodeIndexOf(config).
  */
 export function sourceOrder(holders: readonly BundleSource[], nodeIndex: number, fileIndex: number): BundleSource[] {
+  const sticks = holders.filter((s) => s.kind === 'stick'); // on this node: no network at all
   const peers = holders.filter((s) => s.kind === 'peer');
   const servers = holders.filter((s) => s.kind === 'server');
-  if (peers.length === 0) return servers;
-  const start = (nodeIndex + fileIndex) % peers.length;
-  return [...peers.slice(start), ...peers.slice(0, start), ...servers];
+  const start = peers.length ? (nodeIndex + fileIndex) % peers.length : 0;
+  return [...sticks, ...peers.slice(start), ...peers.slice(0, start), ...servers];
 }
 
 /**

@@ -63,8 +63,10 @@ export class BundleFetch {
   /** Sources that answered with a bundle.json this round: the only ones asked for files. */
   private holders: BundleSource[] = [];
 
-  constructor(private readonly ctx: FetchContext, private readonly disk: BundleDisk, private readonly options: FetchOptions = FETCH_DEFAULTS) {
-    this.sources = bundleSources(ctx.config);
+  /** `local`: sources on this node itself (a USB stick's folder served to itself), asked before the network. */
+  constructor(private readonly ctx: FetchContext, private readonly disk: BundleDisk, private readonly options: FetchOptions = FETCH_DEFAULTS,
+    local: readonly BundleSource[] = []) {
+    this.sources = [...local, ...bundleSources(ctx.config)];
     this.nodeIndex = nodeIndexOf(ctx.config);
     this.from = { address: ctx.config.address };
   }
@@ -119,7 +121,9 @@ export class BundleFetch {
       this.ctx.log.warn(`bundle: the ${BUNDLE_FILE} kept on disk is unusable (${result.refused}); taking it afresh`);
       await this.disk.remove(BUNDLE_FILE);
     }
-    const first = sourceOrder(this.holders, this.nodeIndex, 0).map((s) => parsed.get(s)!)[0];
+    // Which revisions: the peers' first (what the members run), then a stick's, then the server's.
+    const order = sourceOrder(this.holders, this.nodeIndex, 0);
+    const first = [...order.filter((s) => s.kind === 'peer'), ...order.filter((s) => s.kind !== 'peer')].map((s) => parsed.get(s)!)[0];
     if (!first) return undefined;
     await this.disk.writeWhole(BUNDLE_FILE, first.text);
     return first.bundle;

@@ -1,4 +1,5 @@
-// Step 3 from a bundle: every file fetched and checked first (fetch-bundle.ts), then, in
+// Step 3 from a bundle: every file fetched and checked first (fetch-bundle.ts; from a USB stick in
+// the node first, bundle-stick.ts), then, in
 // bundle.json's order (snapd, the bases, the cluster's four), `snap ack NAME_REV.assert` and
 // `snap install NAME_REV.snap`: never --dangerous, so each is a store snap with its snap-id and
 // interface auto-connections, refreshed from the store later. A file install tracks no channel,
@@ -13,9 +14,31 @@
 import { lastLine } from '../run/redact.js';
 import { TemporaryFailure, type StepContext } from '../run/types.js';
 import { localBundleDisk, type BundleDisk } from './bundle-disk.js';
-import { withRisk, type BundleSnap } from './bundle-manifest.js';
+import { withRisk, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
+import { folderBundleFiles } from './bundle-files.js';
+import { startBundleServer, type BundleServer } from './bundle-server.js';
+import type { BundleSource } from './bundle-sources.js';
+import { findBundleStick } from './bundle-stick.js';
 import { BundleFetch, FETCH_DEFAULTS, type FetchOptions } from './fetch-bundle.js';
 import { join } from 'node:path';
+
+/** The bundle fetched and checked: from a USB stick in this node first when there is one (bundle-stick.ts), then the network. */
+async function fetchWithStick(ctx: StepContext, disk: BundleDisk, options: FetchOptions): Promise<BundleManifest> {
+  const stick = await findBundleStick(ctx.run, ctx.log, ctx.stickMount);
+  let server: BundleServer | undefined;
+  try {
+    if (stick) {
+      // Served to this node itself on its own address, so the stick's files take every check the network's take.
+      server = await startBundleServer({ host: ctx.config.address, port: 0, files: folderBundleFiles(stick.dir), peers: [ctx.config.address] });
+      ctx.report(`taking the snap bundle from the USB stick ${stick.device}`);
+    }
+    const local: BundleSource[] = server ? [{ name: 'USB stick', address: ctx.config.address, port: server.port, kind: 'stick' }] : [];
+    return await new BundleFetch(ctx, disk, options, local).fetchAll();
+  } finally {
+    await server?.close();
+    await stick?.release();
+  }
+}
 
 /** `snap list NAME`'s revision and tracking columns, or undefined when it is not installed. */
 export async function installedSnap(ctx: StepContext, snap: string): Promise<{ revision: number; tracking: string } | undefined> {
@@ -39,7 +62,7 @@ async function snap(ctx: StepContext, args: string[], what: string): Promise<voi
 
 export async function installFromBundle(ctx: StepContext, cluster: readonly string[],
   disk: BundleDisk = ctx.bundleDisk ?? localBundleDisk(), options: FetchOptions = FETCH_DEFAULTS): Promise<void> {
-  const bundle = await new BundleFetch(ctx, disk, options).fetchAll();
+  const bundle = await fetchWithStick(ctx, disk, options);
   for (const entry of bundle.snaps) {
     const have = await installedSnap(ctx, entry.name);
     if (!satisfied(entry, have?.revision)) {

@@ -128,6 +128,8 @@ export interface StepContext {
   readonly joinKey?: Buffer;
   /** Where a snap bundle is kept (microcloud.snaps.source: bundle); /var/lib/microcloud-pi/bundle when not given. */
   readonly bundleDisk?: BundleDisk;
+  /** Where a USB stick with the bundle is mounted while the node takes it; /run/microcloud-pi/stick when not given. */
+  readonly stickMount?: string;
   /** Tell peers and the operator what this step is doing or waiting for. */
   report(detail: string, state?: 'running' | 'waiting'): void;
   /** Publish a finding on the status endpoint beside the step. */

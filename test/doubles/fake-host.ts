@@ -2,7 +2,7 @@
 // and timedatectl, replaying the outputs the real tools give (formats from their docs and from
 // shared/reference), with state, so steps can be run, interrupted and run again.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { CommandRunner, Ran } from '../../builder/command-runner.js';
 import { MICROCLOUD_SERVER_CERT } from '../../firstboot/join/microcloud-cert.js';
@@ -307,6 +307,15 @@ export class FakeHost {
   storeErrors = 0;
   preseedError?: string;
   timeSynced = true;
+  /**
+   * USB sticks: a device path -> the real folder `mount DEV DIR` shows at DIR (a symbolic link in
+   * place of the mount point), and each mount with its options, in order. Add the stick's disk to
+   * hardware.disks too, as lsblk would list it.
+   */
+  readonly sticks = new Map<string, string>();
+  readonly mounts: { device: string; type: string; options: string; at: string }[] = [];
+  /** Mount points mounted now. */
+  readonly mounted = new Set<string>();
   /** Each time `date -u -s @SECONDS` set the clock (ms), in order; `onSetClock` lets a test move its clock with it. */
   readonly clockSetTo: number[] = [];
   onSetClock?: (ms: number) => void;
@@ -394,6 +403,27 @@ export class FakeHost {
     if (cmd === 'timedatectl show-timesync --property=ServerName --property=ServerAddress')
       return ok(`ServerName=${this.timeServer.name}\nServerAddress=${this.timeServer.address}\n`);
     if (cmd === 'sync') return ok();
+    if (file === 'mkdir' && args[0] === '-p' && args.length === 2) {
+      mkdirSync(args[1]!, { recursive: true });
+      return ok();
+    }
+    if (file === 'mount' && args[0] === '-t' && args[2] === '-o' && args.length === 6) {
+      const [, type, , options, device, at] = args as [string, string, string, string, string, string];
+      const folder = this.sticks.get(device);
+      if (!folder) return fail(`mount: ${at}: special device ${device} does not exist.\n`, 32); // util-linux: exit 32, mount failure
+      if (this.mounted.has(at)) return fail(`mount: ${at}: ${device} already mounted or mount point busy.\n`, 32);
+      rmSync(at, { recursive: true, force: true });
+      symlinkSync(folder, at);
+      this.mounts.push({ device, type, options, at });
+      this.mounted.add(at);
+      return ok();
+    }
+    if (file === 'umount' && args.length === 1) {
+      if (!this.mounted.delete(args[0]!)) return fail(`umount: ${args[0]}: not mounted.\n`, 32);
+      rmSync(args[0]!, { force: true });
+      mkdirSync(args[0]!);
+      return ok();
+    }
     if (file === 'date' && args[0] === '-u' && args[1] === '-s' && args.length === 3) {
       // GNU date: "@" and seconds since the epoch, a fraction allowed; anything else it cannot parse fails, the clock untouched.
       const at = /^@(\d+(?:\.\d+)?)$/.exec(args[2]!);
