@@ -16,7 +16,7 @@ import type { NodeStatus } from '../firstboot/run/types.js';
 import { readStatus } from '../firstboot/status/read-status.js';
 import { startStatusServer, type StatusServer } from '../firstboot/status/status-server.js';
 import { EXIT } from '../firstboot/first-boot.js';
-import { boot, CLOUD_INIT_COPIES, cluster, rig } from './helpers/first-boot-rig.js';
+import { boot, CLOUD_INIT_COPIES, cluster, KEY, rig } from './helpers/first-boot-rig.js';
 import { TEST_ISSUED_MS, TEST_OPERATOR_KEY, TEST_TICKET } from './helpers/operator-key.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -109,6 +109,20 @@ describe('only the node the operator built for an address may answer from it', (
   });
 });
 
+/** The loop cluster's file, nodes pi1..piN at at(i), in a folder of its own; the secrets file (both keys) beside it when asked for. */
+async function loopClusterFile(nodes: number, statusPort: number, o: { secrets: boolean }): Promise<string> {
+  const dir = await tempDir('mcpi-identity-');
+  const config = join(dir, 'cluster.yaml');
+  await writeFile(config, stringify({
+    cluster: { name: 'loop', domain: 'loop.internal' },
+    admin: { user: 'ops', ssh_keys: [KEY] },
+    network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
+    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `pi${i + 1}`, address: at(i + 1) })), microcloud: { status_port: statusPort },
+  }));
+  if (o.secrets) await writeFile(join(dir, 'cluster.secrets.yaml'), stringify({ session_passphrase: PASSPHRASE, operator_key: TEST_OPERATOR_KEY }), { mode: 0o600 });
+  return config;
+}
+
 describe('build-image status with the operator key', () => {
   const servers: StatusServer[] = [];
   afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.close())); });
@@ -119,15 +133,7 @@ describe('build-image status with the operator key', () => {
     ['with the passphrase and the operator key from the environment, no secrets file', { MICROCLOUD_PI_PASSPHRASE: PASSPHRASE, MICROCLOUD_PI_OPERATOR_KEY: TEST_OPERATOR_KEY }, false],
   ] as const)('shows a node answered for by another card as unverified, never done: keys %s', async (_how, env, secretsFile) => {
     const p = port();
-    const dir = await tempDir('mcpi-identity-');
-    const config = join(dir, 'cluster.yaml');
-    await writeFile(config, stringify({
-      cluster: { name: 'loop', domain: 'loop.internal' },
-      admin: { user: 'ops', ssh_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop'] },
-      network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
-      nodes: [{ name: 'pi1', address: at(1) }, { name: 'pi2', address: at(2) }], microcloud: { status_port: p },
-    }));
-    if (secretsFile) await writeFile(join(dir, 'cluster.secrets.yaml'), stringify({ session_passphrase: PASSPHRASE, operator_key: TEST_OPERATOR_KEY }), { mode: 0o600 });
+    const config = await loopClusterFile(2, p, { secrets: secretsFile });
     for (const [address, status, signer] of [[at(1), done('pi1'), cardOf('pi1', at(1))], [at(2), done('pi2'), cardOf('pi3', at(3))]] as const)
       servers.push(await startStatusServer({ host: address, port: p, names: [address], key: () => signer, current: () => status }));
     const out: string[] = [];
@@ -142,15 +148,7 @@ describe('build-image status with the operator key', () => {
 
   it('takes no answer from a card the operator revoked: a lost card still signs as its own node, and says it is done', async () => {
     const p = port();
-    const dir = await tempDir('mcpi-identity-');
-    const config = join(dir, 'cluster.yaml');
-    await writeFile(config, stringify({
-      cluster: { name: 'loop', domain: 'loop.internal' },
-      admin: { user: 'ops', ssh_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop'] },
-      network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
-      nodes: [{ name: 'pi1', address: at(1) }, { name: 'pi2', address: at(2) }], microcloud: { status_port: p },
-    }));
-    await writeFile(join(dir, 'cluster.secrets.yaml'), stringify({ session_passphrase: PASSPHRASE, operator_key: TEST_OPERATOR_KEY }), { mode: 0o600 });
+    const config = await loopClusterFile(2, p, { secrets: true });
     for (const [address, node] of [[at(1), 'pi1'], [at(2), 'pi2']] as const)
       servers.push(await startStatusServer({ host: address, port: p, names: [address], key: () => cardOf(node, address), current: () => done(node) }));
     const look = async () => {
@@ -166,13 +164,7 @@ describe('build-image status with the operator key', () => {
   });
 
   it('says so when it has no operator key: the join key alone lets any card answer for any node', async () => {
-    const dir = await tempDir('mcpi-identity-');
-    const config = join(dir, 'cluster.yaml');
-    await writeFile(config, stringify({
-      cluster: { name: 'loop', domain: 'loop.internal' },
-      admin: { user: 'ops', ssh_keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@laptop'] },
-      network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] }, nodes: [{ name: 'pi1', address: at(1) }], microcloud: { status_port: port() },
-    }));
+    const config = await loopClusterFile(1, port(), { secrets: false });
     const err: string[] = [];
     await run(['status', '-c', config], { stdout: () => {}, stderr: (l) => err.push(l), env: { MICROCLOUD_PI_PASSPHRASE: PASSPHRASE } });
     expect(err.join('\n')).toMatch(/^warning: no operator key .* the holder of any card could answer for any node/);

@@ -6,11 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { snapsCommand } from '../builder/cli/commands/snaps.js';
-import type { Cluster } from '../builder/config/types.js';
 import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.js';
-import type { BundleManifest } from '../firstboot/bundle/bundle-manifest.js';
 import { localBundleDisk } from '../firstboot/bundle/bundle-disk.js';
 import { folderBundleFiles } from '../firstboot/bundle/bundle-files.js';
 import { startBundleServer, type FetchEvent } from '../firstboot/bundle/bundle-server.js';
@@ -18,57 +14,18 @@ import { BUNDLE_PORT, nodeIndexOf, sourceOrder, type BundleSource } from '../fir
 import type { StepContext } from '../firstboot/run/types.js';
 import { installSnaps } from '../firstboot/steps/install-snaps.js';
 import { FakeFiles, FakeHost, FakeMicroCloud } from './doubles/fake-host.js';
-import { fakeSnapContent, FakeSnapStore, snap } from './doubles/fake-snap-store.js';
-import { BundleSourceDouble } from './helpers/bundle-source.js';
+import { BUNDLE_CHANNELS as CHANNELS, bundleClusterText, bundleForTests, BundleSourceDouble } from './helpers/bundle-source.js';
 import { clusterFromText } from './helpers/examples.js';
-import { cluster as storeCluster, fastClock, KEY, quietLog } from './helpers/first-boot-rig.js';
+import { cluster as storeCluster, fastClock, quietLog } from './helpers/first-boot-rig.js';
 import { tempDir } from './helpers/temp-dir.js';
-import { RELEASE_CHANNELS } from '../builder/config/channels.js';
 import type { CommandRunner } from '../builder/command-runner.js';
 
-const CHANNELS = RELEASE_CHANNELS[2];
 // Addresses of their own on loopback, so the peers can listen on the real BUNDLE_PORT beside other tests' nodes.
 const ADDRESS = { pi1: '127.0.0.201', pi2: '127.0.0.202', pi3: '127.0.0.203', operator: '127.0.0.209' } as const;
 const LXD_BYTES = 600 * 1024; // big enough to be cut off mid-way
 
-const clusterText = (serverPort: number) => stringify({
-  cluster: { name: 'offline', domain: 'offline.internal' },
-  admin: { user: 'ops', ssh_keys: [KEY] },
-  network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
-  nodes: (['pi1', 'pi2', 'pi3'] as const).map((name) => ({ name, address: ADDRESS[name] })),
-  microcloud: { snaps: { source: 'bundle', server: `${ADDRESS.operator}:${serverPort}` } },
-});
-
-let bundleDir: string;
-let manifest: BundleManifest;
-let operatorPort: number;
-let cluster: Cluster;
-
-/** The bundle, made once by the real command from the store double; the operator's port chosen before the cluster file names it. */
-beforeAll(async () => {
-  const probe = new BundleSourceDouble('/nonexistent');
-  operatorPort = await probe.listen(ADDRESS.operator);
-  await probe.close();
-  const dir = await tempDir('mcpi-bundle-');
-  const store = new FakeSnapStore([
-    snap('snapd', 21761, { type: 'snapd' }), snap('core22', 1380, { type: 'base' }), snap('core24', 716, { type: 'base' }),
-    snap('lxd', 31333, { base: 'core22', channels: [CHANNELS.lxd], content: fakeSnapContent('lxd', 31333, LXD_BYTES) }),
-    snap('microceph', 1139, { base: 'core22', channels: [CHANNELS.microceph] }),
-    snap('microovn', 667, { base: 'core24', channels: [CHANNELS.microovn] }),
-    snap('microcloud', 1144, { base: 'core24', channels: [CHANNELS.microcloud] }),
-  ]);
-  const address = await store.start();
-  const text = clusterText(operatorPort);
-  await writeFile(join(dir, 'cluster.yaml'), text);
-  bundleDir = join(dir, 'bundle');
-  const stderr: string[] = [];
-  const code = await snapsCommand(['--config', join(dir, 'cluster.yaml'), '--out', bundleDir, '--cache', join(dir, 'cache')],
-    { stdout: () => {}, stderr: (l) => stderr.push(l), env: { MICROCLOUD_PI_SNAP_STORE: address } }, { sleep: async () => {} });
-  await store.stop();
-  if (code !== 0) throw new Error(`build-image snaps failed: ${stderr.join('\n')}`);
-  manifest = JSON.parse(await readFile(join(bundleDir, 'bundle.json'), 'utf8')) as BundleManifest;
-  cluster = clusterFromText(text);
-});
+/** The bundle, made once by the real command from the store double. */
+const bundle = bundleForTests('offline', ADDRESS, LXD_BYTES);
 
 interface Site { operator: BundleSourceDouble; peers: Partial<Record<'pi2' | 'pi3', BundleSourceDouble>>; host: FakeHost; disk: string; log: string[]; config: NodeConfig }
 let site: Site;
@@ -77,16 +34,16 @@ const listening: BundleSourceDouble[] = [];
 
 /** pi1 about to install, the operator's computer serving the bundle, and the peers named holding it too. */
 async function newSite(peersWithBundle: ('pi2' | 'pi3')[] = []): Promise<Site> {
-  const operator = new BundleSourceDouble(bundleDir);
-  await operator.listen(ADDRESS.operator, operatorPort);
+  const operator = new BundleSourceDouble(bundle.dir);
+  await operator.listen(ADDRESS.operator, bundle.operatorPort);
   listening.push(operator);
   const peers: Site['peers'] = {};
   for (const name of peersWithBundle) {
-    peers[name] = new BundleSourceDouble(bundleDir);
+    peers[name] = new BundleSourceDouble(bundle.dir);
     await peers[name].listen(ADDRESS[name], BUNDLE_PORT);
     listening.push(peers[name]);
   }
-  const config = planNodeConfig(cluster, 'pi1');
+  const config = planNodeConfig(bundle.cluster, 'pi1');
   const host = new FakeHost('pi1', config.address, new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1'));
   host.files = new FakeFiles();
   return { operator, peers, host, disk: await tempDir('mcpi-node-bundle-'), log: [], config };
@@ -94,7 +51,7 @@ async function newSite(peersWithBundle: ('pi2' | 'pi3')[] = []): Promise<Site> {
 
 /** pi1 with no source of ours listening (a test starts the product's server instead). */
 async function newSiteWithout(operator: BundleSourceDouble): Promise<Site> {
-  const config = planNodeConfig(cluster, 'pi1');
+  const config = planNodeConfig(bundle.cluster, 'pi1');
   const host = new FakeHost('pi1', config.address, new FakeMicroCloud(['pi1', 'pi2', 'pi3'], 'pi1'));
   host.files = new FakeFiles();
   return { operator, peers: {}, host, disk: await tempDir('mcpi-node-bundle-'), log: [], config };
@@ -116,8 +73,8 @@ const snapRequests = (source: BundleSourceDouble) => source.requests.filter((r) 
 
 describe('installing from a snap bundle', () => {
   it('puts microcloud.snaps in node.json only for a bundle, with the default port', () => {
-    expect(planNodeConfig(cluster, 'pi2').snapSource).toEqual({ kind: 'bundle', server: { address: ADDRESS.operator, port: operatorPort } });
-    const defaultPort = clusterFromText(clusterText(1).replace(`${ADDRESS.operator}:1`, ADDRESS.operator));
+    expect(planNodeConfig(bundle.cluster, 'pi2').snapSource).toEqual({ kind: 'bundle', server: { address: ADDRESS.operator, port: bundle.operatorPort } });
+    const defaultPort = clusterFromText(bundleClusterText('offline', ADDRESS, 1).replace(`${ADDRESS.operator}:1`, ADDRESS.operator));
     expect(defaultPort.microcloud.snapSource).toEqual({ kind: 'bundle', server: { address: ADDRESS.operator, port: BUNDLE_PORT } });
     expect('snapSource' in planNodeConfig(storeCluster(1), 'pi1')).toBe(false); // a store cluster's cards stay as they were
   });
@@ -126,33 +83,33 @@ describe('installing from a snap bundle', () => {
     site = await newSite();
     await installSnaps.run(stepContext(site));
     const h = site.host;
-    const order = manifest.snaps.map((s) => s.name);
+    const order = bundle.manifest.snaps.map((s) => s.name);
     expect(order).toEqual(['snapd', 'core22', 'core24', 'lxd', 'microceph', 'microovn', 'microcloud']);
-    expect(h.acked).toEqual(manifest.snaps.map((s) => join(site.disk, s.assert)));
-    expect(h.installedFiles).toEqual(manifest.snaps.map((s) => join(site.disk, s.file)));
+    expect(h.acked).toEqual(bundle.manifest.snaps.map((s) => join(site.disk, s.assert)));
+    expect(h.installedFiles).toEqual(bundle.manifest.snaps.map((s) => join(site.disk, s.file)));
     // Each ack right before its install: the file's assertion is in snapd before the file is.
     const mutating = cmds(h).filter((c) => /^snap (ack|install|switch|refresh)/.test(c));
     expect(mutating).toEqual([
-      ...manifest.snaps.flatMap((s) => [`snap ack ${join(site.disk, s.assert)}`, `snap install ${join(site.disk, s.file)}`,
+      ...bundle.manifest.snaps.flatMap((s) => [`snap ack ${join(site.disk, s.assert)}`, `snap install ${join(site.disk, s.file)}`,
         ...(s.role === 'cluster' ? [`snap switch ${s.name} --channel=${CHANNELS[s.name as keyof typeof CHANNELS]}`] : [])]),
       'snap refresh --hold lxd microceph microovn microcloud']);
     expect(cmds(h).some((c) => c.includes('--dangerous') || c.includes('--cohort'))).toBe(false);
-    for (const s of manifest.snaps) expect(h.revisions.get(s.name)).toBe(s.revision);
+    for (const s of bundle.manifest.snaps) expect(h.revisions.get(s.name)).toBe(s.revision);
     expect(Object.fromEntries(['lxd', 'microceph', 'microovn', 'microcloud'].map((n) => [n, h.snaps.get(n)])))
       .toEqual({ lxd: CHANNELS.lxd, microceph: CHANNELS.microceph, microovn: CHANNELS.microovn, microcloud: CHANNELS.microcloud });
     expect(h.snaps.get('core22')).toBe('-'); // prerequisites keep what a file install tracks
     expect(h.held).toBe(true);
     expect(h.certificate).toBeDefined(); // microcloud's daemon made its certificate on install, as from the store
     // The node keeps exactly the bundle (it serves it to its peers later), no partial file.
-    expect((await readdir(site.disk)).sort()).toEqual(['bundle.json', ...manifest.snaps.flatMap((s) => [s.assert, s.file])].sort());
+    expect((await readdir(site.disk)).sort()).toEqual(['bundle.json', ...bundle.manifest.snaps.flatMap((s) => [s.assert, s.file])].sort());
     // No peer had it: every file came from the operator's computer, from this node's own address.
-    expect(snapRequests(site.operator).map((r) => r.path).sort()).toEqual(manifest.snaps.map((s) => `/bundle/${s.file}`).sort());
+    expect(snapRequests(site.operator).map((r) => r.path).sort()).toEqual(bundle.manifest.snaps.map((s) => `/bundle/${s.file}`).sort());
     expect(new Set(site.operator.requests.map((r) => r.from))).toEqual(new Set([ADDRESS.pi1]));
   });
 
   it('refuses a corrupt file from the first source, deletes it, and takes that file from another', async () => {
     site = await newSite(['pi2']);
-    const lxd = manifest.snaps.find((s) => s.name === 'lxd')!;
+    const lxd = bundle.manifest.snaps.find((s) => s.name === 'lxd')!;
     site.peers.pi2!.corrupt.add(lxd.file);
     await installSnaps.run(stepContext(site));
     expect(site.peers.pi2!.asked(lxd.file)).toHaveLength(1);
@@ -166,7 +123,7 @@ describe('installing from a snap bundle', () => {
 
   it('continues a file from where a source died mid-way, from the next source, with a Range request', async () => {
     site = await newSite(['pi2']);
-    const lxd = manifest.snaps.find((s) => s.name === 'lxd')!;
+    const lxd = bundle.manifest.snaps.find((s) => s.name === 'lxd')!;
     site.peers.pi2!.cuts.set(lxd.file, [200_000]);
     await installSnaps.run(stepContext(site));
     const [resumed, ...more] = site.operator.asked(lxd.file);
@@ -184,7 +141,7 @@ describe('installing from a snap bundle', () => {
     expect(snapRequests(site.operator)).toEqual([]);
     const fromPi2 = snapRequests(site.peers.pi2!).length;
     const fromPi3 = snapRequests(site.peers.pi3!).length;
-    expect(fromPi2 + fromPi3).toBe(manifest.snaps.length);
+    expect(fromPi2 + fromPi3).toBe(bundle.manifest.snaps.length);
     expect(Math.abs(fromPi2 - fromPi3)).toBeLessThanOrEqual(1);
   });
 
@@ -201,7 +158,7 @@ describe('installing from a snap bundle', () => {
     const callsBefore = site.host.calls.length;
     await installSnaps.run(stepContext(site)); // the next start: walk-steps runs the step again (it was never recorded done)
     expect(snapRequests(site.operator)).toHaveLength(fetchedBefore); // every file was kept, checked again on disk
-    expect(site.host.installedFiles).toEqual(manifest.snaps.map((s) => join(site.disk, s.file))); // each once, in order
+    expect(site.host.installedFiles).toEqual(bundle.manifest.snaps.map((s) => join(site.disk, s.file))); // each once, in order
     const resumed = cmds(site.host).slice(callsBefore).filter((c) => /^snap (ack|install|switch)/.test(c));
     expect(resumed.filter((c) => c.startsWith('snap install')).map((c) => c.split('/').pop()))
       .toEqual(['microceph_1139.snap', 'microovn_667.snap', 'microcloud_1144.snap']);
@@ -216,7 +173,7 @@ describe('installing from a snap bundle', () => {
   it('deletes a file on disk that no longer has its digest, and fetches it again before snapd sees it', async () => {
     site = await newSite();
     await installSnaps.run(stepContext(site));
-    const microovn = manifest.snaps.find((s) => s.name === 'microovn')!;
+    const microovn = bundle.manifest.snaps.find((s) => s.name === 'microovn')!;
     const path = join(site.disk, microovn.file);
     const bytes = await readFile(path);
     bytes[10] = bytes[10]! ^ 1;
@@ -232,17 +189,17 @@ describe('installing from a snap bundle', () => {
 
 describe('installing from the product\'s bundle server', () => {
   it('takes every file from bundle-server.ts (as build-image serve runs it) and installs them all', async () => {
-    const operator = new BundleSourceDouble(bundleDir); // the site's shape; this test's server is the real one below
+    const operator = new BundleSourceDouble(bundle.dir); // the site's shape; this test's server is the real one below
     site = { ...(await newSiteWithout(operator)) };
     const events: FetchEvent[] = [];
-    const server = await startBundleServer({ host: ADDRESS.operator, port: operatorPort, files: folderBundleFiles(bundleDir),
+    const server = await startBundleServer({ host: ADDRESS.operator, port: bundle.operatorPort, files: folderBundleFiles(bundle.dir),
       onFetch: (e) => events.push(e) });
     try {
       await installSnaps.run(stepContext(site));
     } finally {
       await server.close();
     }
-    expect(site.host.installedFiles).toEqual(manifest.snaps.map((s) => join(site.disk, s.file)));
+    expect(site.host.installedFiles).toEqual(bundle.manifest.snaps.map((s) => join(site.disk, s.file)));
     expect(site.host.held).toBe(true);
     expect(events.length).toBeGreaterThan(0);
   });
@@ -251,7 +208,7 @@ describe('installing from the product\'s bundle server', () => {
 describe('the snapd TEST DOUBLE with files', () => {
   it('refuses a snap file whose assertion was not acked, and an ack of a file that is not there, as snapd does', async () => {
     site = await newSite();
-    const lxd = join(bundleDir, manifest.snaps.find((s) => s.name === 'lxd')!.file);
+    const lxd = join(bundle.dir, bundle.manifest.snaps.find((s) => s.name === 'lxd')!.file);
     expect(await site.host.run('snap', ['install', lxd])).toMatchObject({ exitCode: 1, stderr: `error: cannot find signatures with metadata for snap "${lxd}"` });
     expect(await site.host.run('snap', ['ack', '/nowhere/lxd_1.assert']))
       .toMatchObject({ exitCode: 1, stderr: 'error: cannot assert: open /nowhere/lxd_1.assert: no such file or directory' });

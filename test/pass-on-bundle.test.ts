@@ -4,67 +4,25 @@
 // node's own bundle server (bundle-server.ts, started by first-boot.ts) on its loopback address
 // and the real BUNDLE_PORT, over real HTTP.
 import { createHash } from 'node:crypto';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { snapsCommand } from '../builder/cli/commands/snaps.js';
-import { RELEASE_CHANNELS } from '../builder/config/channels.js';
-import type { Cluster } from '../builder/config/types.js';
-import type { BundleManifest } from '../firstboot/bundle/bundle-manifest.js';
 import { localBundleDisk } from '../firstboot/bundle/bundle-disk.js';
 import { BUNDLE_PORT } from '../firstboot/bundle/bundle-sources.js';
 import { firstBoot, type FirstBootRun } from '../firstboot/first-boot.js';
 import { ConfigurationFailure, type Step } from '../firstboot/run/types.js';
 import { installSnaps } from '../firstboot/steps/install-snaps.js';
-import { fakeSnapContent, FakeSnapStore, snap } from './doubles/fake-snap-store.js';
-import { BundleSourceDouble } from './helpers/bundle-source.js';
+import { BUNDLE_CHANNELS as CHANNELS, bundleForTests, BundleSourceDouble } from './helpers/bundle-source.js';
 import { clusterFromText } from './helpers/examples.js';
 import { fastClock, KEY, quietLog, rig, type NodeRig } from './helpers/first-boot-rig.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-const CHANNELS = RELEASE_CHANNELS[2];
 // Addresses of their own on loopback (other test files' nodes use BUNDLE_PORT on theirs).
 const ADDRESS = { pi1: '127.0.0.231', pi2: '127.0.0.232', pi3: '127.0.0.233', operator: '127.0.0.239', storeNode: '127.0.0.241' } as const;
 
-const clusterText = (serverPort: number) => stringify({
-  cluster: { name: 'passon', domain: 'passon.internal' },
-  admin: { user: 'ops', ssh_keys: [KEY] },
-  network: { subnet: '127.0.0.0/24', gateway: '127.0.0.1', dns: ['127.0.0.1'] },
-  nodes: (['pi1', 'pi2', 'pi3'] as const).map((name) => ({ name, address: ADDRESS[name] })),
-  microcloud: { snaps: { source: 'bundle', server: `${ADDRESS.operator}:${serverPort}` } },
-});
-
-let bundleDir: string;
-let manifest: BundleManifest;
-let operatorPort: number;
-let cluster: Cluster;
-
-beforeAll(async () => {
-  const probe = new BundleSourceDouble('/nonexistent');
-  operatorPort = await probe.listen(ADDRESS.operator);
-  await probe.close();
-  const dir = await tempDir('mcpi-passon-');
-  const store = new FakeSnapStore([
-    snap('snapd', 21761, { type: 'snapd' }), snap('core22', 1380, { type: 'base' }), snap('core24', 716, { type: 'base' }),
-    snap('lxd', 31333, { base: 'core22', channels: [CHANNELS.lxd], content: fakeSnapContent('lxd', 31333, 300 * 1024) }),
-    snap('microceph', 1139, { base: 'core22', channels: [CHANNELS.microceph] }),
-    snap('microovn', 667, { base: 'core24', channels: [CHANNELS.microovn] }),
-    snap('microcloud', 1144, { base: 'core24', channels: [CHANNELS.microcloud] }),
-  ]);
-  const address = await store.start();
-  const text = clusterText(operatorPort);
-  await writeFile(join(dir, 'cluster.yaml'), text);
-  bundleDir = join(dir, 'bundle');
-  const stderr: string[] = [];
-  const code = await snapsCommand(['--config', join(dir, 'cluster.yaml'), '--out', bundleDir, '--cache', join(dir, 'cache')],
-    { stdout: () => {}, stderr: (l) => stderr.push(l), env: { MICROCLOUD_PI_SNAP_STORE: address } }, { sleep: async () => {} });
-  await store.stop();
-  if (code !== 0) throw new Error(`build-image snaps failed: ${stderr.join('\n')}`);
-  manifest = JSON.parse(await readFile(join(bundleDir, 'bundle.json'), 'utf8')) as BundleManifest;
-  cluster = clusterFromText(text);
-});
+const bundle = bundleForTests('passon', ADDRESS, 300 * 1024);
 
 /** Whatever a test left running: closed after it. */
 const running: { close(): Promise<void> }[] = [];
@@ -94,8 +52,8 @@ function askingStep(host: string, seen: unknown[], then?: Error): Step {
 }
 
 async function startOperator(): Promise<BundleSourceDouble> {
-  const operator = new BundleSourceDouble(bundleDir);
-  await operator.listen(ADDRESS.operator, operatorPort);
+  const operator = new BundleSourceDouble(bundle.dir);
+  await operator.listen(ADDRESS.operator, bundle.operatorPort);
   running.push(operator);
   return operator;
 }
@@ -116,7 +74,7 @@ const snapRequests = (source: BundleSourceDouble) => source.requests.filter((r) 
 describe('a node passes its snap bundle on', () => {
   it('serves it from the end of its install step, and a node that boots after the operator\'s computer is gone takes every file from it', async () => {
     const operator = await startOperator();
-    const a = await rig('pi1', cluster);
+    const a = await rig('pi1', bundle.cluster);
     const aDisk = await tempDir('mcpi-passon-a-');
     const seenByA: unknown[] = [];
     const runA = await bootNode(a, aDisk, [installSnaps, askingStep(ADDRESS.pi1, seenByA)]);
@@ -125,15 +83,15 @@ describe('a node passes its snap bundle on', () => {
     // While the boot went on (the next step), A already served the bundle.json it had checked and kept.
     expect(seenByA).toEqual([{ status: 200, body: await readFile(join(aDisk, 'bundle.json'), 'utf8') }]);
     expect(runA.bundleServer?.port).toBe(BUNDLE_PORT);
-    expect(snapRequests(operator).map((r) => r.path).sort()).toEqual(manifest.snaps.map((s) => `/bundle/${s.file}`).sort());
+    expect(snapRequests(operator).map((r) => r.path).sort()).toEqual(bundle.manifest.snaps.map((s) => `/bundle/${s.file}`).sort());
 
     await operator.close(); // the laptop goes home; A is still a member, still serving
-    const b = await rig('pi2', cluster);
+    const b = await rig('pi2', bundle.cluster);
     const bDisk = await tempDir('mcpi-passon-b-');
     const runB = await bootNode(b, bDisk, [installSnaps]);
     expect(runB.exitCode).toBe(0);
-    expect(b.host.installedFiles).toEqual(manifest.snaps.map((s) => join(bDisk, s.file)));
-    for (const s of manifest.snaps) {
+    expect(b.host.installedFiles).toEqual(bundle.manifest.snaps.map((s) => join(bDisk, s.file)));
+    for (const s of bundle.manifest.snaps) {
       expect(await sha3(join(bDisk, s.file))).toBe(s['sha3-384']);
       expect(b.log).toContain(`bundle: ${s.file} from pi1 (${ADDRESS.pi1}), checked`);
       expect(b.log).toContain(`bundle: ${s.assert} from pi1 (${ADDRESS.pi1}), checked`);
@@ -149,13 +107,13 @@ describe('a node passes its snap bundle on', () => {
 
   it('keeps serving when a later step stops it for a person, and serves before any step on the next start', async () => {
     const operator = await startOperator();
-    const a = await rig('pi1', cluster);
+    const a = await rig('pi1', bundle.cluster);
     const disk = await tempDir('mcpi-passon-a-');
     const seen: unknown[] = [];
     const stopped = await bootNode(a, disk, [installSnaps, askingStep(ADDRESS.pi1, seen, new ConfigurationFailure('a person must act'))]);
     expect(stopped.exitCode).toBe(78);
     expect(seen).toEqual([expect.objectContaining({ status: 200 })]);
-    expect(await ask(ADDRESS.pi1, `/bundle/${manifest.snaps[0]!.file}`)).toMatchObject({ status: 200 });
+    expect(await ask(ADDRESS.pi1, `/bundle/${bundle.manifest.snaps[0]!.file}`)).toMatchObject({ status: 200 });
     await stopped.close();
     expect(await ask(ADDRESS.pi1, '/bundle/bundle.json')).toEqual({ error: 'ECONNREFUSED' });
 
@@ -175,7 +133,7 @@ describe('a node passes its snap bundle on', () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(BUNDLE_PORT, ADDRESS.pi1, resolve));
     running.push({ close: () => new Promise<void>((resolve) => taken.close(() => resolve())) });
-    const a = await rig('pi1', cluster);
+    const a = await rig('pi1', bundle.cluster);
     const run = await bootNode(a, await tempDir('mcpi-passon-a-'), [installSnaps]);
     expect(run.exitCode).toBe(0);
     expect(run.status().state).toBe('done');
@@ -194,7 +152,7 @@ describe('a node passes its snap bundle on', () => {
     const node = await rig('pi1', storeCluster);
     expect(node.config.snapSource).toBeUndefined();
     const disk = await tempDir('mcpi-passon-store-');
-    await cp(bundleDir, disk, { recursive: true });
+    await cp(bundle.dir, disk, { recursive: true });
     const seen: unknown[] = [];
     const run = await bootNode(node, disk, [installSnaps, askingStep(ADDRESS.storeNode, seen)]);
     expect(run.exitCode).toBe(0);
