@@ -1,8 +1,8 @@
 // What `--help` prints: the top help, and each subcommand's own (`build-image status --help`).
 // The top help carries every subcommand's text, so the two never disagree.
 import { EXIT_NEEDS_PERSON } from '../status.js';
-import { SERVE_ABOUT, SERVE_EXITS, SERVE_OPTIONS, SERVE_USAGE } from '../serve/serve-args.js';
-import { SNAPS_ABOUT, SNAPS_USAGE } from '../snaps/snaps-args.js';
+import { SERVE_ABOUT, SERVE_EXITS, SERVE_OPTIONS, SERVE_USAGE } from './commands/serve-args.js';
+import { SNAPS_ABOUT, SNAPS_USAGE } from './commands/snaps-args.js';
 
 export const SUBCOMMANDS = ['status', 'flash', 'doctor', 'revoke', 'snaps', 'serve'] as const;
 export type Subcommand = typeof SUBCOMMANDS[number];

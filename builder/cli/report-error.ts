@@ -7,6 +7,8 @@ import { DownloadError, ImageLayoutError, VerificationError } from '../image/err
 import { FlashRefused } from '../flash/flash-command.js';
 import { MissingProgramsError } from '../host-programs/find-programs.js';
 import { OutFolderError } from '../output/out-folder.js';
+import { ServeRefused } from '../serve/serve-refused.js';
+import { BundleFolderRefused } from '../snaps/bundle.js';
 import { UsageError } from './errors.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, config: 2, revoke: 3, download: 4, verification: 5, image: 6, programs: 7, interrupted: 130 } as const;
@@ -20,7 +22,7 @@ export function reportError(error: unknown, options: { debug: boolean; stderr: (
     return EXIT.config;
   }
   if (error instanceof UsageError || error instanceof UnknownNodeError || error instanceof UnknownBaseImageError
-    || error instanceof FlashRefused) {
+    || error instanceof FlashRefused || error instanceof ServeRefused || error instanceof BundleFolderRefused) {
     stderr(`build-image: ${error.message}`);
     return EXIT.usage;
   }

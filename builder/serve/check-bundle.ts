@@ -1,5 +1,5 @@
 // What `build-image serve` checks before it listens: a bundle the nodes can install from, for
-// this cluster. Every problem is listed at once (a UsageError: exit 2, and nothing to undo:
+// this cluster. Every problem is listed at once (a ServeRefused: exit 2, and nothing to undo:
 // serve writes nothing). The SHA3-384 of each .snap is read once, with progress, unless skipped:
 // a bad file found here is one message to the operator, found on the nodes it is a stalled
 // formation (every node refuses it, and at first the operator's computer is the only source).
@@ -9,8 +9,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUNDLE_FILE, BundleFormatError, channelProblems, parseBundleManifest, type BundleManifest, type BundleSnap } from '../../firstboot/bundle/bundle-manifest.js';
 import type { Cluster } from '../config/types.js';
-import { UsageError } from '../cli/errors.js';
 import { assertionHeaders, sha3Base64Url } from '../snaps/assertion.js';
+import { ServeRefused } from './serve-refused.js';
 
 const MAX_ASSERT_BYTES = 1024 * 1024; // a few KiB in practice
 
@@ -24,19 +24,19 @@ export interface CheckedBundle {
   readonly notes: readonly string[];
 }
 
-const refuse = (dir: string, problems: readonly string[], fix: string) => new UsageError(problems.length === 1
+const refuse = (dir: string, problems: readonly string[], fix: string) => new ServeRefused(problems.length === 1
   ? `--bundle ${dir}: ${problems[0]}. ${fix}`
   : `--bundle ${dir}: ${problems.length} problems:\n  ${problems.join('\n  ')}\n${fix}`);
 
 async function readListing(dir: string): Promise<BundleManifest> {
   const folder = await stat(dir).catch(() => undefined);
-  if (!folder) throw new UsageError(`--bundle ${dir} does not exist. Write the bundle first (build-image snaps --config FILE --out ${dir}), or give its folder.`);
-  if (!folder.isDirectory()) throw new UsageError(`--bundle ${dir} is a file. Give the folder build-image snaps wrote.`);
+  if (!folder) throw new ServeRefused(`--bundle ${dir} does not exist. Write the bundle first (build-image snaps --config FILE --out ${dir}), or give its folder.`);
+  if (!folder.isDirectory()) throw new ServeRefused(`--bundle ${dir} is a file. Give the folder build-image snaps wrote.`);
   let text: string;
   try {
     text = await readFile(join(dir, BUNDLE_FILE), 'utf8');
   } catch {
-    throw new UsageError(`--bundle ${dir} has no readable ${BUNDLE_FILE}: it is not a snap bundle. Give the folder build-image snaps wrote `
+    throw new ServeRefused(`--bundle ${dir} has no readable ${BUNDLE_FILE}: it is not a snap bundle. Give the folder build-image snaps wrote `
       + '(by default <cluster>-snaps-arm64 beside the cluster file).');
   }
   try {

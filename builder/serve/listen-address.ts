@@ -7,7 +7,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { BUNDLE_PORT } from '../../firstboot/bundle/bundle-sources.js';
 import { cidrContains } from '../config/ipv4.js';
 import { formatCidr, type Cluster } from '../config/types.js';
-import { UsageError } from '../cli/errors.js';
+import { ServeRefused } from './serve-refused.js';
 
 export type Interfaces = NodeJS.Dict<NetworkInterfaceInfo[]>;
 
@@ -36,7 +36,7 @@ export function listenAt(cluster: Cluster, interfaces: Interfaces, config: strin
   const own = ownAddresses(interfaces);
   if (server) {
     if (!own.some((i) => i.address === server.address))
-      throw new UsageError(`the nodes ask ${server.address} for the bundle (${config}: microcloud.snaps.server), and this computer does not have `
+      throw new ServeRefused(`the nodes ask ${server.address} for the bundle (${config}: microcloud.snaps.server), and this computer does not have `
         + `that address${listed(own).length ? `; it has ${listed(own).join(', ')}` : ''}. Give this computer ${server.address} on the cluster's network, `
         + 'or change microcloud.snaps.server and build the cards again (--listen serves elsewhere, where these cards do not look).');
     return { address: server.address, port, notes };
@@ -45,7 +45,7 @@ export function listenAt(cluster: Cluster, interfaces: Interfaces, config: strin
   const inSubnet = own.filter((i) => cidrContains(cluster.network.subnet, i.address));
   const [first] = inSubnet;
   if (!first) {
-    throw new UsageError(`this computer has no address in the cluster's intra subnet ${subnet} (${config}: network.subnet)`
+    throw new ServeRefused(`this computer has no address in the cluster's intra subnet ${subnet} (${config}: network.subnet)`
       + `${listed(own).length ? `; it has ${listed(own).join(', ')}` : ''}. Connect it to the cluster's network with an address in ${subnet} `
       + 'that no node uses, or give --listen ADDRESS (an address of this computer the nodes can reach).');
   }

@@ -5,7 +5,6 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BUNDLE_FILE, BUNDLE_FORMAT, type BundleManifest } from '../../firstboot/bundle/bundle-manifest.js';
-import { UsageError } from '../cli/errors.js';
 import { partialPath, watchForLeftovers } from '../output/leftovers.js';
 import { assertionStream } from './assertion.js';
 import type { ResolvedSnap } from './resolve-snaps.js';
@@ -24,6 +23,11 @@ export function bundleManifest(o: { cluster: string; arch: string; store: string
       file: snapFileName(s), assert: assertFileName(s),
     })),
   };
+}
+
+/** --out cannot hold the bundle (a file, or a folder of other things): nothing was written; the CLI exits 2. */
+export class BundleFolderRefused extends Error {
+  override name = 'BundleFolderRefused';
 }
 
 export interface BundleFile { readonly snap: ResolvedSnap; readonly path: string; readonly assertions: readonly string[] }
@@ -54,10 +58,10 @@ export async function writeBundle(outDir: string, manifest: BundleManifest, file
 async function refuseForeignFolder(outDir: string): Promise<void> {
   const entries = await readdir(outDir).catch((error: NodeJS.ErrnoException): string[] => {
     if (error.code === 'ENOENT') return [];
-    if (error.code === 'ENOTDIR') throw new UsageError(`--out ${outDir} is a file. Give a folder for the bundle.`);
+    if (error.code === 'ENOTDIR') throw new BundleFolderRefused(`--out ${outDir} is a file. Give a folder for the bundle.`);
     throw error;
   });
   if (entries.length && !entries.includes(BUNDLE_FILE))
-    throw new UsageError(`--out ${outDir} holds files and no ${BUNDLE_FILE}: it is not a snap bundle, and a bundle replaces its folder whole. `
+    throw new BundleFolderRefused(`--out ${outDir} holds files and no ${BUNDLE_FILE}: it is not a snap bundle, and a bundle replaces its folder whole. `
       + 'Give an empty or new folder, or an earlier bundle\'s.');
 }

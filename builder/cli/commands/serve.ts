@@ -11,9 +11,9 @@ import type { Secret } from '../../config/types.js';
 import { checkBundle, type HashProgress } from '../../serve/check-bundle.js';
 import { FetchView } from '../../serve/fetch-view.js';
 import { listenAt, type Interfaces } from '../../serve/listen-address.js';
-import { parseServeArgs, SERVE_HELP } from '../../serve/serve-args.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
+import { parseServeArgs, SERVE_HELP } from './serve-args.js';
 import { bundleDir } from './snaps.js';
 
 const MiB = 1024 * 1024;

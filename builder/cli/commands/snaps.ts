@@ -10,11 +10,11 @@ import { bundleManifest, writeBundle, type BundleFile } from '../../snaps/bundle
 import { fetchSnap, isCached } from '../../snaps/fetch-snap.js';
 import { CLUSTER_SNAPS, resolveSnaps, type Resolution, type ResolvedSnap } from '../../snaps/resolve-snaps.js';
 import { snapAssertions } from '../../snaps/snap-assertions.js';
-import { parseSnapsArgs, SNAPS_HELP } from '../../snaps/snaps-args.js';
 import { DEFAULT_SNAP_STORE, snapStore } from '../../snaps/store-client.js';
 import { TOOL } from '../../tool-version.js';
 import { UsageError } from '../errors.js';
 import { progressFor, type CliIo, type RunDeps } from '../io.js';
+import { parseSnapsArgs, SNAPS_HELP } from './snaps-args.js';
 
 const MiB = 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;

@@ -1,38 +1,26 @@
 // argv -> SnapsOptions for `build-image snaps`, and its --help. Every default is applied here, once.
-import { parseArgs } from 'node:util';
-import { UsageError } from '../cli/errors.js';
-import { optionErrorMessage } from '../cli/option-errors.js';
+import { UsageError } from '../errors.js';
+import { commandHelp, COMMON_OPTIONS, commonOptions, parseCommandArgs, type CommonOptions } from './command-args.js';
 
-export interface SnapsOptions {
-  readonly help: boolean;
-  readonly config: string;
+export interface SnapsOptions extends CommonOptions {
   readonly arch: string;
-  /** Default: beside the cluster file (bundleDir in commands/snaps.ts). */
+  /** Default: beside the cluster file (bundleDir in snaps.ts). */
   readonly out?: string;
   readonly cacheDir?: string;
-  readonly debug: boolean;
 }
 
 export const SNAP_ARCHES = ['arm64', 'amd64'] as const;
 
-const OPTIONS = {
-  config: { type: 'string', short: 'c' }, arch: { type: 'string' }, out: { type: 'string', short: 'o' }, cache: { type: 'string' },
-  debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-} as const;
+const OPTIONS = { ...COMMON_OPTIONS, arch: { type: 'string' }, out: { type: 'string', short: 'o' }, cache: { type: 'string' } } as const;
 
 export const SNAPS_USAGE = 'build-image snaps --config FILE [--arch arm64|amd64] [--out DIR] [--cache DIR]';
 
 export function parseSnapsArgs(argv: readonly string[]): SnapsOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS }));
-  } catch (error) {
-    throw new UsageError(optionErrorMessage(error, Object.keys(OPTIONS), `Usage: ${SNAPS_USAGE} (see build-image snaps --help).`), { cause: error });
-  }
+  const values = parseCommandArgs(argv, OPTIONS, { name: 'snaps', usage: SNAPS_USAGE });
   const arch = values.arch ?? 'arm64';
   if (!(SNAP_ARCHES as readonly string[]).includes(arch)) throw new UsageError(`--arch ${arch} is not one of ${SNAP_ARCHES.join(', ')}.`);
   return {
-    help: values.help ?? false, config: values.config ?? 'cluster.yaml', arch, debug: values.debug ?? false,
+    ...commonOptions(values), arch,
     ...(values.out !== undefined ? { out: values.out } : {}), ...(values.cache !== undefined ? { cacheDir: values.cache } : {}),
   };
 }
@@ -52,27 +40,19 @@ export const SNAPS_ABOUT = `  Downloads, once for the whole cluster, the snaps i
   snap-id, revision, channel, base, version, size, SHA3-384 and file names, in the order to
   install them), replacing an earlier bundle in DIR whole.`;
 
-export const SNAPS_HELP = `Usage: ${SNAPS_USAGE}
-
-${SNAPS_ABOUT}
-
-Options:
-  -c, --config FILE   the cluster file (default: cluster.yaml)
+const SNAPS_OPTIONS = `  -c, --config FILE   the cluster file (default: cluster.yaml)
       --arch arm64|amd64
                       the nodes' architecture (default: arm64)
   -o, --out DIR       the bundle folder (default: <cluster>-snaps-<arch> beside the
                       cluster file); a folder holding anything but a bundle is refused
       --cache DIR     where downloaded snaps are kept by content
-                      (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)
-      --debug         show stack traces for unexpected errors
-  -h, --help          show this help
+                      (default: $MICROCLOUD_PI_CACHE or ~/.cache/microcloud-pi)`;
 
-Exit codes:
-  0  the bundle is written
+const SNAPS_EXITS = `  0  the bundle is written
   2  bad arguments, an invalid cluster file, or a channel the store has no such snap in
      for --arch (the channels it has are listed)
   4  the store or a download could not be reached (after retries); run it again: it resumes
   5  a file failed its SHA3-384 check (against the store's answer or its snap-revision
-     assertion): it was removed
-  1  unexpected failure (rerun with --debug and report it)
-`;
+     assertion): it was removed`;
+
+export const SNAPS_HELP = commandHelp({ usage: SNAPS_USAGE, about: SNAPS_ABOUT, options: SNAPS_OPTIONS, exits: SNAPS_EXITS });

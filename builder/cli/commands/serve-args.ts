@@ -1,13 +1,10 @@
 // argv -> ServeOptions for `build-image serve`, and its --help. Every default is applied here, once.
-import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { BUNDLE_PORT } from '../../firstboot/bundle/bundle-sources.js';
-import { UsageError } from '../cli/errors.js';
-import { optionErrorMessage } from '../cli/option-errors.js';
+import { BUNDLE_PORT } from '../../../firstboot/bundle/bundle-sources.js';
+import { UsageError } from '../errors.js';
+import { commandHelp, COMMON_OPTIONS, commonOptions, parseCommandArgs, type CommonOptions } from './command-args.js';
 
-export interface ServeOptions {
-  readonly help: boolean;
-  readonly config: string;
+export interface ServeOptions extends CommonOptions {
   /** Default: where build-image snaps writes for arm64, beside the cluster file. */
   readonly bundle?: string;
   /** Default: this computer's address in the cluster's intra subnet. */
@@ -16,30 +13,24 @@ export interface ServeOptions {
   readonly port?: number;
   /** Check every .snap's SHA3-384 once before serving (default on). */
   readonly verify: boolean;
-  readonly debug: boolean;
 }
 
 const OPTIONS = {
-  config: { type: 'string', short: 'c' }, bundle: { type: 'string', short: 'b' }, listen: { type: 'string' },
-  port: { type: 'string', short: 'p' }, 'no-verify': { type: 'boolean' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  ...COMMON_OPTIONS, bundle: { type: 'string', short: 'b' }, listen: { type: 'string' }, port: { type: 'string', short: 'p' },
+  'no-verify': { type: 'boolean' },
 } as const;
 
 export const SERVE_USAGE = 'build-image serve --config FILE [--bundle DIR] [--listen ADDRESS] [--port N] [--no-verify]';
 
 export function parseServeArgs(argv: readonly string[]): ServeOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS }));
-  } catch (error) {
-    throw new UsageError(optionErrorMessage(error, Object.keys(OPTIONS), `Usage: ${SERVE_USAGE} (see build-image serve --help).`), { cause: error });
-  }
+  const values = parseCommandArgs(argv, OPTIONS, { name: 'serve', usage: SERVE_USAGE });
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!/^\d+$/.test(values.port!) || port < 1 || port > 65535))
     throw new UsageError(`--port ${values.port} is not a TCP port. Give a number from 1 to 65535 (default: the cluster file's microcloud.snaps.server port, or ${BUNDLE_PORT}).`);
   if (values.listen !== undefined && !isIP(values.listen))
     throw new UsageError(`--listen ${values.listen} is not an IP address. Give this computer's address on the cluster's network, e.g. 10.20.0.2.`);
   return {
-    help: values.help ?? false, config: values.config ?? 'cluster.yaml', ...(port !== undefined ? { port } : {}), verify: !(values['no-verify'] ?? false), debug: values.debug ?? false,
+    ...commonOptions(values), ...(port !== undefined ? { port } : {}), verify: !(values['no-verify'] ?? false),
     ...(values.bundle !== undefined ? { bundle: values.bundle } : {}), ...(values.listen !== undefined ? { listen: values.listen } : {}),
   };
 }
@@ -76,16 +67,4 @@ export const SERVE_EXITS = `  0  stopped by its caller (tests); Ctrl-C ends it w
      other channels, or whose files fail their checks (every problem is listed), or an
      address or port this computer cannot listen on`;
 
-export const SERVE_HELP = `Usage: ${SERVE_USAGE}
-
-${SERVE_ABOUT}
-
-Options:
-${SERVE_OPTIONS}
-      --debug         show stack traces for unexpected errors
-  -h, --help          show this help
-
-Exit codes:
-${SERVE_EXITS}
-  1  unexpected failure (rerun with --debug and report it)
-`;
+export const SERVE_HELP = commandHelp({ usage: SERVE_USAGE, about: SERVE_ABOUT, options: SERVE_OPTIONS, exits: SERVE_EXITS });
