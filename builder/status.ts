@@ -69,6 +69,11 @@ const unverifiedDetail = (keyless = false) => (keyless
   ? 'answers; not checked: this computer has no join key for the cluster (see the secrets file message)'
   : 'answers, but not signed by this node with this cluster\'s keys (another cluster, another card, or someone else at this address)');
 
+/** A node on the site's agreed time, not NTP's (firstboot/clock/settle-clock.ts): what that costs, and the fix. */
+const clockWarning = (source: NonNullable<NodeStatus['clock']>['source']): string =>
+  `its clock is the site's agreed time (from ${source === 'own' ? 'its own clock' : source === 'serve' ? 'build-image serve' : `the ${source}`}), `
+  + 'not NTP: the cluster agrees, but clocks drift apart and Ceph warns of clock skew within days. Give the site an NTP server in network.ntp.';
+
 /** What a node is doing, in one line: its error, a member's add session, or its own detail. */
 function detailOf(s: NodeStatus): string {
   if (s.lastError) return s.lastError.split('\n')[0]!;
@@ -99,6 +104,7 @@ export function formatStatusTable(allRows: readonly StatusRow[], options: { all?
     const warnings = [...refusals.map((refused) => `turned away ${refused.node} at ${refused.at}: ${refused.reason}`),
       ...(host && host !== r.node
       ? [`it answers as host "${terminalText(host, 64)}", not "${r.node}": cloud-init did not apply its seed (is this the right card?)`] : []),
+      ...(r.status?.clock && r.status.clock.source !== 'ntp' ? [clockWarning(r.status.clock.source)] : []),
       ...(rows.includes(r) ? r.status?.preflight?.warnings ?? [] : [])];
     if (!more.length && !warnings.length) return [];
     return ['', terminalText(`${r.node}${r.status?.needsPerson ? ` stopped at ${r.status.step}; a person must act:` : ':'}`),

@@ -94,6 +94,19 @@ describe('build-image status', () => {
       '  (2) snapd is 2.58.', '  warning: This node has 3.7 GiB of memory', '']);
   });
 
+  it('warns under the table when a node keeps the site\'s agreed time instead of NTP, and not when NTP set it', () => {
+    const table = formatStatusTable([
+      { node: 'pi1', address: '10.0.0.11', status: { node: 'pi1', step: 'done', state: 'done', since: 't', clock: { source: 'own', now: 't' } } },
+      { node: 'pi2', address: '10.0.0.12', status: { node: 'pi2', step: 'done', state: 'done', since: 't', clock: { source: 'initiator', now: 't' } } },
+      { node: 'pi3', address: '10.0.0.13', status: { node: 'pi3', step: 'done', state: 'done', since: 't', clock: { source: 'ntp', now: 't' } } },
+    ]).split('\n');
+    expect(table.filter((l) => l.includes('agreed time'))).toEqual([
+      '  warning: its clock is the site\'s agreed time (from its own clock), not NTP: the cluster agrees, but clocks drift apart and Ceph warns of clock skew within days. Give the site an NTP server in network.ntp.',
+      '  warning: its clock is the site\'s agreed time (from the initiator), not NTP: the cluster agrees, but clocks drift apart and Ceph warns of clock skew within days. Give the site an NTP server in network.ntp.',
+    ]);
+    expect(table).not.toContain('pi3:');
+  });
+
   it('warns under the table when a node answers with another host name (its seed was not applied)', () => {
     const service = { runtime: '/usr/lib/microcloud-pi/node', nodeVersion: 'v22', underSystemd: true };
     const table = formatStatusTable([
