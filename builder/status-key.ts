@@ -11,6 +11,7 @@ import { parseDocument } from 'yaml';
 import { deriveJoinKey, type AnswerTrust } from '../firstboot/join/join-auth.js';
 import { operatorPublicKey } from '../firstboot/join/join-ticket.js';
 import { loadOrCreateSecrets, secretsPathFor } from './config/secrets.js';
+import { explainSyntaxErrors } from './config/yaml-syntax.js';
 import { readRevoked, type Revoked } from './revocations.js';
 
 /** The key, or why there is none (every answer is then unverified). */
@@ -74,7 +75,12 @@ export async function statusKey(clusterFile: string, clusterName: string, env: R
       + 'or set MICROCLOUD_PI_PASSPHRASE to the cluster\'s join passphrase.' };
   }
   const doc = parseDocument(text);
-  const passphrase: unknown = doc.errors.length ? undefined : doc.get('session_passphrase');
+  if (doc.errors.length) {
+    const mistake = explainSyntaxErrors(text, doc.errors);
+    return { problem: `${file}${mistake.line ? `:${mistake.line}` : ''}: is not valid YAML (${mistake.message}), ${WITHOUT_KEY} `
+      + 'Restore the file from a backup: it should hold two lines, session_passphrase: and operator_key:.' };
+  }
+  const passphrase: unknown = doc.get('session_passphrase');
   if (typeof passphrase !== 'string' || !passphrase)
     return { problem: `${file}: has no session_passphrase, ${WITHOUT_KEY} Restore the file from a backup.` };
   return trust(passphrase, clusterName, operatorKey ?? env.MICROCLOUD_PI_OPERATOR_KEY ?? doc.get('operator_key'), await readRevoked(clusterFile));

@@ -187,6 +187,21 @@ describe('build-image status believes only statuses signed with the cluster\'s k
     }
   });
 
+  it('a secrets file that is not valid YAML is said to be that, at its line, not "has no session_passphrase"', async () => {
+    const port = randomPort();
+    const { dir, config } = await loopCluster(port, 1, false);
+    await writeFile(join(dir, 'cluster.secrets.yaml'), 'session_passphrase: "an open quote\noperator_key: x\n', { mode: 0o600 });
+    const server = await serve('127.0.0.21', port, done('pi1'), () => JOIN_KEY);
+    try {
+      const { code, err } = await statusOut(['-c', config]);
+      expect(code).toBe(0);
+      expect(err.join('\n')).toMatch(/cluster\.secrets\.yaml:1: is not valid YAML \(.*\), so no status can be checked .* Restore the file from a backup/);
+      expect(err.join('\n')).not.toMatch(/has no session_passphrase/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('without the secrets file it says so, creates none, and shows every answer as unverified', async () => {
     const port = randomPort();
     const { dir, config } = await loopCluster(port, 1, false);
