@@ -2,6 +2,7 @@
 // opens only listed names; a source opens a name it is given and nothing else. One source here: a
 // bundle folder (the operator's computer, a USB stick). A Pi may implement the same over
 // /var/lib/snapd/snaps and `snap known`.
+import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -32,6 +33,14 @@ export interface BundleFiles {
 /** A name that stays in its folder: no separator of any OS, not . or .., nothing a shell or Windows treats specially. */
 export const isPlainFileName = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) && !name.includes('..');
 
+/**
+ * How a listed file is opened: never through a symbolic link (a folder copied from elsewhere, a
+ * USB stick, could point a listed name at /var/lib/microcloud-pi/node.key), and never waiting on a
+ * FIFO or device (O_NONBLOCK: the stat below then refuses what is not a regular file). Windows has
+ * neither flag (0): `build-image serve` there serves the folder as it is.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
 /** A bundle folder as build-image snaps writes it. */
 export function folderBundleFiles(dir: string): BundleFiles {
   return {
@@ -43,9 +52,10 @@ export function folderBundleFiles(dir: string): BundleFiles {
       if (!isPlainFileName(file) || file === BUNDLE_FILE) return undefined; // the server never asks; a second guard all the same
       let handle: FileHandle;
       try {
-        handle = await open(join(dir, file), 'r');
+        handle = await open(join(dir, file), OPEN_FLAGS);
       } catch (error) {
-        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+        // ELOOP: a symbolic link (O_NOFOLLOW). Not here, as far as a node asking is concerned: it tries another source.
+        if (['ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENXIO'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
         throw error;
       }
       const facts = await handle.stat().catch(async (error: unknown) => { await handle.close(); throw error; });

@@ -3,7 +3,8 @@
 // ranges with their headers, nothing that bundle.json does not list (whatever the path tries), the
 // clock, the live view's events, and the status endpoint's caps under a flood.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -199,6 +200,24 @@ describe('nothing but listed names', () => {
     const short = await fetchRaw(server.port, '/bundle/core22_1380.snap');
     expect(short.status).toBe(503);
     expect(short.body.toString()).toMatch(/1000 bytes, not the 307200/);
+  });
+});
+
+describe('what a folder copied from elsewhere (a USB stick) may hold', () => {
+  it('a listed name that is a symbolic link (to a secret) or a FIFO is not served: 404 at once, and the server goes on', async () => {
+    const stick = join(root, 'stick');
+    await mkdir(stick, { recursive: true });
+    const secret = join(root, 'node.key');
+    await writeFile(secret, SECRET);
+    await writeFile(join(stick, 'bundle.json'), JSON.stringify(manifestOf([snapEntry('core22', 1380, Buffer.from(SECRET)), snapEntry('lxd', 31333, big)])));
+    await symlink(secret, join(stick, 'core22_1380.snap'));
+    execFileSync('mkfifo', [join(stick, 'lxd_31333.snap')]);
+    server = await startBundleServer({ host: HOST, port: 0, files: folderBundleFiles(stick) });
+    const linked = await fetchRaw(server.port, '/bundle/core22_1380.snap');
+    expect(linked.status).toBe(404);
+    expect(linked.body.toString()).not.toContain(SECRET);
+    expect((await fetchRaw(server.port, '/bundle/lxd_31333.snap')).status).toBe(404); // answered, not hung on the FIFO
+    expect((await fetchRaw(server.port, '/bundle/bundle.json')).status).toBe(200);
   });
 });
 
