@@ -3,7 +3,7 @@
 // bundle folder (the operator's computer, a USB stick). A Pi may implement the same over
 // /var/lib/snapd/snaps and `snap known`.
 import { constants } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BUNDLE_FILE, parseBundleManifest, type BundleManifest } from './bundle-manifest.js';
@@ -45,7 +45,16 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
 export function folderBundleFiles(dir: string): BundleFiles {
   return {
     async listing() {
-      const text = await readFile(join(dir, BUNDLE_FILE), 'utf8');
+      // As the listed files: not through a link, not from a FIFO (ELOOP, ENXIO or "not a file" are errors: no listing).
+      const handle = await open(join(dir, BUNDLE_FILE), OPEN_FLAGS);
+      const text = await (async () => {
+        try {
+          if (!(await handle.stat()).isFile()) throw new Error(`${BUNDLE_FILE} is not a regular file`);
+          return await handle.readFile('utf8');
+        } finally {
+          await handle.close();
+        }
+      })();
       return { text, manifest: parseBundleManifest(text) };
     },
     async open(file) {

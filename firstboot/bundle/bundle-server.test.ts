@@ -218,6 +218,15 @@ describe('what a folder copied from elsewhere (a USB stick) may hold', () => {
     expect(linked.body.toString()).not.toContain(SECRET);
     expect((await fetchRaw(server.port, '/bundle/lxd_31333.snap')).status).toBe(404); // answered, not hung on the FIFO
     expect((await fetchRaw(server.port, '/bundle/bundle.json')).status).toBe(200);
+    await server.close();
+    // bundle.json itself a link (here to a listing elsewhere): no listing, nothing served.
+    const linkedListing = join(root, 'stick-linked');
+    await mkdir(linkedListing, { recursive: true });
+    await symlink(join(stick, 'bundle.json'), join(linkedListing, 'bundle.json'));
+    server = await startBundleServer({ host: HOST, port: 0, files: folderBundleFiles(linkedListing) });
+    const listing = await fetchRaw(server.port, '/bundle/bundle.json');
+    expect(listing.status).not.toBe(200);
+    expect(listing.body.toString()).not.toContain('core22');
   });
 });
 
