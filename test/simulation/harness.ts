@@ -275,6 +275,7 @@ export async function runScenario(scenario: Scenario, nodes: number, model: Mode
     shutdown.abort();
     loop.disable();
     await Promise.all(sim.map((n) => Promise.all([n?.run?.server?.close(), n?.dead?.close()])));
-    await rm(dir, { recursive: true, force: true });
+    // A desk's ledger write that was under way at the shutdown may still land in a node's folder while it is removed (ENOTEMPTY): retried.
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
