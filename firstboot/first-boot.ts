@@ -6,11 +6,12 @@ import { STEPS } from './steps/index.js';
 import { DONE_MARKER, MOTD } from './steps/finish.js';
 import { JOINED_MARKER } from './steps/verify.js';
 import { JoinDesk } from './join/join-desk.js';
+import { TicketLedger } from './join/ticket-ledger.js';
 import type { AnswerSigner, Trust } from './join/join-auth.js';
 import { loadJoinKey } from './join/join-key.js';
 import { NODE_KEY_PATH, nodeSigner } from './join/node-identity.js';
 import { siteTimeAsker } from './clock/ask-site-time.js';
-import { clockSynchronised, NTP_GRACE_MS, settleClock } from './clock/settle-clock.js';
+import { clockSynchronised, initiatorOwnAfterMs, settleClock } from './clock/settle-clock.js';
 import { CLOCK_POLL_MS } from './steps/wait-ready.js';
 import { jittered, peerPollMs } from './steps/poll.js';
 import { rememberingReads } from './status/read-status.js';
@@ -71,6 +72,8 @@ const PEER_READ_REUSE_MS = 1000;
  * good, and the desk would never open).
  */
 const MEMBER_OWN_CLOCK_AFTER_MS = 10 * 60_000;
+/** A restarted member's clock only lags (it resumes from the last saved time): a source more than this behind it is refused. */
+const NEVER_BACK_MS = 5000;
 
 async function listenWhenPossible(options: StatusServerOptions, clock: Clock, log: Logger): Promise<StatusServer | undefined> {
   for (let attempt = 1; ; attempt++) {
@@ -122,7 +125,10 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   };
   signWith(key);
   // Peers' statuses decide whether this node forms or joins: only those signed by the node at that address count.
-  const trustOf = (joinKey: Buffer): Trust => (config.join.operatorKey ? { joinKey, operatorKey: config.join.operatorKey, cluster: config.cluster } : joinKey);
+  // A member also knows the cards the operator revoked (its ticket ledger): their answers are none, for the clock too.
+  let revoked: Record<string, number> = {};
+  const trustOf = (joinKey: Buffer): Trust => (config.join.operatorKey
+    ? { joinKey, operatorKey: config.join.operatorKey, cluster: config.cluster, ...(Object.keys(revoked).length ? { revoked } : {}) } : joinKey);
   const trustedReads = rememberingReads((address, port) => deps.readPeer(address, port, key && trustOf(key)), clock, PEER_READ_REUSE_MS);
   const askSiteTime = deps.askSiteTime ?? siteTimeAsker(clock, config.address);
   if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
@@ -146,6 +152,7 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
     await passOnBundle(); // a member installed its snaps long ago; a restarted one serves them again
     set({ step: 'done', state: 'done', detail: 'cluster formed', formedWith: [config.node, ...config.peers.map((p) => p.name)] });
     key = (await loadJoinKey(deps.files, config))?.key; // finish kept it; the preseed is gone
+    revoked = await TicketLedger.revocations(deps.files);
     signWith(key);
     if (!config.join.grow) {
       log.info('join: microcloud.grow is false; this member adds no nodes by itself');
@@ -166,11 +173,12 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
         void (async () => {
           const settled = await settleClock({ config, run: deps.run, log, clock, readPeer: trustedReads, askSiteTime, report: () => {} }, {
             pollMs: () => jittered(peerPollMs(config.peers.length, CLOCK_POLL_MS)),
-            ownAfterMs: config.isInitiator ? NTP_GRACE_MS : MEMBER_OWN_CLOCK_AFTER_MS,
+            ownAfterMs: config.isInitiator ? initiatorOwnAfterMs(config) : MEMBER_OWN_CLOCK_AFTER_MS, neverBackMs: NEVER_BACK_MS,
           });
-          set({ clock: { source: settled!.source } }); // no timeout: settled
+          if ('unsettled' in settled) return; // no timeout was given: never
+          set({ clock: { source: settled.source } });
           await open();
-          log.info(`join: the clock is settled (${settled!.detail}); the join desk is open`);
+          log.info(`join: the clock is settled (${settled.detail}); the join desk is open`);
         })().catch((error: Error) => log.warn(`join: the join desk did not open: ${error.message}`));
       }
     } else {

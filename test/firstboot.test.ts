@@ -255,6 +255,7 @@ describe('three nodes forming a cluster over real HTTP on loopback', () => {
       return clock;
     });
     const results = await Promise.all(rigs.map((r, i) => boot(r, { readPeer: readStatus, clock: clocks[i]! })));
+    expect(results.map((x) => x.status().lastError ?? '')).toEqual(['', '', '']);
     expect(results.map((x) => x.exitCode)).toEqual([EXIT.done, EXIT.done, EXIT.done]);
     expect(results.map((x) => x.status().clock?.source)).toEqual(['own', 'initiator', 'initiator']);
     expect(rigs.map((r) => r.host.clockSetTo.length)).toEqual([0, 1, 1]);

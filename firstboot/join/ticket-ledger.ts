@@ -43,6 +43,17 @@ export class TicketLedger {
     return new TicketLedger(files, state, blocked);
   }
 
+  /** Node -> revoked up to (ms), as the ledger on disk says; none when it is missing or unreadable (its reader, the desk, says so). */
+  static async revocations(files: FileAccess): Promise<Record<string, number>> {
+    try {
+      const parsed = JSON.parse(await files.read(TICKET_LEDGER_PATH) ?? '{}') as Partial<TicketLedgerState>;
+      return Object.fromEntries((Array.isArray(parsed.revocations) ? parsed.revocations : [])
+        .filter((r) => typeof r?.node === 'string' && typeof r.before === 'number').map((r) => [r.node, r.before]));
+    } catch {
+      return {};
+    }
+  }
+
   get state(): TicketLedgerState {
     return { spent: { ...this.spent }, revocations: [...this.revoked].map(([node, before]) => ({ node, before })) };
   }

@@ -2,7 +2,7 @@
 // on a site without it the time the whole cluster agrees on (clock/settle-clock.ts). A Pi has no
 // real-time clock; the cluster join uses TLS and Ceph wants agreeing clocks.
 import { siteTimeAsker } from '../clock/ask-site-time.js';
-import { NTP_GRACE_MS, settleClock } from '../clock/settle-clock.js';
+import { initiatorOwnAfterMs, settleClock } from '../clock/settle-clock.js';
 import { TemporaryFailure, type Step } from '../run/types.js';
 import { jittered, peerPollMs, pollUntil } from './poll.js';
 
@@ -44,11 +44,14 @@ export const waitReady: Step = {
     // NTP, or without it the site's agreed time (clock/settle-clock.ts); published for the peers that follow this node's.
     const settled = await settleClock({ ...ctx, askSiteTime: ctx.askSiteTime ?? siteTimeAsker(ctx.clock, ctx.config.address) }, {
       pollMs: () => jittered(peerPollMs(ctx.config.peers.length, CLOCK_POLL_MS)),
-      timeoutMs: CLOCK_TIMEOUT_MS, ...(ctx.config.isInitiator ? { ownAfterMs: NTP_GRACE_MS } : {}),
+      timeoutMs: CLOCK_TIMEOUT_MS, ...(ctx.config.isInitiator ? { ownAfterMs: initiatorOwnAfterMs(ctx.config) } : {}),
     });
-    if (!settled) {
-      const from = [ctx.config.snapSource?.kind === 'bundle' ? 'build-image serve' : '', `${ctx.config.initiator} (the initiator)`].filter(Boolean);
-      throw new TemporaryFailure(`the clock is not settled: no NTP server answered (network.ntp) and no time came from ${from.join(' or ')}`);
+    if ('unsettled' in settled) {
+      const from = [`${ctx.config.initiator} (the initiator)`, ctx.config.snapSource?.kind === 'bundle' ? 'build-image serve' : ''].filter(Boolean);
+      throw new TemporaryFailure(settled.behind
+        ? `the clock is not settled: ${settled.behind} gives a time before this card was built, so the site's clock lags the real time; `
+          + 'start build-image serve (with the operator key) or give the site NTP (network.ntp), then restart the members'
+        : `the clock is not settled: no NTP server answered (network.ntp) and no time came from ${from.join(' or ')}`);
     }
     ctx.record({ clock: { source: settled.source } });
   },

@@ -316,7 +316,7 @@ export class FakeHost {
   readonly mounts: { device: string; type: string; options: string; at: string }[] = [];
   /** Mount points mounted now. */
   readonly mounted = new Set<string>();
-  /** Each time `date -u -s @SECONDS` set the clock (ms), in order; `onSetClock` lets a test move its clock with it. */
+  /** Each time `date -s @SECONDS` set the clock (ms), in order; `onSetClock` lets a test move its clock with it. */
   readonly clockSetTo: number[] = [];
   onSetClock?: (ms: number) => void;
   /** What timesyncd says it is asking (`timedatectl show-timesync`). */
@@ -424,10 +424,10 @@ export class FakeHost {
       mkdirSync(args[0]!);
       return ok();
     }
-    if (file === 'date' && args[0] === '-u' && args[1] === '-s' && args.length === 3) {
+    if (file === 'date' && args[0] === '-s' && args.length === 2) {
       // GNU date: "@" and seconds since the epoch, a fraction allowed; anything else it cannot parse fails, the clock untouched.
-      const at = /^@(\d+(?:\.\d+)?)$/.exec(args[2]!);
-      if (!at) return fail(`date: invalid date '${args[2]}'\n`);
+      const at = /^@(\d+(?:\.\d+)?)$/.exec(args[1]!);
+      if (!at) return fail(`date: invalid date '${args[1]}'\n`);
       const ms = Math.round(Number(at[1]) * 1000);
       this.clockSetTo.push(ms);
       this.onSetClock?.(ms);
@@ -446,7 +446,14 @@ export class FakeHost {
       const target = this.hardware.links[args[2]!];
       return target ? ok(`${target}\n`) : fail('');
     }
-    if (file === 'lsblk' && args.join(' ').startsWith('-J -b -p -o ')) return ok(JSON.stringify({ blockdevices: this.hardware.disks }));
+    if (file === 'lsblk' && args.join(' ').startsWith('-J -b -p -o ')) {
+      // What this host mounted (a stick) shows at its mount point, as lsblk reads it from the kernel.
+      const mountedAt = new Map(this.mounts.filter((m) => this.mounted.has(m.at)).map((m) => [m.device, m.at]));
+      const withMounts = (d: Record<string, unknown>): Record<string, unknown> => ({ ...d,
+        ...(mountedAt.has(String(d.name)) ? { mountpoints: [mountedAt.get(String(d.name))] } : {}),
+        ...(Array.isArray(d.children) ? { children: (d.children as Record<string, unknown>[]).map(withMounts) } : {}) });
+      return ok(JSON.stringify({ blockdevices: this.hardware.disks.map(withMounts) }));
+    }
     if (cmd === 'snap version') return ok(`snap    ${this.hardware.snapd}\nsnapd   ${this.hardware.snapd}\nseries  16\n`);
     if (cmd === 'snap connections microceph') return ok(`Interface  Plug  Slot  Notes\n`
       + `dm-crypt  microceph:dm-crypt  ${this.hardware.dmCryptConnected ? ':dm-crypt' : '-'}  -\n`);
