@@ -2,7 +2,7 @@
 // build-image snaps against the Snap Store TEST DOUBLE, copied into a folder that the fake host's
 // `mount` shows at the mount point (test/doubles/fake-host.ts), fetched through the product's own
 // bundle server on the node's address and installed on the snapd TEST DOUBLE.
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { planNodeConfig } from '../builder/render/node-config.js';
 import { localBundleDisk } from '../firstboot/bundle/bundle-disk.js';
@@ -106,6 +106,24 @@ describe('a USB stick with the bundle', () => {
     expect(n.host.mounted.size).toBe(0);
     expect(operator.asked(bundle.manifest.snaps[0]!.file)).toHaveLength(1);
     expect((await readdir(n.disk)).filter((f) => f.endsWith('.snap'))).toHaveLength(bundle.manifest.snaps.length);
+  });
+
+  it('a stick left mounted at its mount point by a start cut short is unmounted first, then taken as any stick', async () => {
+    const n = await nodeWithStick(await stickWith());
+    expect((await n.host.run('mount', ['-t', 'vfat', '-o', 'ro', '/dev/sdb1', n.mount])).exitCode).toBe(0); // the earlier start's
+    await installSnaps.run(n.ctx);
+    expect(n.log).toContain(`bundle: ${n.mount} was still mounted from an earlier start; unmounting it`);
+    expect(n.host.mounts.map((m) => m.options)).toEqual(['ro', 'ro,nosuid,nodev,noexec']);
+    expect(n.log).toContain(`bundle: ${bundle.manifest.snaps[0]!.file} from USB stick (${ADDRESS.pi1}), checked`);
+    expect(n.host.mounted.size).toBe(0);
+  });
+
+  it('a stick whose bundle.json is huge is no listing: nothing read whole, and the network is asked instead', async () => {
+    const n = await nodeWithStick(await stickWith(async (copy) => { await truncate(join(copy, 'bundle.json'), 400 * 1024 * 1024); }));
+    const operator = await installWithOperator(n.ctx);
+    expect(operator.asked('bundle.json')).toHaveLength(1);
+    expect(n.log.join('\n')).not.toMatch(/from USB stick/);
+    expect(n.host.mounted.size).toBe(0);
   });
 
   it('never mounts the card, a USB disk with a mounted partition (a Pi booted from USB) or a disk without a filesystem (Ceph\'s)', () => {

@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BUNDLE_FILE, parseBundleManifest, type BundleManifest } from './bundle-manifest.js';
+import { BUNDLE_FILE, MAX_BUNDLE_FILE_BYTES, parseBundleManifest, type BundleManifest } from './bundle-manifest.js';
 
 /** bundle.json: the bytes served as /bundle/bundle.json, and what they list. */
 export interface BundleListing {
@@ -49,7 +49,10 @@ export function folderBundleFiles(dir: string): BundleFiles {
       const handle = await open(join(dir, BUNDLE_FILE), OPEN_FLAGS);
       const text = await (async () => {
         try {
-          if (!(await handle.stat()).isFile()) throw new Error(`${BUNDLE_FILE} is not a regular file`);
+          const facts = await handle.stat();
+          if (!facts.isFile()) throw new Error(`${BUNDLE_FILE} is not a regular file`);
+          // Read whole on every request: a huge one (a stick's, say) must not fill the memory of a Pi serving it.
+          if (facts.size > MAX_BUNDLE_FILE_BYTES) throw new Error(`${BUNDLE_FILE} is ${facts.size} bytes, over the ${MAX_BUNDLE_FILE_BYTES} a listing can be`);
           return await handle.readFile('utf8');
         } finally {
           await handle.close();

@@ -7,6 +7,8 @@
 // assertions, not by this file (snap-file-check.ts). Pure.
 
 export const BUNDLE_FILE = 'bundle.json';
+/** bundle.json lists a few snaps in a few kilobytes: anything past this is not one, and is not read. */
+export const MAX_BUNDLE_FILE_BYTES = 1024 * 1024;
 export const BUNDLE_FORMAT = 1;
 
 export interface BundleSnap {

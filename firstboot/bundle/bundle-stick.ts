@@ -39,6 +39,17 @@ export function stickCandidates(devices: readonly BlockDevice[]): BlockDevice[] 
     .filter((d) => MOUNT_OPTIONS[d.fstype] !== undefined);
 }
 
+/** lsblk's block devices; none when it fails (a stick is a convenience: its absence never fails the step). */
+async function blockDevices(run: CommandRunner): Promise<BlockDevice[]> {
+  const lsblk = await run('lsblk', ['-J', '-b', '-p', '-o', LSBLK_COLUMNS]);
+  if (lsblk.exitCode !== 0) return [];
+  try {
+    return parseLsblk(lsblk.stdout);
+  } catch {
+    return [];
+  }
+}
+
 /** The folder on a mounted stick with bundle.json: its top, or a folder right under it (`<cluster>-snaps-<arch>`). */
 async function bundleFolder(mount: string): Promise<string | undefined> {
   const isFile = (path: string) => stat(path).then((s) => s.isFile(), () => false);
@@ -55,13 +66,12 @@ async function bundleFolder(mount: string): Promise<string | undefined> {
  * when there is none. A stick without a bundle is unmounted and the next one tried.
  */
 export async function findBundleStick(run: CommandRunner, log: Logger, mount: string = STICK_MOUNT): Promise<StickBundle | undefined> {
-  const lsblk = await run('lsblk', ['-J', '-b', '-p', '-o', LSBLK_COLUMNS]);
-  if (lsblk.exitCode !== 0) return undefined;
-  let devices: BlockDevice[];
-  try {
-    devices = parseLsblk(lsblk.stdout);
-  } catch {
-    return undefined;
+  let devices = await blockDevices(run);
+  // Our own mount left by a run that was cut short: otherwise that stick would count as "in use" for good.
+  if (devices.flatMap(allOf).some((d) => d.mountpoints.includes(mount))) {
+    log.info(`bundle: ${mount} was still mounted from an earlier start; unmounting it`);
+    await run('umount', [mount]);
+    devices = await blockDevices(run);
   }
   for (const device of stickCandidates(devices)) {
     if ((await run('mkdir', ['-p', mount])).exitCode !== 0) return undefined;

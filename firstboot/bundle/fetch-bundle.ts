@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { NodeConfig } from '../../builder/render/node-config.js';
 import { TemporaryFailure, type Clock, type Logger } from '../run/types.js';
 import type { BundleDisk } from './bundle-disk.js';
-import { BUNDLE_FILE, BundleFormatError, channelProblems, parseBundleManifest, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
+import { BUNDLE_FILE, BundleFormatError, MAX_BUNDLE_FILE_BYTES, channelProblems, parseBundleManifest, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
 import { bundleSources, nodeIndexOf, sourceOrder, type BundleSource } from './bundle-sources.js';
 import { fetchSmall, fetchStream, type From, type TransferLimits } from './bundle-transfer.js';
 import { assertProblem, vouchedDigest } from './snap-file-check.js';
@@ -36,7 +36,6 @@ export interface FetchContext {
   report(detail: string, state?: 'running' | 'waiting'): void;
 }
 
-const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_ASSERT_BYTES = 1024 * 1024;
 const CLUSTER_SNAPS = ['lxd', 'microceph', 'microovn', 'microcloud'] as const;
 
@@ -105,7 +104,7 @@ export class BundleFetch {
    */
   private async manifest(): Promise<BundleManifest | undefined> {
     const answers = await Promise.all(this.sources.map(async (source) =>
-      ({ source, got: await fetchSmall(source, bundlePath(BUNDLE_FILE), MAX_MANIFEST_BYTES, this.from, this.options) })));
+      ({ source, got: await fetchSmall(source, bundlePath(BUNDLE_FILE), MAX_BUNDLE_FILE_BYTES, this.from, this.options) })));
     const parsed = new Map<BundleSource, { bundle: BundleManifest; text: string }>();
     for (const { source, got } of answers) {
       if (!got.ok) continue;

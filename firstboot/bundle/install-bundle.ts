@@ -29,8 +29,12 @@ async function fetchWithStick(ctx: StepContext, disk: BundleDisk, options: Fetch
   try {
     if (stick) {
       // Served to this node itself on its own address, so the stick's files take every check the network's take.
-      server = await startBundleServer({ host: ctx.config.address, port: 0, files: folderBundleFiles(stick.dir), peers: [ctx.config.address] });
-      ctx.report(`taking the snap bundle from the USB stick ${stick.device}`);
+      server = await startBundleServer({ host: ctx.config.address, port: 0, files: folderBundleFiles(stick.dir), peers: [ctx.config.address] })
+        .catch((error: Error) => {
+          ctx.log.warn(`bundle: not taking the snap bundle from the USB stick ${stick.device}: ${error.message}; asking the network`);
+          return undefined;
+        });
+      if (server) ctx.report(`taking the snap bundle from the USB stick ${stick.device}`);
     }
     const local: BundleSource[] = server ? [{ name: 'USB stick', address: ctx.config.address, port: server.port, kind: 'stick' }] : [];
     return await new BundleFetch(ctx, disk, options, local).fetchAll();
