@@ -72,8 +72,13 @@ const PEER_READ_REUSE_MS = 1000;
  * good, and the desk would never open).
  */
 const MEMBER_OWN_CLOCK_AFTER_MS = 10 * 60_000;
-/** A restarted member's clock only lags (it resumes from the last saved time): a source more than this behind it is refused. */
-const NEVER_BACK_MS = 5000;
+/**
+ * A restarted member's clock only lags (it resumes from the time timesyncd last saved, every
+ * minute or so): a source more than this behind it is refused. Minutes, not seconds: two Pis cut
+ * at once resume from saves up to a minute apart and boot at their own pace, and what must not
+ * happen is a step back by days (certificates made since would be "not yet valid").
+ */
+const NEVER_BACK_MS = 5 * 60_000;
 
 async function listenWhenPossible(options: StatusServerOptions, clock: Clock, log: Logger): Promise<StatusServer | undefined> {
   for (let attempt = 1; ; attempt++) {
