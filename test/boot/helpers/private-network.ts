@@ -32,6 +32,12 @@ export async function createPrivateNetwork(hostAddress: string, guests: number):
       await inNs(['link', 'set', bridge, 'up']);
     }
     await inNs(['addr', 'add', hostAddress, 'dev', 'br-cluster']);
+    // The host's cable in the switch: a port with carrier, so the host's side is up (RUNNING) before any guest is. A
+    // bridge whose only ports are taps no guest holds yet has no carrier, and Node (libuv) then lists none of its
+    // addresses: build-image serve, which listens on the address it finds there, would say this computer lacks it.
+    await inNs(['link', 'add', 'host-cable', 'type', 'veth', 'peer', 'name', 'host-cable-end']);
+    await inNs(['link', 'set', 'host-cable', 'master', 'br-cluster']);
+    for (const end of ['host-cable', 'host-cable-end']) await inNs(['link', 'set', end, 'up']);
     for (let i = 0; i < guests; i++) {
       const taps = network.taps(i);
       for (const [tap, bridge] of [[taps.cluster, 'br-cluster'], [taps.uplink, 'br-uplink']] as const) {
