@@ -3,6 +3,10 @@
 // their own, and everything is checked from outside: the console, the network, and
 // `build-image status`. Snap and MicroCloud are TEST DOUBLES baked into the stand-in
 // (ci/boot/doubles/); cloud-init, netplan, systemd, the node runtime and our service are real.
+// An offline site: the guests have no route to any store, and take every snap from the bundle
+// that the real `build-image snaps` made (from the Snap Store TEST DOUBLE on this computer's
+// loopback) and the real `build-image serve` serves on the host side of their network, or from
+// a member that has it; the node added later, with serve stopped, from the members only.
 import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,6 +14,7 @@ import { fromPackageRoot } from '../../builder/package-root.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { bootFilesOf, Guest, kvmWorks, sleep, type Accel } from './helpers/guest.js';
 import { readBack } from './helpers/read-back.js';
+import { bundleFromStoreDouble, corruptCopy, expectedSnapdRecord, fetchLines, startServe, type Bundle, type Serving } from './helpers/offline-site.js';
 import type { PrivateNetwork } from './helpers/private-network.js';
 import {
   CLI, clusterStatus, explained as explainedFor, failFastOnBrokenBoot, MINUTE, setUpLab, stockCardWithSeedFolder, tearDownLab, waitFor, type Lab,
@@ -21,6 +26,10 @@ const NODES = [
   { name: 'node3', address: '10.99.0.13' },
 ];
 const HOST_ADDRESS = '10.99.0.1/24';
+/** Where a node keeps the bundle it fetched (firstboot/bundle/bundle-disk.ts BUNDLE_DIR), as snapd is given its files. */
+const KEPT_BUNDLE = '/var/lib/microcloud-pi/bundle';
+/** A node listed in the cluster file with node4 that never boots: the host takes its address and serves a corrupt bundle there. */
+const STRANGER = { name: 'node5', address: '10.99.0.15' };
 /**
  * An operator's passphrase with quotes, a backslash and spaces, long enough for PyYAML to fold the
  * preseed's line in cloud-init's cloud-config.txt, and letters beyond ASCII (ä, Greek, emoji
@@ -45,6 +54,9 @@ let lab: Lab | undefined;
 let guests: Guest[] = [];
 let accel: Accel | undefined;
 let powerCut: { consoleLength: number } | undefined; // how much node3 had printed when it lost power
+let bundle: Bundle;
+let serve: Serving | undefined; // the operator's build-image serve on 10.99.0.1, stopped before node4 boots
+let strangerServe: Serving | undefined; // the corrupt copy at node5's address
 const timings: Record<string, number> = {};
 
 const explained = <T>(what: string, body: () => Promise<T>) => explainedFor(guests, what, body);
@@ -89,6 +101,9 @@ beforeAll(async () => {
       passphrase: PASSPHRASE });
     ({ work, network } = lab);
     timings.imageBuildSeconds = lab.imageBuildSeconds;
+    // The operator's laptop: the bundle, then serve on 10.99.0.1 (microcloud.snaps.server), where the cards ask.
+    bundle = await bundleFromStoreDouble(work, join(work, 'cluster.yaml'));
+    serve = await startServe(network, ['--config', join(work, 'cluster.yaml'), '--bundle', bundle.dir]);
     // node3 is a stock card: the untouched base with its --seed-only folder copied onto the FAT.
     const stock = await stockCardWithSeedFolder(lab, { node: 'node3', base, imageId: 'debian-13-standin-amd64', cacheDir });
     for (const [index, node] of NODES.entries())
@@ -123,6 +138,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.stderr.write(`boot test timings: ${JSON.stringify({ accel, ...timings })}\n`);
+  await Promise.all([serve?.stop(), strangerServe?.stop()]);
   await tearDownLab(lab, guests);
 });
 
@@ -183,9 +199,36 @@ describe('three stand-in Pis booted from build-image output', () => {
     const text = await guests[2]!.console();
     expect(text.slice(powerCut!.consoleLength)).toMatch(/Linux version/); // it booted again after the cut
     expect(text.match(/\$ microcloud preseed -> exit 0/g)).toHaveLength(1);
+    // From the bundle's file (snapd's record, read back at the end, says each was installed exactly once).
     for (const snap of ['lxd', 'microceph', 'microovn', 'microcloud'])
-      expect((text.match(new RegExp(`\\$ snap install ${snap} `, 'g')) ?? []).length).toBeLessThanOrEqual(1);
+      expect((text.match(new RegExp(`\\$ snap install \\S*/${snap}_\\d+\\.snap `, 'g')) ?? []).length).toBeLessThanOrEqual(1);
     expect(text.match(/step wait-ready: start/g)!.length).toBeGreaterThanOrEqual(2);
+  }));
+
+  it('took every snap of the bundle from build-image serve or a peer, each file checked, none from a store', () => explained('snaps from serve', async () => {
+    const files = bundle.manifest.snaps.flatMap((s) => [s.assert, s.file]).sort();
+    const sources = new Set(['server', ...NODES.map((n) => n.name)]);
+    const served = serve!.output();
+    for (const g of guests) {
+      const text = await g.console();
+      const lines = fetchLines(text);
+      const checked = lines.filter((l) => !l.refused);
+      // Every file of the bundle checked on this node. node3's lines logged just before its power cut may never have reached
+      // the console while their files stayed on its disk, checked (its snapd record, read back at the end, has every install).
+      const logged = [...new Set(checked.map((l) => l.file))].sort();
+      if (g.spec.name === 'node3') expect(files).toEqual(expect.arrayContaining(logged));
+      else expect([g.spec.name, logged]).toEqual([g.spec.name, files]);
+      expect([g.spec.name, checked.filter((l) => !sources.has(l.source))]).toEqual([g.spec.name, []]);
+      // No source served a wrong file (a busy or slow source, passed over for the next, is no fault under TCG).
+      expect([g.spec.name, lines.filter((l) => l.refused && /SHA3-384|vouch/.test(l.refused))]).toEqual([g.spec.name, []]);
+      // What it took from the server, serve's output shows that node fetched to the end.
+      for (const l of checked.filter((x) => x.source === 'server'))
+        expect([g.spec.name, served]).toEqual([g.spec.name, expect.stringContaining(`${g.spec.name} (${NODES[g.spec.index]!.address}): ${l.file} done`)]);
+      expect(text).not.toMatch(/\$ snap (install|refresh) [a-z]+ --channel=/); // never the store's way
+      expect(text).toMatch(/\$ snap ack \S+\.assert -> exit 0/);
+    }
+    // Nobody had the bundle before serve gave it: the first node to install took it from there.
+    expect(served).toMatch(/node[1-3] \(10\.99\.0\.1[1-3]\): \S+\.snap done/);
   }));
 
   it('stays done after a reboot, without running any step again', () => explained('reboot', async () => {
@@ -209,12 +252,25 @@ describe('three stand-in Pis booted from build-image output', () => {
     expect((await node2.console()).slice(0, consoleBefore)).toMatch(/\$ microcloud preseed -> exit 0/);
   }), 20 * MINUTE);
 
-  it('grows: a fourth node appended to the cluster file is built, boots and joins through node1 by itself', () => explained('grow', async () => {
-    // What an operator does: add the node to the same cluster file (same secrets file beside it), build its image, boot it.
+  it('grows: a fourth node appended to the cluster file is built, boots and joins through node1 by itself, its snaps from the members', () => explained('grow', async () => {
+    // The operator's laptop is gone: node4 can take the bundle only from a member.
+    await serve!.stop();
+    expect(serve!.errors()).toMatch(/serve: stopped;/);
+    // What an operator does: add the nodes to the same cluster file (same secrets file beside it), build the image of one, boot it.
+    // node5, added with it, never boots: the host takes its address and serves there, with serve --no-verify, a copy of the
+    // bundle whose every .snap is corrupt (same size and listing). node4 asks its peers first (node5 among them, by rotation
+    // for some files: firstboot/bundle/bundle-sources.ts), refuses what fails its SHA3-384 and takes it from a member. A
+    // newcomer listed but absent only delays node4's add by the member's gathering window (join-desk.ts GATHER_WINDOW_MS).
     const file = join(work, 'cluster.yaml');
     const text = await readFile(file, 'utf8');
-    await writeFile(file, text.replace(/\nmicrocloud:/,
-      '\n  - name: node4\n    address: 10.99.0.14\n    uplink: { interface: eth1 }\n    disks: { ceph: [/dev/disk/by-id/virtio-ceph0] }\nmicrocloud:'));
+    const entry = (name: string, address: string) =>
+      `\n  - name: ${name}\n    address: ${address}\n    uplink: { interface: eth1 }\n    disks: { ceph: [/dev/disk/by-id/virtio-ceph0] }`;
+    await writeFile(file, text.replace(/\nmicrocloud:/, `${entry('node4', '10.99.0.14')}${entry(STRANGER.name, STRANGER.address)}\nmicrocloud:`));
+    const corrupt = join(work, 'bundle-corrupt');
+    await corruptCopy(bundle, corrupt);
+    const [ip, ipArgs] = network!.exec('ip', ['addr', 'add', `${STRANGER.address}/24`, 'dev', 'br-cluster']);
+    await execa(ip, ipArgs);
+    strangerServe = await startServe(network!, ['--config', file, '--bundle', corrupt, '--listen', STRANGER.address, '--no-verify']);
     let started = Date.now();
     await execa(process.execPath, [CLI, '-c', file, '--node', 'node4', '--base-image', base!, '--image', 'debian-13-standin-amd64',
       '--out', join(work, 'out'), '--cache', cacheDir!], { stderr: 'inherit' });
@@ -227,7 +283,7 @@ describe('three stand-in Pis booted from build-image output', () => {
       await failFastOnBrokenBoot([node4]);
       const failed = /join: adding node4 failed[^\n]*/.exec(await guests[0]!.console());
       if (failed) throw new Error(`node1: ${failed[0]}`);
-      const r = await status();
+      const r = (await status()).filter((x) => x.node !== STRANGER.name);
       process.stderr.write(`boot test grow ${((Date.now() - started) / 1000).toFixed(0)} s: ${r.map((x) => `${x.node} ${x.status ? `${x.status.step}/${x.status.state}${x.status.detail ? ` (${x.status.detail})` : ''}` : '-'}`).join('; ')}\n`);
       // The member's add is over too (the joiner double does not wait for it, as MicroCloud's joiner would).
       return r.length === 4 && r.every((x) => x.status?.step === 'done') && !r[0]!.status!.adding
@@ -250,6 +306,24 @@ describe('three stand-in Pis booted from build-image output', () => {
     expect(joined).toMatch(/step preflight: done[\s\S]*step preseed: done[\s\S]*step verify: done/);
     for (const word of PASSPHRASE_WORDS)
       for (const g of guests) expect([g.spec.name, (await g.console()).includes(word)]).toEqual([g.spec.name, false]);
+    // Its snaps: every file checked, none from the stopped server; every .snap from a member (node5 may give an .assert,
+    // which the node checks against bundle.json and snapd at ack); each corrupt .snap node5 sent refused, then taken from a member.
+    const members = new Set(NODES.map((n) => n.name));
+    const lines = fetchLines(joined);
+    const checked = lines.filter((l) => !l.refused);
+    expect([...new Set(checked.map((l) => l.file))].sort()).toEqual(bundle.manifest.snaps.flatMap((s) => [s.assert, s.file]).sort());
+    expect(checked.filter((l) => l.source === 'server' || (l.file.endsWith('.snap') && !members.has(l.source)))).toEqual([]);
+    const refused = lines.filter((l) => l.refused && /SHA3-384|vouch/.test(l.refused));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const l of refused) {
+      expect(l).toMatchObject({ source: STRANGER.name, address: STRANGER.address, file: expect.stringMatching(/\.snap$/),
+        refused: expect.stringMatching(/^its SHA3-384 \S+ is not the \S+ its assertion vouches for; deleted$/) });
+      const after = checked.find((c) => c.file === l.file);
+      expect([l.file, after && members.has(after.source)]).toEqual([l.file, true]);
+      // node5 sent the whole corrupt file (serve's own line), so the refusal was the node's check, not a failed transfer.
+      expect(strangerServe!.output()).toContain(`node4 (10.99.0.14): ${l.file} done`);
+    }
+    expect(joined).not.toMatch(/\$ snap (install|refresh) [a-z]+ --channel=/);
   }), GROW_WITHIN + 10 * MINUTE);
 
   it('leaves no copy of the passphrase on any node: its boot partition and cloud-init\'s files, read back after a clean power-off', () => explained('passphrase', async () => {
@@ -268,4 +342,23 @@ describe('three stand-in Pis booted from build-image output', () => {
       expect([g.spec.name, files.has('/boot/microcloud-pi/node.gz'), files.has('/boot/microcloud-pi/install.sh')]).toEqual([g.spec.name, false, true]);
     }
   }), 15 * MINUTE);
+
+  it('installed each snap as a store snap from its checked file: snapd\'s record shows ack, install FILE, switch and the hold', () => explained('snapd record', async () => {
+    // Read back from the cards powered off by the test above (ci/boot/doubles/snap writes the record, synced per call).
+    const expected = expectedSnapdRecord(bundle.manifest, KEPT_BUNDLE);
+    for (const g of guests) {
+      const files = await readBack(g.spec.image, await tempDir(`mcpi-snapd-${g.spec.name}-`), ['/var/lib/microcloud-pi-doubles']);
+      const record = files.get('/root/var/lib/microcloud-pi-doubles/snapd-record.log')?.toString().trim().split('\n') ?? [];
+      // snapd refused nothing; every change but the acks exactly as expected, in order: each snap installed once from its file.
+      expect([g.spec.name, record.filter((l) => l.startsWith('refused '))]).toEqual([g.spec.name, []]);
+      expect([g.spec.name, record.filter((l) => !l.startsWith('ack '))]).toEqual([g.spec.name, expected.filter((l) => !l.startsWith('ack '))]);
+      // Each file's assertions acked before it was installed (node3 may ack one again after its power cut: snapd takes that).
+      for (const snap of bundle.manifest.snaps) {
+        const acked = record.indexOf(`ack ${KEPT_BUNDLE}/${snap.assert}`);
+        expect([g.spec.name, snap.name, acked >= 0 && acked < record.indexOf(`install ${KEPT_BUNDLE}/${snap.file} ${snap.name} ${snap.revision}`)])
+          .toEqual([g.spec.name, snap.name, true]);
+      }
+      if (g.spec.name !== 'node3') expect([g.spec.name, record]).toEqual([g.spec.name, expected]);
+    }
+  }), 10 * MINUTE);
 });
