@@ -18,12 +18,12 @@ import { rememberingReads } from './status/read-status.js';
 import { startStatusServer, type StatusServer, type StatusServerOptions } from './status/status-server.js';
 import { JournalStore, type Journal } from './run/state.js';
 import { walkSteps } from './run/walk-steps.js';
-import { BUNDLE_DIR, type BundleDisk } from './bundle/bundle-disk.js';
+import { BUNDLE_DIR } from './bundle/bundle-disk.js';
 import type { BundleServer } from './bundle/bundle-server.js';
 import { serveKeptBundle } from './bundle/serve-kept-bundle.js';
 import { installSnaps } from './steps/install-snaps.js';
 import {
-  ConfigurationFailure, TemporaryFailure, type Clock, type FileAccess, type Logger,
+  ConfigurationFailure, TemporaryFailure, type BundleDisk, type Clock, type FileAccess, type Logger,
   type JoinSender, type NodeStatus, type PeerStatusReader, type ServiceInfo, type SiteTimeAsker, type Step,
 } from './run/types.js';
 

@@ -1,30 +1,13 @@
 // Where a node keeps the bundle's files: streamed in, synced, renamed into place only once
 // checked, and kept after the install (the node serves them to its peers). The real disk under
 // BUNDLE_DIR on a Pi; tests and the simulation give a folder of their own.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BundleDisk } from '../run/types.js';
 
 export const BUNDLE_DIR = '/var/lib/microcloud-pi/bundle';
-
-export interface BundleWriter { write(chunk: Buffer): Promise<void>; close(): Promise<void> }
-
-export interface BundleDisk {
-  /** The folder snapd is given the files in (`snap ack DIR/NAME_REV.assert`, `snap install DIR/NAME_REV.snap`). */
-  readonly dir: string;
-  /** Bytes in a file, or undefined when there is none. */
-  size(name: string): Promise<number | undefined>;
-  readText(name: string): Promise<string | undefined>;
-  /** A hash seeded with a file's bytes: what a resumed download continues from. */
-  hashOf(name: string, algorithm: string): Promise<Hash>;
-  /** Appends (or starts afresh); each chunk is written before the next is taken, and close() syncs. */
-  writer(name: string, fresh: boolean): Promise<BundleWriter>;
-  /** Whole, synced, then renamed over `name`. */
-  writeWhole(name: string, content: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  remove(name: string): Promise<void>;
-}
 
 export function localBundleDisk(dir: string = BUNDLE_DIR): BundleDisk {
   const at = (name: string) => join(dir, name);

@@ -11,8 +11,7 @@
 // fails temporarily (systemd restarts the service; everything checked so far is kept).
 import { createHash } from 'node:crypto';
 import type { NodeConfig } from '../../builder/render/node-config.js';
-import { TemporaryFailure, type Clock, type Logger } from '../run/types.js';
-import type { BundleDisk } from './bundle-disk.js';
+import { TemporaryFailure, type BundleDisk, type Clock, type Logger } from '../run/types.js';
 import { BUNDLE_FILE, BundleFormatError, MAX_BUNDLE_FILE_BYTES, channelProblems, parseBundleManifest, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
 import { bundleSources, nodeIndexOf, sourceOrder, type BundleSource } from './bundle-sources.js';
 import { fetchSmall, fetchStream, type From, type TransferLimits } from './bundle-transfer.js';

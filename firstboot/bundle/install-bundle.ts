@@ -12,8 +12,8 @@
 // when `snap list` says it is needed. The files stay after the install: the node serves them to
 // its peers once this step is done (serve-kept-bundle.ts, started by first-boot.ts).
 import { lastLine } from '../run/redact.js';
-import { TemporaryFailure, type StepContext } from '../run/types.js';
-import { localBundleDisk, type BundleDisk } from './bundle-disk.js';
+import { TemporaryFailure, type BundleDisk, type StepContext } from '../run/types.js';
+import { localBundleDisk } from './bundle-disk.js';
 import { withRisk, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
 import { folderBundleFiles } from './bundle-files.js';
 import { startBundleServer, type BundleServer } from './bundle-server.js';

@@ -3,7 +3,7 @@ import type { NodeConfig } from '../../builder/render/node-config.js';
 
 import type { CommandRunner } from '../../builder/command-runner.js';
 import type { PreflightOutcome } from '../preflight/check-node.js';
-import type { BundleDisk } from '../bundle/bundle-disk.js';
+import type { Hash } from 'node:crypto';
 
 export interface Logger { info(line: string): void; warn(line: string): void }
 
@@ -170,4 +170,23 @@ export class TemporaryFailure extends Error {
 /** Needs a person (preseed rejected, cluster half-formed): no restart (exit 78), shown at login. */
 export class ConfigurationFailure extends Error {
   override name = 'ConfigurationFailure';
+}
+
+// Where a node keeps a snap bundle's files (bundle/bundle-disk.ts: the real disk; tests give a folder).
+export interface BundleWriter { write(chunk: Buffer): Promise<void>; close(): Promise<void> }
+
+export interface BundleDisk {
+  /** The folder snapd is given the files in (`snap ack DIR/NAME_REV.assert`, `snap install DIR/NAME_REV.snap`). */
+  readonly dir: string;
+  /** Bytes in a file, or undefined when there is none. */
+  size(name: string): Promise<number | undefined>;
+  readText(name: string): Promise<string | undefined>;
+  /** A hash seeded with a file's bytes: what a resumed download continues from. */
+  hashOf(name: string, algorithm: string): Promise<Hash>;
+  /** Appends (or starts afresh); each chunk is written before the next is taken, and close() syncs. */
+  writer(name: string, fresh: boolean): Promise<BundleWriter>;
+  /** Whole, synced, then renamed over `name`. */
+  writeWhole(name: string, content: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  remove(name: string): Promise<void>;
 }
