@@ -47,9 +47,9 @@ export interface ClockSettling {
 export interface SettleOptions {
   /** Between two looks at NTP and the sources (the caller scales it with the cluster's size and jitters it). */
   readonly pollMs: () => number;
-  /** This node may take its own clock once no source answered for this long (the initiator: NTP_GRACE_MS). */
+  /** This node may take its own clock once no source answered for this long (the initiator: initiatorOwnAfterMs). */
   readonly ownAfterMs?: number;
-  /** Gives up (undefined) after this long; waits for good without it. */
+  /** Gives up (Unsettled) after this long; waits for good without it. */
   readonly timeoutMs?: number;
   /**
    * A restarted member: never step the clock back by more than this. After a power cut the clock
@@ -107,8 +107,7 @@ function peerTime(status: NodeStatus | undefined): number | undefined {
 }
 
 /** Raises the clock to the card's build time when it reads earlier; true when it had to. */
-export async function raiseToBuildTime(s: ClockSettling): Promise<boolean> {
-  const built = buildTimeOf(s.config);
+async function raiseToBuildTime(s: ClockSettling, built: number | undefined): Promise<boolean> {
   const now = s.clock.now();
   if (built === undefined || now >= built) return false;
   s.log.info(`clock: it read ${iso(now)}, before this card was built (${iso(built)}); set to the build time`);
@@ -120,9 +119,10 @@ export async function raiseToBuildTime(s: ClockSettling): Promise<boolean> {
  * passed first. A source whose time is before the card's build time is not taken.
  */
 export async function settleClock(s: ClockSettling, options: SettleOptions): Promise<SettledClock | Unsettled> {
-  await raiseToBuildTime(s);
   const { config, clock } = s;
-  const built = buildTimeOf(config) ?? 0;
+  const buildTime = buildTimeOf(config); // an Ed25519 check of the sealed identity: once per settling
+  await raiseToBuildTime(s, buildTime);
+  const built = buildTime ?? 0;
   const began = clock.now();
   const server = config.snapSource?.kind === 'bundle' ? config.snapSource.server : undefined;
   const operatorKey = config.join.operatorKey;

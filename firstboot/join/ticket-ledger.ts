@@ -13,6 +13,15 @@ export interface TicketLedgerState {
   readonly revocations: readonly { readonly node: string; readonly before: number }[];
 }
 
+/** The ledger file's text, keeping only well-formed entries; throws when it is not JSON. */
+function parseLedger(text: string): TicketLedgerState {
+  const parsed = JSON.parse(text) as Partial<TicketLedgerState>;
+  const spent = Object.fromEntries(Object.entries(parsed.spent ?? {}).filter(([, v]) => typeof v === 'number'));
+  const revocations = (Array.isArray(parsed.revocations) ? parsed.revocations : [])
+    .filter((r) => typeof r?.node === 'string' && typeof r.before === 'number');
+  return { spent, revocations };
+}
+
 export class TicketLedger {
   private spent: Record<string, number>;
   private revoked: Map<string, number>;
@@ -29,11 +38,7 @@ export class TicketLedger {
     let blocked = false;
     if (text !== undefined) {
       try {
-        const parsed = JSON.parse(text) as Partial<TicketLedgerState>;
-        const spent = Object.fromEntries(Object.entries(parsed.spent ?? {}).filter(([, v]) => typeof v === 'number'));
-        const revocations = (Array.isArray(parsed.revocations) ? parsed.revocations : [])
-          .filter((r) => typeof r?.node === 'string' && typeof r.before === 'number');
-        state = { spent, revocations };
+        state = parseLedger(text);
       } catch {
         // Written whole through a rename, so only another hand could have broken it: admit nobody rather than forget (`blocked`).
         log.warn(`join: ${TICKET_LEDGER_PATH} is unreadable; no card is admitted until a person fixes or removes it`);
@@ -46,9 +51,7 @@ export class TicketLedger {
   /** Node -> revoked up to (ms), as the ledger on disk says; none when it is missing or unreadable (its reader, the desk, says so). */
   static async revocations(files: FileAccess): Promise<Record<string, number>> {
     try {
-      const parsed = JSON.parse(await files.read(TICKET_LEDGER_PATH) ?? '{}') as Partial<TicketLedgerState>;
-      return Object.fromEntries((Array.isArray(parsed.revocations) ? parsed.revocations : [])
-        .filter((r) => typeof r?.node === 'string' && typeof r.before === 'number').map((r) => [r.node, r.before]));
+      return Object.fromEntries(parseLedger(await files.read(TICKET_LEDGER_PATH) ?? '{}').revocations.map((r) => [r.node, r.before]));
     } catch {
       return {};
     }
