@@ -21,7 +21,7 @@ import { walkSteps } from './run/walk-steps.js';
 import { BUNDLE_DIR } from './bundle/bundle-disk.js';
 import type { BundleServer } from './bundle/bundle-server.js';
 import { serveKeptBundle } from './bundle/serve-kept-bundle.js';
-import { installSnaps } from './steps/install-snaps.js';
+import { FilesInFlight } from './bundle/files-in-flight.js';
 import {
   ConfigurationFailure, TemporaryFailure, type BundleDisk, type Clock, type FileAccess, type Logger,
   type JoinSender, type NodeStatus, type PeerStatusReader, type ServiceInfo, type SiteTimeAsker, type Step,
@@ -55,7 +55,7 @@ export interface FirstBootRun {
   status(): NodeStatus;
   /** A formed member's join desk (POST /join), when it keeps a join key and the cluster may grow (opened once the clock is synchronised). */
   readonly desk: JoinDesk | undefined;
-  /** The snap bundle this node passes on to its peers (BUNDLE_PORT), once its install step took the snaps from one. */
+  /** The snap bundle this node passes on to its peers (BUNDLE_PORT) when its snaps come from one: from before its install step. */
   readonly bundleServer: BundleServer | undefined;
   /** Closes every server of the run (status, bundle). */
   close(): Promise<void>;
@@ -137,12 +137,14 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const trustedReads = rememberingReads((address, port) => deps.readPeer(address, port, key && trustOf(key)), clock, PEER_READ_REUSE_MS);
   const askSiteTime = deps.askSiteTime ?? siteTimeAsker(clock, config.address);
   if (loaded?.derivedInMs !== undefined) log.info(`join: key derived from the passphrase (scrypt) in ${(loaded.derivedInMs / 1000).toFixed(2)} s`);
-  // A node whose snaps came from a bundle passes it on from the moment its install step is done (journal says so), until the service stops.
+  // A node whose snaps come from a bundle passes it on from before its install step (each .snap as it arrives, then the
+  // kept files) until the service stops: fifty nodes then take it from each other, not all from the operator's computer.
   let bundleServer: BundleServer | undefined;
   let passingOn: Promise<void> | undefined;
+  const arriving = config.snapSource?.kind === 'bundle' ? new FilesInFlight() : undefined;
   const passOnBundle = (): Promise<void> => {
     if (config.snapSource?.kind !== 'bundle') return Promise.resolve();
-    passingOn ??= serveKeptBundle({ host: listenHost, dir: deps.bundleDisk?.dir ?? BUNDLE_DIR, peers, log })
+    passingOn ??= serveKeptBundle({ host: listenHost, dir: deps.bundleDisk?.dir ?? BUNDLE_DIR, peers, log, inFlight: arriving })
       .then((started) => { bundleServer = started; });
     return passingOn;
   };
@@ -196,16 +198,11 @@ export async function firstBoot(deps: FirstBootDeps): Promise<FirstBootRun> {
   const store = new JournalStore(deps.journalPath);
   const { journal, corrupt } = await store.load();
   if (corrupt) log.warn(`${deps.journalPath} was unreadable; kept as .corrupt, each step probes its own state instead`);
-  if (journal.done[installSnaps.id]) await passOnBundle();
-  const journalling = {
-    save: async (saved: Journal) => {
-      await store.save(saved);
-      if (saved.done[installSnaps.id]) await passOnBundle();
-    },
-  };
+  await passOnBundle();
+  const journalling = { save: (saved: Journal) => store.save(saved) };
   const ctx = {
     config, run: deps.run, log, clock, sendJoin: deps.sendJoin, files: deps.files, ...(key ? { joinKey: key } : {}),
-    ...(deps.bundleDisk ? { bundleDisk: deps.bundleDisk } : {}),
+    ...(deps.bundleDisk ? { bundleDisk: deps.bundleDisk } : {}), ...(arriving ? { arriving } : {}),
     readPeer: trustedReads, askSiteTime,
     report: (detail: string, state: 'running' | 'waiting' = 'running') => set({ detail, state }),
     record: (fields: Partial<Pick<NodeStatus, 'preflight' | 'joining' | 'clock'>>) => set(fields),

@@ -3,7 +3,7 @@
 // bundle folder (the operator's computer, a USB stick). A Pi may implement the same over
 // /var/lib/snapd/snaps and `snap known`.
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BUNDLE_FILE, MAX_BUNDLE_FILE_BYTES, parseBundleManifest, type BundleManifest } from './bundle-manifest.js';
@@ -23,11 +23,15 @@ export interface OpenedBundleFile {
   close(): Promise<void>;
 }
 
+export interface Have { readonly whole: readonly string[]; readonly arriving: readonly string[] }
+
 export interface BundleFiles {
   /** bundle.json, parsed (BundleFormatError when it is not one); may be read again for every request. */
   listing(): Promise<BundleListing>;
   /** A listed file by its listed name (never bundle.json); undefined when it is not there. */
   open(file: string): Promise<OpenedBundleFile | undefined>;
+  /** The listed names this source can send now, whole or still arriving (files-in-flight.ts): askers ask only those who have a file. */
+  have(manifest: BundleManifest): Promise<Have>;
 }
 
 /** A name that stays in its folder: no separator of any OS, not . or .., nothing a shell or Windows treats specially. */
@@ -39,7 +43,7 @@ export const isPlainFileName = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-
  * FIFO or device (O_NONBLOCK: the stat below then refuses what is not a regular file). Windows has
  * neither flag (0): `build-image serve` there serves the folder as it is.
  */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+export const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /** A bundle folder as build-image snaps writes it. */
 export function folderBundleFiles(dir: string): BundleFiles {
@@ -82,5 +86,16 @@ export function folderBundleFiles(dir: string): BundleFiles {
         close: () => handle.close(),
       };
     },
+    have: async (manifest) => ({ whole: await wholeFiles(dir, manifest), arriving: [] }),
   };
+}
+
+/** The listed files in `dir` that are there whole: an .assert that is a file, a .snap of its listed size. */
+export async function wholeFiles(dir: string, manifest: BundleManifest): Promise<string[]> {
+  const sizeOf = (name: string) => stat(join(dir, name)).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
+  const found = await Promise.all(manifest.snaps.map(async (snap) => [
+    ...(await sizeOf(snap.assert)) !== undefined ? [snap.assert] : [],
+    ...(await sizeOf(snap.file)) === snap.size ? [snap.file] : [],
+  ]));
+  return found.flat();
 }

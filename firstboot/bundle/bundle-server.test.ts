@@ -144,6 +144,49 @@ describe('serving listed files', () => {
   });
 });
 
+describe('what a source has, and how many it sends at once', () => {
+  it('bundle.json\'s answer (GET or HEAD) lists the files here whole and none arriving, with its SHA3-384 as ETag', async () => {
+    const p = await serve();
+    for (const method of ['GET', 'HEAD']) {
+      const listing = await fetchRaw(p, '/bundle/bundle.json', { method });
+      expect(listing.headers.etag).toBe(`"${sha3(Buffer.from(manifestText))}"`);
+      expect(String(listing.headers['x-mcpi-bundle-have']).split(' ').sort()).toEqual(['core22_1380.assert', 'core22_1380.snap', 'lxd_31333.assert', 'lxd_31333.snap']);
+      expect(listing.headers['x-mcpi-bundle-arriving']).toBe('');
+    }
+    await truncate(join(dir, 'lxd_31333.snap'), 10); // not its listed size: not had
+    try {
+      const listing = await fetchRaw(p, '/bundle/bundle.json', { method: 'HEAD' });
+      expect(String(listing.headers['x-mcpi-bundle-have']).split(' ')).not.toContain('lxd_31333.snap');
+    } finally {
+      await writeFile(join(dir, 'lxd_31333.snap'), big);
+    }
+  });
+
+  it('sends at most maxUploads .snap files at once: past that 503 with Retry-After, while listings, assertions and HEADs are still answered', async () => {
+    const p = await serve({ maxUploads: 1 });
+    const held = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request({ host: HOST, port: p, path: '/bundle/lxd_31333.snap', localAddress: '127.0.0.62' }, (res) => { res.pause(); resolve(res); });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(held.statusCode).toBe(200); // 32 MiB, not read: on its way for as long as this test holds it
+    const busy = await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.63' });
+    expect([busy.status, busy.headers['retry-after']]).toEqual([503, '1']);
+    expect(busy.body.toString()).toMatch(/busy: 1 snap files on their way from here; try another source/);
+    expect((await fetchRaw(p, '/bundle/bundle.json', { from: '127.0.0.63' })).status).toBe(200);
+    expect((await fetchRaw(p, '/bundle/core22_1380.assert', { from: '127.0.0.63' })).status).toBe(200);
+    expect((await fetchRaw(p, '/bundle/core22_1380.snap', { method: 'HEAD', from: '127.0.0.63' })).status).toBe(200);
+    held.destroy(); // the first asker goes away: its upload ends, the next is sent
+    let after: Reply | undefined;
+    for (let i = 0; i < 50 && after?.status !== 200; i++) {
+      await sleep(20);
+      after = await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.63' });
+    }
+    expect(after?.status).toBe(200);
+    expect(after?.body.equals(core22)).toBe(true);
+  });
+});
+
 describe('nothing but listed names', () => {
   const tricks = [
     '/bundle/lxd_999.snap', // in the folder, not listed

@@ -6,11 +6,15 @@
 // undecoded, and never joined to a folder. Files are streamed, whole or from a byte range (a node
 // resumes), with a strong ETag (the listed SHA3-384). GET /time gives the site's clock, sealed
 // with the operator's key for the asker's nonce when the server has that key (site-time.ts).
+// It sends at most maxUploads .snap files at once and answers busy (503) past that: a node then
+// asks another source, and one that already has the bytes passes them on (the way fifty nodes
+// spread a bundle without all pulling from one laptop: fetch-bundle.ts).
 //
-//   GET /bundle/bundle.json          the listing
+//   GET|HEAD /bundle/bundle.json     the listing; x-mcpi-bundle-have and -arriving: what this source can send now
 //   GET|HEAD /bundle/NAME_REV.snap   a listed snap (Range: bytes=N-, N-M, -N; If-Range)
 //   GET|HEAD /bundle/NAME_REV.assert its assertions
 //   GET /time (x-mcpi-nonce: N)      {"now": ms since the epoch, "sealed": the operator's seal of it for N}
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +27,14 @@ import type { BundleFiles, OpenedBundleFile } from './bundle-files.js';
 import { byteRange } from './byte-range.js';
 
 export const BUNDLE_PREFIX = '/bundle/';
+/** On bundle.json's answer: the listed names the source has whole, and those still arriving (passed on as they come), space-separated. */
+export const HAVE_HEADER = 'x-mcpi-bundle-have';
+export const ARRIVING_HEADER = 'x-mcpi-bundle-arriving';
+/**
+ * .snap files a source sends at once. Two: a Pi's 1 Gbit/s then gives each asker half, and every
+ * node that gets bytes passes them on to two more, so fifty nodes are five hops from the operator.
+ */
+export const MAX_UPLOADS = 2;
 
 export interface BundleLimits extends HttpLimits {
   /** A connection that neither sends nor takes a byte for this long is closed (a reader that stalls mid-file). */
@@ -63,6 +75,8 @@ export interface BundleServerOptions {
   readonly now?: () => number;
   /** Seals /time for the asker's nonce: `build-image serve` with the cluster's operator key. A node's own server gives none. */
   readonly timeSeal?: { readonly operatorKey: OperatorKey; readonly cluster: string };
+  /** .snap answers sent at once (MAX_UPLOADS unless said). */
+  readonly maxUploads?: number;
 }
 
 export interface BundleServer { readonly port: number; close(): Promise<void> }
@@ -78,6 +92,7 @@ export async function startBundleServer(options: BundleServerOptions): Promise<B
   const now = options.now ?? Date.now;
   const caps = connectionCaps(limits, peerTest(options.peers));
   let nextId = 0;
+  const uploads = { now: 0, max: options.maxUploads ?? MAX_UPLOADS };
   const report = (event: Omit<FetchEvent, 'at'>) => {
     try {
       options.onFetch?.({ ...event, at: now() });
@@ -109,7 +124,7 @@ export async function startBundleServer(options: BundleServerOptions): Promise<B
       plain(res, 404, `GET ${BUNDLE_PREFIX}bundle.json, ${BUNDLE_PREFIX}NAME, ${TIME_PATH}`);
       return;
     }
-    const answer = { req, res, source, options, report, newId: () => ++nextId };
+    const answer = { req, res, source, options, report, newId: () => ++nextId, uploads };
     void answerBundle(answer, path.slice(BUNDLE_PREFIX.length)).catch(() => {
       if (!res.headersSent) plain(res, 500, 'this source failed to read the bundle; try another');
       else res.destroy();
@@ -126,6 +141,8 @@ interface Answer {
   readonly options: BundleServerOptions;
   readonly report: (event: Omit<FetchEvent, 'at'>) => void;
   readonly newId: () => number;
+  /** .snap bodies being sent now, and the most at once. */
+  readonly uploads: { now: number; readonly max: number };
 }
 
 /** `name`: the request's path after /bundle/, as sent: served only when bundle.json lists exactly that name. */
@@ -145,7 +162,15 @@ async function answerBundle(a: Answer, name: string): Promise<void> {
   }
   if (entry.kind === 'manifest') {
     const body = Buffer.from(listing.text);
-    send(a, entry, { size: body.length, read: (start, end) => Readable.from([body.subarray(start, end + 1)], { objectMode: false }), close: async () => {} }, undefined);
+    const have = await a.options.files.have(listing.manifest);
+    res.setHeader(HAVE_HEADER, have.whole.join(' '));
+    res.setHeader(ARRIVING_HEADER, have.arriving.join(' '));
+    send(a, entry, { size: body.length, read: (start, end) => Readable.from([body.subarray(start, end + 1)], { objectMode: false }), close: async () => {} },
+      manifestTag(listing.text));
+    return;
+  }
+  if (entry.kind === 'snap' && a.req.method === 'GET' && a.uploads.now >= a.uploads.max) {
+    plain(res, 503, `busy: ${a.uploads.now} snap files on their way from here; try another source`, { 'retry-after': '1' });
     return;
   }
   const opened = await a.options.files.open(entry.file);
@@ -189,9 +214,12 @@ function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: str
   const event = { id, source: a.source, file: entry.file, start, length, size };
   let bytes = 0;
   let ended = false;
+  const upload = entry.kind === 'snap';
+  if (upload) a.uploads.now++;
   const finish = (state: 'done' | 'aborted') => {
     if (ended) return;
     ended = true;
+    if (upload) a.uploads.now--;
     a.report({ ...event, state, bytes });
   };
   a.report({ ...event, state: 'started', bytes });
@@ -209,3 +237,6 @@ function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: str
   });
   pipeline(body, res).catch(() => finish('aborted')); // pipeline destroys both: the file is closed, the node sees a short body
 }
+
+/** bundle.json's ETag: its SHA3-384, quoted, as every file's here. An asker that kept a listing checks a source holds the same one with a HEAD. */
+export const manifestTag = (text: string): string => `"${createHash('sha3-384').update(text).digest('hex')}"`;

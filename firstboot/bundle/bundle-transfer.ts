@@ -9,22 +9,25 @@ export interface TransferLimits {
   readonly idleMs: number;
 }
 
+/** A source that said busy (503, 429) has the file: asked again after a short pause, not a failed round (fetch-bundle.ts). */
+export type Refused = { readonly ok: false; readonly why: string; readonly busy?: true };
+
 export type Transfer =
   | { readonly ok: true; readonly status: number; readonly etag?: string }
-  | { readonly ok: false; readonly why: string };
+  | Refused;
 
 /** Where the request is sent from: the node's own intra-cluster address, so a source sees (and may check) who asks. */
 export interface From { readonly address?: string }
 
 function get(source: BundleSource, path: string, headers: Record<string, string>, from: From, limits: TransferLimits,
-  onResponse: (res: IncomingMessage) => Promise<Transfer>): Promise<Transfer> {
+  onResponse: (res: IncomingMessage) => Promise<Transfer>, method: 'GET' | 'HEAD' = 'GET'): Promise<Transfer> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (t: Transfer) => {
       if (!settled) { settled = true; resolve(t); }
     };
     // agent: false, a connection of its own: a kept-alive socket to a peer that restarted since fails the request for nothing.
-    const req = request({ host: source.address, port: source.port, path, method: 'GET', headers, agent: false,
+    const req = request({ host: source.address, port: source.port, path, method, headers, agent: false,
       ...(from.address ? { localAddress: from.address } : {}) }, (res) => {
       res.on('error', () => undefined); // reported through the stream's iteration
       onResponse(res).then(done, (error: Error) => done({ ok: false, why: error.message }));
@@ -38,15 +41,34 @@ function get(source: BundleSource, path: string, headers: Record<string, string>
   });
 }
 
-const busyOrMissing = (res: IncomingMessage): string =>
-  res.statusCode === 503 || res.statusCode === 429 ? `busy (HTTP ${res.statusCode})` : `HTTP ${res.statusCode}`;
+const busyOrMissing = (res: IncomingMessage): Refused =>
+  res.statusCode === 503 || res.statusCode === 429 ? { ok: false, why: `busy (HTTP ${res.statusCode})`, busy: true } : { ok: false, why: `HTTP ${res.statusCode}` };
 
-/** A small file whole (at most maxBytes), or why not. */
-export async function fetchSmall(source: BundleSource, path: string, maxBytes: number, from: From, limits: TransferLimits):
-  Promise<{ ok: true; body: string } | { ok: false; why: string }> {
-  let body = '';
+/** The answer's headers, lower-case names, single values. */
+const headersOf = (res: IncomingMessage): Record<string, string> =>
+  Object.fromEntries(Object.entries(res.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])));
+
+/** A HEAD: the headers of a 200, or why not. */
+export async function fetchHead(source: BundleSource, path: string, from: From, limits: TransferLimits):
+  Promise<{ ok: true; headers: Record<string, string> } | Refused> {
+  let headers: Record<string, string> = {};
   const t = await get(source, path, {}, from, limits, async (res) => {
-    if (res.statusCode !== 200) { res.resume(); return { ok: false, why: busyOrMissing(res) }; }
+    res.resume();
+    if (res.statusCode !== 200) return busyOrMissing(res);
+    headers = headersOf(res);
+    return { ok: true, status: 200 };
+  }, 'HEAD');
+  return t.ok ? { ok: true, headers } : t;
+}
+
+/** A small file whole (at most maxBytes), with the answer's headers, or why not. */
+export async function fetchSmall(source: BundleSource, path: string, maxBytes: number, from: From, limits: TransferLimits):
+  Promise<{ ok: true; body: string; headers: Record<string, string> } | Refused> {
+  let body = '';
+  let headers: Record<string, string> = {};
+  const t = await get(source, path, {}, from, limits, async (res) => {
+    if (res.statusCode !== 200) { res.resume(); return busyOrMissing(res); }
+    headers = headersOf(res);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -58,7 +80,7 @@ export async function fetchSmall(source: BundleSource, path: string, maxBytes: n
     body = Buffer.concat(chunks).toString('utf8');
     return { ok: true, status: 200 };
   });
-  return t.ok ? { ok: true, body } : t;
+  return t.ok ? { ok: true, body, headers } : t;
 }
 
 /**
@@ -74,7 +96,7 @@ export function fetchStream(source: BundleSource, path: string, offset: number, 
   const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-`, 'if-range': etag } : {};
   return get(source, path, headers, from, limits, async (res) => {
     const resumed = res.statusCode === 206 && offset > 0;
-    if (res.statusCode !== 200 && !resumed) { res.resume(); return { ok: false, why: busyOrMissing(res) }; }
+    if (res.statusCode !== 200 && !resumed) { res.resume(); return busyOrMissing(res); }
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
     if (!(await sink.start(resumed, etag))) { res.destroy(); return { ok: false, why: `ETag ${etag} names another file` }; }
     let received = resumed ? offset : 0;

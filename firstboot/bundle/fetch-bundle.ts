@@ -1,7 +1,13 @@
 // Fetching a snap bundle onto a node: bundle.json, then each entry's .assert and .snap, each from
 // the first source in sourceOrder (bundle-sources.ts: peers that have the bundle, rotated by this
 // node's place and the file's index, the operator's computer last) that gives it whole and
-// right. A .assert must vouch for exactly bundle.json's file (snap-file-check.ts); a .snap is
+// right. Only sources that say they have a file (whole or arriving: the have-lists on their
+// bundle.json answer) are asked for it: peers that have it whole first, then the peer that gave
+// the last .snap (it has most likely started this one since: the chain it forms stays), then
+// peers that have it arriving, the operator's computer last. While a .snap streams in, this
+// node's own server passes its bytes on (files-in-flight.ts). A source sends two
+// .snap files at once and says busy past that (bundle-server.ts): a round in which every file
+// still missing had a busy source is repeated after a second or so, not counted as failed. A .assert must vouch for exactly bundle.json's file (snap-file-check.ts); a .snap is
 // hashed (SHA3-384) as it streams in and must have the digest its .assert vouches for, before
 // anything reaches snapd. A source that fails, stalls, answers busy or sends a bad file is
 // dropped for that file and the next is tried; a .snap cut off mid-way continues from its
@@ -11,10 +17,11 @@
 // fails temporarily (systemd restarts the service; everything checked so far is kept).
 import { createHash } from 'node:crypto';
 import type { NodeConfig } from '../../builder/render/node-config.js';
-import { TemporaryFailure, type BundleDisk, type Clock, type Logger } from '../run/types.js';
+import { TemporaryFailure, type ArrivingFiles, type BundleDisk, type Clock, type Logger } from '../run/types.js';
 import { BUNDLE_FILE, BundleFormatError, MAX_BUNDLE_FILE_BYTES, channelProblems, parseBundleManifest, type BundleManifest, type BundleSnap } from './bundle-manifest.js';
+import { ARRIVING_HEADER, HAVE_HEADER, manifestTag } from './bundle-server.js';
 import { bundleSources, nodeIndexOf, sourceOrder, type BundleSource } from './bundle-sources.js';
-import { fetchSmall, fetchStream, type From, type TransferLimits } from './bundle-transfer.js';
+import { fetchHead, fetchSmall, fetchStream, type From, type Refused, type TransferLimits } from './bundle-transfer.js';
 import { assertProblem, vouchedDigest } from './snap-file-check.js';
 
 /** Where each source serves the bundle: GET /bundle/bundle.json, GET /bundle/NAME_REV.snap (build-image serve, and every node). */
@@ -24,9 +31,13 @@ export interface FetchOptions extends TransferLimits {
   /** Rounds over every source before the step gives up for this start, and the pause between them. */
   readonly rounds: number;
   readonly pauseMs: number;
+  /** After a round where only busy sources stood between this node and a file: the pause (jittered, half to one and a half times). */
+  readonly busyPauseMs: number;
+  /** How long rounds of busy sources may go on before the step gives up for this start. */
+  readonly busyLimitMs: number;
 }
 
-export const FETCH_DEFAULTS: FetchOptions = { idleMs: 30_000, rounds: 5, pauseMs: 30_000 };
+export const FETCH_DEFAULTS: FetchOptions = { idleMs: 30_000, rounds: 5, pauseMs: 30_000, busyPauseMs: 1000, busyLimitMs: 30 * 60_000 };
 
 export interface FetchContext {
   readonly config: Pick<NodeConfig, 'node' | 'address' | 'peers' | 'snapSource' | 'snaps'>;
@@ -52,18 +63,35 @@ function usableBundle(text: string, channels: Readonly<Record<string, string>>):
 }
 
 /** What a source said about a file it was asked for (for the log and the step's error). */
-type Outcome = { ok: true } | { ok: false; why: string };
+type Outcome = { ok: true } | Refused;
+/** A file no source gave this round, and whether one of them had it but was busy. */
+interface Gap { readonly what: string; readonly busy: boolean }
+/** What a source said it can send now, whole or arriving; whole 'all' when it did not say (a source of an earlier version). */
+interface Have { readonly whole: ReadonlySet<string> | 'all'; readonly arriving: ReadonlySet<string> }
+
+const names = (listed: string | undefined): Set<string> => new Set((listed ?? '').split(' ').filter(Boolean));
+const haveOf = (headers: Record<string, string>): Have =>
+  ({ whole: headers[HAVE_HEADER] === undefined ? 'all' : names(headers[HAVE_HEADER]), arriving: names(headers[ARRIVING_HEADER]) });
 
 export class BundleFetch {
   private readonly sources: BundleSource[];
   private readonly nodeIndex: number;
   private readonly from: From;
-  /** Sources that answered with a bundle.json this round: the only ones asked for files. */
+  /** Sources that answered with a bundle.json this round (the same as this node's): the only ones asked for files. */
   private holders: BundleSource[] = [];
+  /** What each holder said it has, this round. */
+  private haves = new Map<BundleSource, Have>();
+  /** The source the last .snap came from, asked first for the next. */
+  private lastSnapSource: BundleSource | undefined;
+  private readonly inFlight: ArrivingFiles | undefined;
 
-  /** `local`: sources on this node itself (a USB stick's folder served to itself), asked before the network. */
+  /**
+   * `local`: sources on this node itself (a USB stick's folder served to itself), asked before the
+   * network. `inFlight`: where this node's own server learns the .snap files arriving, to pass them on.
+   */
   constructor(private readonly ctx: FetchContext, private readonly disk: BundleDisk, private readonly options: FetchOptions = FETCH_DEFAULTS,
-    local: readonly BundleSource[] = []) {
+    local: readonly BundleSource[] = [], inFlight?: ArrivingFiles) {
+    this.inFlight = inFlight;
     this.sources = [...local, ...bundleSources(ctx.config)];
     this.nodeIndex = nodeIndexOf(ctx.config);
     this.from = { address: ctx.config.address };
@@ -75,72 +103,123 @@ export class BundleFetch {
 
   /** Every file of the bundle on this node's disk, checked; the bundle. */
   async fetchAll(): Promise<BundleManifest> {
-    let missing: string[] = [];
-    for (let round = 1; round <= this.options.rounds; round++) {
-      if (round > 1) {
-        this.ctx.report(`waiting for a source of the snap bundle (${missing.join('; ')})`, 'waiting');
-        await this.ctx.clock.sleep(this.options.pauseMs);
-      }
+    try {
+      return await this.rounds();
+    } finally {
+      for (const name of this.inFlight?.names() ?? []) this.inFlight?.drop(name); // what did not arrive is not passed on
+    }
+  }
+
+  private async rounds(): Promise<BundleManifest> {
+    let failed = 0;
+    let busySince: number | undefined;
+    for (;;) {
       const bundle = await this.manifest();
-      if (!bundle) {
-        missing = [`no source gave a usable ${BUNDLE_FILE}`];
+      const gaps: Gap[] = [];
+      if (!bundle) gaps.push({ what: `no source gave a usable ${BUNDLE_FILE}`, busy: false });
+      else for (const [index, entry] of bundle.snaps.entries()) {
+        const gap = await this.entry(entry, index);
+        if (gap) gaps.push(gap);
+      }
+      if (bundle && !gaps.length) return bundle;
+      const missing = gaps.map((g) => g.what).join('; ');
+      if (gaps.every((g) => g.busy)) {
+        busySince ??= this.ctx.clock.now();
+        if (this.ctx.clock.now() - busySince > this.options.busyLimitMs)
+          throw new TemporaryFailure(`the snap bundle is incomplete: its sources stayed busy for ${Math.round(this.options.busyLimitMs / 60_000)} minutes: ${missing}`);
+        this.ctx.report(`waiting for a free source of the snap bundle (${missing})`, 'waiting');
+        await this.ctx.clock.sleep(Math.round(this.options.busyPauseMs * (0.5 + Math.random())));
         continue;
       }
-      missing = [];
-      for (const [index, entry] of bundle.snaps.entries()) {
-        const gap = await this.entry(entry, index);
-        if (gap) missing.push(gap);
-      }
-      if (!missing.length) return bundle;
+      busySince = undefined;
+      if (++failed >= this.options.rounds)
+        throw new TemporaryFailure(`the snap bundle is incomplete after ${this.options.rounds} rounds over its sources: ${missing}`);
+      this.ctx.report(`waiting for a source of the snap bundle (${missing})`, 'waiting');
+      await this.ctx.clock.sleep(this.options.pauseMs);
     }
-    throw new TemporaryFailure(`the snap bundle is incomplete after ${this.options.rounds} rounds over its sources: ${missing.join('; ')}`);
   }
 
   /**
-   * bundle.json: the one kept from an earlier start (the same set after a power cut), else the
-   * first in source order that parses and matches node.json's channels (peers first: a node added
-   * months later installs the revisions the members run). Also learns which sources hold a bundle.
+   * bundle.json: the one kept from an earlier start or round (the same set after a power cut),
+   * else the first in source order that parses and matches node.json's channels (peers first: a
+   * node added months later installs the revisions the members run). Also learns which sources
+   * hold this bundle and what each has: with a kept one, from a HEAD (its ETag and have-list).
    */
   private async manifest(): Promise<BundleManifest | undefined> {
+    const kept = await this.keptManifest();
+    if (kept) {
+      const tag = manifestTag(kept.text);
+      const answers = await Promise.all(this.sources.map(async (source) =>
+        ({ source, got: await fetchHead(source, bundlePath(BUNDLE_FILE), this.from, this.options) })));
+      // A source that gives no ETag (an earlier version) is taken as holding it: its files are checked as any.
+      this.learn(answers.flatMap(({ source, got }) => (got.ok && (got.headers.etag ?? tag) === tag ? [{ source, headers: got.headers }] : [])));
+      return kept.bundle;
+    }
     const answers = await Promise.all(this.sources.map(async (source) =>
       ({ source, got: await fetchSmall(source, bundlePath(BUNDLE_FILE), MAX_BUNDLE_FILE_BYTES, this.from, this.options) })));
-    const parsed = new Map<BundleSource, { bundle: BundleManifest; text: string }>();
+    const parsed = new Map<BundleSource, { bundle: BundleManifest; text: string; headers: Record<string, string> }>();
     for (const { source, got } of answers) {
       if (!got.ok) continue;
       const result = usableBundle(got.body, this.channels);
       if ('refused' in result) this.ctx.log.warn(`bundle: ${source.name} (${source.address}): ${result.refused}; not used`);
-      else parsed.set(source, { bundle: result.bundle, text: got.body });
-    }
-    this.holders = [...parsed.keys()];
-    const kept = await this.disk.readText(BUNDLE_FILE);
-    if (kept !== undefined) {
-      const result = usableBundle(kept, this.channels);
-      if ('bundle' in result) return result.bundle;
-      this.ctx.log.warn(`bundle: the ${BUNDLE_FILE} kept on disk is unusable (${result.refused}); taking it afresh`);
-      await this.disk.remove(BUNDLE_FILE);
+      else parsed.set(source, { bundle: result.bundle, text: got.body, headers: got.headers });
     }
     // Which revisions: the peers' first (what the members run), then a stick's, then the server's.
-    const order = sourceOrder(this.holders, this.nodeIndex, 0);
+    const order = sourceOrder([...parsed.keys()], this.nodeIndex, 0);
     const first = [...order.filter((s) => s.kind === 'peer'), ...order.filter((s) => s.kind !== 'peer')].map((s) => parsed.get(s)!)[0];
-    if (!first) return undefined;
+    if (!first) {
+      this.learn([]);
+      return undefined;
+    }
+    this.learn([...parsed].filter(([, p]) => p.text === first.text).map(([source, p]) => ({ source, headers: p.headers })));
     await this.disk.writeWhole(BUNDLE_FILE, first.text);
     return first.bundle;
   }
 
+  private async keptManifest(): Promise<{ bundle: BundleManifest; text: string } | undefined> {
+    const text = await this.disk.readText(BUNDLE_FILE);
+    if (text === undefined) return undefined;
+    const result = usableBundle(text, this.channels);
+    if ('bundle' in result) return { bundle: result.bundle, text };
+    this.ctx.log.warn(`bundle: the ${BUNDLE_FILE} kept on disk is unusable (${result.refused}); taking it afresh`);
+    await this.disk.remove(BUNDLE_FILE);
+    return undefined;
+  }
+
+  private learn(holders: readonly { source: BundleSource; headers: Record<string, string> }[]): void {
+    this.holders = holders.map((h) => h.source);
+    this.haves = new Map(holders.map((h) => [h.source, haveOf(h.headers)]));
+  }
+
+  /**
+   * Who to ask for `file`, each in sourceOrder: a stick in this node, the peers that have it whole,
+   * the peer the last .snap came from (it has most likely started this one since), the peers that
+   * have it arriving, then the operator's computer.
+   */
+  private askFor(file: string, index: number): BundleSource[] {
+    const whole = (s: BundleSource) => { const h = this.haves.get(s)!.whole; return h === 'all' || h.has(file); };
+    const arriving = (s: BundleSource) => this.haves.get(s)!.arriving.has(file);
+    const order = sourceOrder(this.holders.filter((s) => whole(s) || arriving(s)), this.nodeIndex, index);
+    const last = this.lastSnapSource?.kind === 'peer' && this.holders.includes(this.lastSnapSource) ? [this.lastSnapSource] : [];
+    const peers = order.filter((s) => s.kind === 'peer');
+    return [...new Set([...order.filter((s) => s.kind === 'stick'), ...peers.filter(whole), ...last, ...peers.filter(arriving),
+      ...order.filter((s) => s.kind === 'server')])];
+  }
+
   /** The entry's .assert, then its .snap, each checked on disk; undefined when both are there, else what is missing. */
-  private async entry(entry: BundleSnap, index: number): Promise<string | undefined> {
-    const order = sourceOrder(this.holders, this.nodeIndex, index);
+  private async entry(entry: BundleSnap, index: number): Promise<Gap | undefined> {
     const assertion = await this.kept(entry.assert, (text) => assertProblem(entry, text))
-      ?? await this.firstThatGives(entry.assert, order, (source) => this.fetchAssert(entry, source));
+      ?? await this.firstThatGives(entry.assert, this.askFor(entry.assert, index), (source) => this.fetchAssert(entry, source));
     if (assertion !== true) return assertion;
     const snap = await this.keptSnap(entry)
-      ?? await this.firstThatGives(entry.file, order, (source) => this.fetchSnap(entry, source));
+      ?? await this.firstThatGives(entry.file, this.askFor(entry.file, index), (source) => this.fetchSnap(entry, source));
     return snap === true ? undefined : snap;
   }
 
-  private async firstThatGives(file: string, order: readonly BundleSource[], attempt: (s: BundleSource) => Promise<Outcome>): Promise<true | string> {
-    if (!order.length) return `${file}: no source has the bundle`;
+  private async firstThatGives(file: string, order: readonly BundleSource[], attempt: (s: BundleSource) => Promise<Outcome>): Promise<true | Gap> {
+    if (!order.length) return { what: `${file}: no source has it`, busy: false };
     const refusals: string[] = [];
+    let busy = false;
     for (const source of order) {
       this.ctx.report(`fetching ${file} from ${source.name} (${source.address})`);
       const outcome = await attempt(source);
@@ -148,10 +227,12 @@ export class BundleFetch {
         this.ctx.log.info(`bundle: ${file} from ${source.name} (${source.address}), checked`);
         return true;
       }
-      this.ctx.log.warn(`bundle: ${file} from ${source.name} (${source.address}): ${outcome.why}; trying the next source`);
+      busy ||= outcome.busy === true;
+      // Busy is a source at work, not a fault: not worth a warning each round.
+      if (!outcome.busy) this.ctx.log.warn(`bundle: ${file} from ${source.name} (${source.address}): ${outcome.why}; trying the next source`);
       refusals.push(`${source.name}: ${outcome.why}`);
     }
-    return `${file} (${refusals.join(', ')})`;
+    return { what: `${file} (${refusals.join(', ')})`, busy };
   }
 
   /** true when a checked copy of `name` is on disk from an earlier start; a copy that fails its check is deleted. */
@@ -206,25 +287,33 @@ export class BundleFetch {
       hash = createHash('sha3-384');
     }
     let writer: Awaited<ReturnType<BundleDisk['writer']>> | undefined;
+    let written = have;
     const transfer = await fetchStream(source, bundlePath(entry.file), have, entry.size, `"${expected}"`, this.from, this.options, {
       start: async (resumed, etag) => {
         if (etag !== undefined && !etagNames(etag, expected)) return false;
         if (!resumed && have) hash = createHash('sha3-384'); // the source sent the whole file: start over
         writer = await this.disk.writer(partial, !resumed);
+        written = resumed ? have : 0;
+        this.inFlight?.start(entry.file, entry.size, written, !resumed);
         return true;
       },
       chunk: async (bytes) => {
         hash.update(bytes);
         await writer!.write(bytes);
+        written += bytes.length;
+        this.inFlight?.grew(entry.file, written);
       },
     }).finally(() => writer?.close());
     if (!transfer.ok) return transfer; // the partial file stays: the next source continues it
     const actual = hash.digest('hex');
     if (actual !== expected) {
+      this.inFlight?.drop(entry.file);
       await this.disk.remove(partial);
       return { ok: false, why: `its SHA3-384 ${actual.slice(0, 16)}... is not the ${expected.slice(0, 16)}... its assertion vouches for; deleted` };
     }
     await this.disk.rename(partial, entry.file);
+    this.inFlight?.done(entry.file);
+    this.lastSnapSource = source;
     return { ok: true };
   }
 }

@@ -10,7 +10,8 @@
 // Idempotent after a power cut anywhere: checked files stay on disk (and are hashed again),
 // a snap already at its revision is not installed again, a switch or hold is repeated only
 // when `snap list` says it is needed. The files stay after the install: the node serves them to
-// its peers once this step is done (serve-kept-bundle.ts, started by first-boot.ts).
+// its peers, and the .snap files still arriving while it fetches (serve-kept-bundle.ts, started
+// by first-boot.ts before this step, told what arrives through ctx.arriving).
 import { lastLine } from '../run/redact.js';
 import { TemporaryFailure, type BundleDisk, type StepContext } from '../run/types.js';
 import { localBundleDisk } from './bundle-disk.js';
@@ -37,7 +38,7 @@ async function fetchWithStick(ctx: StepContext, disk: BundleDisk, options: Fetch
       if (server) ctx.report(`taking the snap bundle from the USB stick ${stick.device}`);
     }
     const local: BundleSource[] = server ? [{ name: 'USB stick', address: ctx.config.address, port: server.port, kind: 'stick' }] : [];
-    return await new BundleFetch(ctx, disk, options, local).fetchAll();
+    return await new BundleFetch(ctx, disk, options, local, ctx.arriving).fetchAll();
   } finally {
     await server?.close();
     await stick?.release();

@@ -130,6 +130,8 @@ export interface StepContext {
   readonly bundleDisk?: BundleDisk;
   /** Where a USB stick with the bundle is mounted while the node takes it; /run/microcloud-pi/stick when not given. */
   readonly stickMount?: string;
+  /** Tells this node's bundle server which .snap files are arriving, to pass them on as they come (bundle/files-in-flight.ts). */
+  readonly arriving?: ArrivingFiles;
   /** Tell peers and the operator what this step is doing or waiting for. */
   report(detail: string, state?: 'running' | 'waiting'): void;
   /** Publish a finding on the status endpoint beside the step. */
@@ -173,6 +175,18 @@ export class ConfigurationFailure extends Error {
 }
 
 // Where a node keeps a snap bundle's files (bundle/bundle-disk.ts: the real disk; tests give a folder).
+/** The .snap files a fetch is writing now and how far each has come (a node's server passes them on as they arrive). */
+export interface ArrivingFiles {
+  /** `fresh`: from its first byte; else it continues the bytes already there. */
+  start(file: string, size: number, bytes: number, fresh: boolean): void;
+  grew(file: string, bytes: number): void;
+  /** Checked and renamed into place. */
+  done(file: string): void;
+  /** Deleted or given up: what was passed on may not be its bytes. */
+  drop(file: string): void;
+  names(): string[];
+}
+
 export interface BundleWriter { write(chunk: Buffer): Promise<void>; close(): Promise<void> }
 
 export interface BundleDisk {
