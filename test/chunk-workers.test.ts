@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CHUNK_BYTES, compressChunked } from '../builder/image/write/compress/chunked-compress.js';
 import { ChunkWorkers, CompressionWorkerError } from '../builder/image/write/compress/chunk-workers.js';
-import { compressChunk, NO_LZMA_NATIVE_ENV } from '../builder/image/codecs.js';
+import { compressChunk } from '../builder/image/codecs.js';
+import { NO_LZMA_NATIVE_ENV } from '../builder/image/xz-libraries.js';
 import type { Progress } from '../builder/image/progress.js';
 import { tool } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -64,9 +65,9 @@ describe('chunks compressed on worker threads', () => {
     expect(cached.sort()).toEqual([`${sha256(Buffer.alloc(CHUNK_BYTES))}.${compression}`, `${sha256(text(MiB, 12345))}.${compression}`].sort());
   });
 
-  // lzma-native stays on this thread (its native work aborts the process if a worker is torn down mid-chunk, as Ctrl-C does):
-  // the xz program runs on a worker, and both give lzma-native's bytes.
-  it('gives the same xz bytes from the xz program on a worker, moving the chunk, and from lzma-native on this thread', async () => {
+  // The liblzma binding stays on this thread (its native work aborts the process if a worker is torn down mid-chunk, as
+  // Ctrl-C does): the xz program runs on a worker, and both give the binding's bytes.
+  it('gives the same xz bytes from the xz program on a worker, moving the chunk, and from the liblzma binding on this thread', async () => {
     const dir = await tempDir('mcpi-workers-');
     const data = text(2 * MiB, 99);
     await compressChunk(data, 'xz', join(dir, 'main-thread.xz'));
@@ -77,7 +78,7 @@ describe('chunks compressed on worker threads', () => {
         const chunk = Buffer.allocUnsafeSlow(data.length);
         data.copy(chunk);
         const done = workers.compress(chunk, join(dir, `worker-${xzProgram}.xz`));
-        expect(chunk.buffer.byteLength).toBe(xzProgram ? 0 : data.length); // transferred to the worker, not copied; kept here for lzma-native
+        expect(chunk.buffer.byteLength).toBe(xzProgram ? 0 : data.length); // transferred to the worker, not copied; kept here for the binding
         const back = await done;
         expect(back.equals(data)).toBe(true); // and its memory handed back, unchanged
         expect(`xz program ${xzProgram}: ${sha256(await readFile(join(dir, `worker-${xzProgram}.xz`)))}`).toBe(`xz program ${xzProgram}: ${want}`);

@@ -2,15 +2,18 @@
 // raw image with every decoder a Pi user has (xz, zstd, libarchive's bsdcat, which Raspberry
 // Pi Imager uses), and a second node recompresses only the chunks its seed changed.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { run } from '../builder/cli/run.js';
 import { compressChunked } from '../builder/image/write/compress/chunked-compress.js';
-import { compressChunk, compressWithXzProgram, NO_LZMA_NATIVE_ENV, xzCompressor } from '../builder/image/codecs.js';
+import { compressChunk, xzCompressor } from '../builder/image/codecs.js';
+import { CHUNK_BYTES } from '../builder/image/write/compress/chunked-compress.js';
+import { loadXzLibrary, NO_LZMA_NATIVE_ENV, XZ_LIBRARIES } from '../builder/image/xz-libraries.js';
 import { partialPath } from '../builder/output/leftovers.js';
 import { exampleFile, TEST_PASSPHRASE } from './helpers/examples.js';
 import { TEST_ISSUED_MS, TEST_OPERATOR_KEY } from './helpers/operator-key.js';
@@ -123,26 +126,33 @@ describe('chunked compression', () => {
   });
 });
 
-describe('xz chunks where lzma-native does not load', () => {
-  it('are the same bytes from the xz program as from lzma-native, so one chunk cache serves both', async () => {
+describe('xz chunks from either liblzma binding or the xz program', () => {
+  // Chunks are cached by their raw bytes' hash: whichever of the three compressed a cached chunk, a
+  // build must give the same image. Both bindings must load here (node-liblzma is built at npm ci).
+  it('are the same bytes from node-liblzma, lzma-native and the xz program, which xz reads back', async () => {
     const dir = await tempDir('mcpi-xzsame-');
-    // Text-like data with repeats and some noise: a chunk liblzma must really work on.
+    // A whole chunk: text-like lines with repeats (liblzma must really work), noise (stored as is), zeros.
     const words = Array.from({ length: 4000 }, (_, i) => `line ${i} ${(i * 2654435761) % 9973}\n`).join('');
-    const data = Buffer.concat([Buffer.from(words.repeat(40)), randomBytes(256 * 1024)]);
-    await compressChunk(data, 'xz', join(dir, 'native.xz'));
-    await compressWithXzProgram(data, join(dir, 'program.xz'));
-    expect(await xzCompressor()).toBe('lzma-native');
+    const text = Buffer.from(words.repeat(Math.ceil((CHUNK_BYTES / 2) / words.length))).subarray(0, CHUNK_BYTES / 2);
+    const data = Buffer.concat([text, randomBytes(CHUNK_BYTES / 4), Buffer.alloc(CHUNK_BYTES / 4)]);
+    expect(await xzCompressor()).toBe('node-liblzma');
+    for (const library of XZ_LIBRARIES) {
+      const encoder = await loadXzLibrary(library);
+      if (encoder instanceof Error) throw new Error(`${library} does not load here: ${encoder.message}`);
+      await pipeline(Readable.from([data]), encoder.createCompressor(), createWriteStream(join(dir, `${library}.xz`)));
+    }
     process.env[NO_LZMA_NATIVE_ENV] = '1';
     try {
       expect(await xzCompressor()).toBe('xz program');
-      await compressChunk(data, 'xz', join(dir, 'fallback.xz'));
+      await compressChunk(data, 'xz', join(dir, 'xz-program.xz'));
     } finally {
       delete process.env[NO_LZMA_NATIVE_ENV];
     }
-    expect(await sha256(join(dir, 'fallback.xz'))).toBe(await sha256(join(dir, 'native.xz')));
-    expect(await sha256(join(dir, 'program.xz'))).toBe(await sha256(join(dir, 'native.xz')));
+    const want = await sha256(join(dir, 'node-liblzma.xz'));
+    for (const made of ['lzma-native', 'xz-program']) expect(`${made}: ${await sha256(join(dir, `${made}.xz`))}`).toBe(`${made}: ${want}`);
+    await tool('xz', ['-t', join(dir, 'node-liblzma.xz')]);
     const back = join(dir, 'back');
-    await tool('sh', ['-c', `xz -dc '${join(dir, 'native.xz')}' > '${back}'`]);
+    await tool('sh', ['-c', `xz -dc '${join(dir, 'node-liblzma.xz')}' > '${back}'`]);
     expect((await readFile(back)).equals(data)).toBe(true);
   });
 });

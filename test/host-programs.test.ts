@@ -6,7 +6,9 @@ import { run, type RunDeps } from '../builder/cli/run.js';
 import { findProgram } from '../builder/host-programs/find-programs.js';
 import { programSearchPath } from '../builder/command-runner.js';
 import { installCommands, programNamed, programsForBuild, PROGRAMS } from '../builder/host-programs/programs.js';
-import { NO_LZMA_NATIVE_ENV, xzCompressor } from '../builder/image/codecs.js';
+import { xzCompressor } from '../builder/image/codecs.js';
+import { loadErrorGist, NO_LZMA_NATIVE_ENV, NO_NODE_LIBLZMA_ENV } from '../builder/image/xz-libraries.js';
+import { compressorLine } from '../builder/cli/commands/doctor.js';
 import { exampleFile } from './helpers/examples.js';
 import { fakeNodeRuntime, makeRaspiImage } from './helpers/raspi-fixture.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -47,7 +49,7 @@ beforeAll(async () => {
 });
 
 describe('a build on a machine without the programs', () => {
-  it('names xz and apt-get install xz-utils, writes nothing, exits 7, where lzma-native does not load (forced here)', async () => {
+  it('names xz and apt-get install xz-utils, writes nothing, exits 7, where no liblzma binding loads (forced here)', async () => {
     const ws = await workspace();
     process.env[NO_LZMA_NATIVE_ENV] = '1';
     try {
@@ -65,8 +67,8 @@ describe('a build on a machine without the programs', () => {
 
   it('needs no program to download, verify and unpack a base, nor to build raw or compressed images', () => {
     for (const compression of ['none', 'xz', 'zst'] as const)
-      expect(programsForBuild({ download: true, xzBase: true, compression, lzmaNative: true })).toEqual([]);
-    expect(programsForBuild({ download: false, xzBase: false, compression: 'xz', lzmaNative: false }).map((n) => n.program.name)).toEqual(['xz']);
+      expect(programsForBuild({ download: true, xzBase: true, compression, xzInProcess: true })).toEqual([]);
+    expect(programsForBuild({ download: false, xzBase: false, compression: 'xz', xzInProcess: false }).map((n) => n.program.name)).toEqual(['xz']);
   });
 
   it.each(['xz', 'zst'])('builds .img.%s images with none of the programs, and flashes them with none', async (compression) => {
@@ -112,27 +114,58 @@ describe('build-image doctor', () => {
     expect(programs.find((p) => p.program === 'xz')!.version).toMatch(/XZ Utils/);
   });
 
-  it('says MISSING and exits 7 when a program this machine needs is not there (xz where lzma-native does not load)', async () => {
+  it('says MISSING and exits 7 when a program this machine needs is not there (xz where no liblzma binding loads)', async () => {
     process.env[NO_LZMA_NATIVE_ENV] = '1';
     try {
       const r = await cli(['doctor'], await pathWithout('xz'));
       expect(r.code).toBe(7);
-      expect(r.stdout).toMatch(/^xz +MISSING +\(xz compression where lzma-native does not load\)$/m);
-      expect(r.stdout).toMatch(/^xz compression: the xz program \(MICROCLOUD_PI_NO_LZMA_NATIVE=1 is set/m);
+      expect(r.stdout).toMatch(/^xz +MISSING +\(xz compression where no liblzma binding loads\)$/m);
+      expect(r.stdout).toMatch(/^xz compression: the xz program \(the same bytes\)\. Not node-liblzma: MICROCLOUD_PI_NO_LZMA_NATIVE=1 is set\. Not lzma-native: MICROCLOUD_PI_NO_LZMA_NATIVE=1 is set\.$/m);
       expect(r.stderr).toMatch(/apt-get install xz-utils/);
     } finally {
       delete process.env[NO_LZMA_NATIVE_ENV];
     }
   });
 
-  it('says that lzma-native loads here, so a missing xz program is no problem', async () => {
-    expect(await xzCompressor()).toBe('lzma-native'); // Linux x64: the prebuild loads
+  it('says that node-liblzma compresses here, with its liblzma, so a missing xz program is no problem', async () => {
+    expect(await xzCompressor()).toBe('node-liblzma'); // built against Debian's liblzma at npm ci (.ci/run installs what it needs)
     const r = await cli(['doctor'], await pathWithout('xz'));
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^xz +not found +\(.*; not needed here: lzma-native compresses xz in process\)$/m);
-    expect(r.stdout).toMatch(/^xz compression: lzma-native loads here/m);
-    const json = JSON.parse((await cli(['doctor', '--json'], await pathWithout('xz'))).stdout) as { compressors: { xz: string } };
-    expect(json.compressors.xz).toBe('lzma-native');
+    expect(r.stdout).toMatch(/^xz +not found +\(.*; not needed here: node-liblzma compresses xz in process\)$/m);
+    expect(r.stdout).toMatch(/^xz compression: node-liblzma \(liblzma 5\.\d+\.\d+ in process; the xz program is not needed\)\.$/m);
+    const json = JSON.parse((await cli(['doctor', '--json'], await pathWithout('xz'))).stdout) as
+      { compressors: { xz: string }; liblzma: string; xzPassedOver: unknown[] };
+    expect(json).toMatchObject({ compressors: { xz: 'node-liblzma' }, xzPassedOver: [] });
+    expect(json.liblzma).toMatch(/^5\.\d+\.\d+$/);
+  });
+
+  it('says why lzma-native compresses instead of node-liblzma, and how much slower it is', async () => {
+    process.env[NO_NODE_LIBLZMA_ENV] = '1';
+    try {
+      const r = await cli(['doctor'], await pathWithout('xz'));
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^xz +not found +\(.*; not needed here: lzma-native compresses xz in process\)$/m);
+      expect(r.stdout).toMatch(/^xz compression: lzma-native \(liblzma 5\.2\.3 in process, about 1\.6x the CPU time of node-liblzma or the xz program per chunk; the xz program is not needed\)\. Not node-liblzma: MICROCLOUD_PI_NO_NODE_LIBLZMA=1 is set\.$/m);
+    } finally {
+      delete process.env[NO_NODE_LIBLZMA_ENV];
+    }
+  });
+
+  // What a binding that does not load says, as doctor gives it: one line, no paths.
+  it.each([
+    ['not installed', Object.assign(new Error("Cannot find package 'node-liblzma' imported from /repo/builder/image/xz-libraries.js"), { code: 'ERR_MODULE_NOT_FOUND' }),
+      "not installed (npm leaves out an optional package whose install failed: see npm's log)"],
+    ['a prebuild for a newer C++ library', new Error('/repo/node_modules/node-liblzma/prebuilds/linux-x64/node-liblzma.node: /lib/x86_64-linux-gnu/libstdc++.so.6: '
+      + "version `GLIBCXX_3.4.31' not found (required by /repo/node_modules/node-liblzma/prebuilds/linux-x64/node-liblzma.node)"),
+    "node-liblzma.node: libstdc++.so.6: version `GLIBCXX_3.4.31' not found"],
+    ['no build for this platform', new Error('No native build was found for platform=linux arch=arm64 runtime=node abi=115 uv=1 libc=glibc node=20.20.2\n'
+      + '    loaded from: /repo/node_modules/node-liblzma\n'), 'No native build was found for platform=linux arch=arm64 runtime=node abi=115 uv=1 libc=glibc node=20.20.2'],
+  ])('says in one line why node-liblzma does not load: %s', (_, error, gist) => {
+    expect(loadErrorGist('node-liblzma', error)).toBe(gist);
+    expect(compressorLine({ passedOver: [{ library: 'node-liblzma', reason: `it does not load on linux-arm64: ${gist}` },
+      { library: 'lzma-native', reason: 'it does not load on linux-arm64: lzma-native.node: wrong ELF class' }] }))
+      .toBe(`xz compression: the xz program (the same bytes). Not node-liblzma: it does not load on linux-arm64: ${gist}. `
+        + 'Not lzma-native: it does not load on linux-arm64: lzma-native.node: wrong ELF class.');
   });
 
   it('never suggests Homebrew for lsblk: on macOS it is not used (diskutil, Imager or Etcher are)', async () => {

@@ -4,7 +4,7 @@
 // The runtime fetch is held by a TEST DOUBLE of the npm registry that sends half the tarball and
 // waits. The runtime's archive is made in process: that moment is its temporary appearing in the
 // cache (that case's runtime double is 20 MB of random bytes, so gzip takes a second or two).
-// Compression is in process too (lzma-native): that moment is a chunk's temporary appearing in
+// Compression is in process too (node-liblzma): that moment is a chunk's temporary appearing in
 // the chunk cache, which the case empties first. The FAT edits and a node's copy are in
 // process too, and quick; they leave their temporaries under the same marked names every case
 // checks. The workspaces share one cache.

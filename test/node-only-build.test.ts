@@ -2,7 +2,7 @@
 // /usr/bin holds only node and whose sbin and /usr/local folders are empty, with an empty cache
 // (the runtime comes from a TEST DOUBLE of the npm registry), from the package as installed
 // (dist/, templates/, images/), once from the base as .img.xz and once as .img, and once
-// compressed to .img.xz (lzma-native in process). Then, outside, with the oracles: `writable` is the base's byte for
+// compressed to .img.xz (node-liblzma in process). Then, outside, with the oracles: `writable` is the base's byte for
 // byte, fsck.fat is clean, the FAT's files are the base's plus the --seed-only folder, and two
 // builds with different cache folders give the same bytes, and the .img.xz decodes to them. Needs root (unshare -m), as CI has.
 import { createHash } from 'node:crypto';

@@ -3,7 +3,7 @@
 import type { Compression } from '../image/write/compress/compression.js';
 
 export type Job = 'image build' | 'base image download' | '.xz base image'
-  | 'xz compression where lzma-native does not load' | 'flash';
+  | 'xz compression where no liblzma binding loads' | 'flash';
 
 export interface Program {
   readonly name: string;
@@ -19,7 +19,7 @@ export interface Program {
 }
 
 export const PROGRAMS: readonly Program[] = [
-  { name: 'xz', purpose: 'writes .img.xz where lzma-native does not load (Linux arm64); the same bytes', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
+  { name: 'xz', purpose: 'writes .img.xz where neither node-liblzma nor lzma-native loads (Linux arm64 without a compiler); the same bytes', packages: { debian: 'xz-utils', fedora: 'xz', brew: 'xz' }, versionArgs: ['--version'] },
   // Homebrew's util-linux has no lsblk: on macOS flash leaves cards to Raspberry Pi Imager or Etcher.
   { name: 'lsblk', purpose: 'tells which device flash would overwrite (Linux only)', packages: { debian: 'util-linux', fedora: 'util-linux' }, versionArgs: ['--version'], onlyOn: ['linux'] },
 ];
@@ -28,8 +28,8 @@ const JOB_PROGRAMS: Readonly<Record<Job, readonly string[]>> = {
   'image build': [], // in process: the FAT edit, the copy, the hash
   'base image download': [], // in process: the download, the OpenPGP check, xz-decompress
   '.xz base image': [],
-  // --compress xz|zst runs in process (lzma-native, zstd-wasm), as does decoding for flash.
-  'xz compression where lzma-native does not load': ['xz'],
+  // --compress xz|zst runs in process (node-liblzma or lzma-native, zstd-wasm), as does decoding for flash.
+  'xz compression where no liblzma binding loads': ['xz'],
   flash: ['lsblk'],
 };
 
@@ -45,8 +45,8 @@ export interface BuildNeeds {
   readonly download: boolean;
   readonly xzBase: boolean;
   readonly compression: Compression;
-  /** Whether lzma-native loads on this machine (it compresses xz chunks in process). */
-  readonly lzmaNative?: boolean;
+  /** Whether a liblzma binding (node-liblzma, lzma-native) loads on this machine: it compresses xz chunks in process. */
+  readonly xzInProcess?: boolean;
 }
 
 export interface Need { readonly program: Program; readonly jobs: readonly Job[] }
@@ -62,7 +62,7 @@ export function programsForBuild(needs: BuildNeeds): Need[] {
     ...(needs.seedOnly ? [] : ['image build' as const]),
     ...(needs.download ? ['base image download' as const] : []),
     ...(needs.xzBase ? ['.xz base image' as const] : []),
-    ...(needs.compression === 'xz' && needs.lzmaNative === false ? ['xz compression where lzma-native does not load' as const] : []),
+    ...(needs.compression === 'xz' && needs.xzInProcess === false ? ['xz compression where no liblzma binding loads' as const] : []),
   ]);
 }
 

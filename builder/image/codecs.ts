@@ -1,44 +1,23 @@
 // xz and zstd in process, on every OS: one chunk of an image compressed at a time, and a whole
 // .img.xz / .img.zst decoded as a stream. Each library loads only when a build or flash uses it.
 //
-// xz: lzma-native (liblzma, prebuilt for Linux x64, macOS and Windows; what Etcher uses) gives,
-// with these settings, the very bytes of `xz -6 --threads=1 --check=crc64`, so chunks cached by
-// either stay valid. Where its prebuild does not load (its "linux-arm64" build is an x86-64 file),
-// the xz program does the same job. zstd: zstd-wasm (libzstd in WebAssembly) writes, fzstd reads.
+// xz: a liblzma binding (node-liblzma, else lzma-native: xz-libraries.ts) gives, with these
+// settings, the very bytes of `xz -6 --threads=1 --check=crc64`, so chunks cached by any of them
+// stay valid. Where neither loads (lzma-native's "linux-arm64" build is an x86-64 file), the xz
+// program does the same job. zstd: zstd-wasm (libzstd in WebAssembly) writes, fzstd reads.
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { chooseXzEncoder, type XzLibrary } from './xz-libraries.js';
 
 export type ChunkedCompression = 'xz' | 'zst';
 
-interface LzmaNative {
-  CHECK_CRC64: number;
-  createCompressor(options: { preset: number; check: number }): NodeJS.ReadWriteStream;
-}
 interface ZstdWasm { init(): Promise<void>; compress(data: Uint8Array, level: number): Uint8Array }
 
-let lzma: Promise<LzmaNative | undefined> | undefined;
 let zstd: Promise<ZstdWasm> | undefined;
-
-/** Set to 1, the xz program compresses even where lzma-native loads: a check of the fallback. */
-export const NO_LZMA_NATIVE_ENV = 'MICROCLOUD_PI_NO_LZMA_NATIVE';
-
-/** lzma-native, or undefined where its native build does not load on this machine. */
-export function loadLzmaNative(): Promise<LzmaNative | undefined> {
-  if (process.env[NO_LZMA_NATIVE_ENV] === '1') return Promise.resolve(undefined);
-  lzma ??= Promise.resolve().then(() => {
-    try {
-      return createRequire(import.meta.url)('lzma-native') as LzmaNative;
-    } catch {
-      return undefined;
-    }
-  });
-  return lzma;
-}
 
 function loadZstd(): Promise<ZstdWasm> {
   zstd ??= import('@bokuweb/zstd-wasm').then(async (m) => {
@@ -49,9 +28,10 @@ function loadZstd(): Promise<ZstdWasm> {
   return zstd;
 }
 
+export type XzCompressor = XzLibrary | 'xz program';
+
 /** Which implementation compresses xz chunks here, for `doctor` and the build's log. */
-export const xzCompressor = async (): Promise<'lzma-native' | 'xz program'> =>
-  (await loadLzmaNative()) ? 'lzma-native' : 'xz program';
+export const xzCompressor = async (): Promise<XzCompressor> => (await chooseXzEncoder()).encoder?.library ?? 'xz program';
 
 /** One chunk into the file `dest`, the same bytes every time for the same data. */
 export async function compressChunk(data: Buffer, compression: ChunkedCompression, dest: string): Promise<void> {
@@ -66,10 +46,8 @@ export async function compressChunk(data: Buffer, compression: ChunkedCompressio
     }
     return;
   }
-  const native = await loadLzmaNative();
-  // No `threads` option: liblzma's threaded encoder writes block sizes into the headers, other bytes.
-  if (native) return pipeline(Readable.from([data]), native.createCompressor({ preset: 6, check: native.CHECK_CRC64 }),
-    createWriteStream(dest, { mode: 0o644 }));
+  const { encoder } = await chooseXzEncoder();
+  if (encoder) return pipeline(Readable.from([data]), encoder.createCompressor(), createWriteStream(dest, { mode: 0o644 }));
   await compressWithXzProgram(data, dest);
 }
 
@@ -86,7 +64,7 @@ export async function compressWithXzProgram(data: Buffer, dest: string): Promise
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     // Imported on failure only: command-runner brings execa, which a compression worker need not load.
     if (code !== 0) throw new (await import('../command-runner.js')).CommandFailed('xz', code ?? undefined,
-      Buffer.concat(stderr).toString() || 'lzma-native does not load on this machine and the xz program did not run: install xz');
+      Buffer.concat(stderr).toString() || 'no liblzma binding (node-liblzma, lzma-native) loads on this machine and the xz program did not run: install xz');
   } finally {
     await output.close();
   }

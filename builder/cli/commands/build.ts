@@ -128,7 +128,7 @@ async function resolveBase(options: BuildOptions, io: CliIo, programPath: string
     download: !options.baseImage && !options.seedOnly,
     xzBase: options.baseImage?.endsWith('.xz') ?? false,
     compression: options.compress,
-    ...(options.compress === 'xz' ? { lzmaNative: await xzCompressor() === 'lzma-native' } : {}),
+    ...(options.compress === 'xz' ? { xzInProcess: await xzCompressor() !== 'xz program' } : {}),
   }), programPath);
   return { ...(entry ? { entry } : {}), arch, cacheDir };
 }

@@ -8,20 +8,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CommandFailed } from '../../../command-runner.js';
-import { compressChunk, xzCompressor, type ChunkedCompression } from '../../codecs.js';
+import { compressChunk, xzCompressor, type ChunkedCompression, type XzCompressor } from '../../codecs.js';
 import { findProgram } from '../../../host-programs/find-programs.js';
 import type { ChunkDone, ChunkJob } from './compress-worker.js';
 
 /**
- * Set to 1: xz chunks are compressed by the xz program where it is on PATH. Debian's liblzma 5.4
- * takes about half the CPU time of lzma-native's prebuilt 5.2.3 for the same bytes, but a build
- * needs nothing but Node (system programs are the tests' oracles), so it is the user's choice.
+ * Set to 1: xz chunks are compressed by the xz program where it is on PATH. Where lzma-native is
+ * the binding that loads, Debian's liblzma 5.4 takes about 0.6x the CPU time of its prebuilt 5.2.3
+ * for the same bytes, but a build needs nothing but Node (system programs are the tests'
+ * oracles), so it is the user's choice. node-liblzma is as fast as the program.
  */
 export const XZ_PROGRAM_ENV = 'MICROCLOUD_PI_XZ_PROGRAM';
 
-/** Which implementation compresses a build's xz chunks: lzma-native, else the xz program (which the build then requires); see XZ_PROGRAM_ENV. */
+/** Which implementation compresses a build's xz chunks: a liblzma binding, else the xz program (which the build then requires); see XZ_PROGRAM_ENV. */
 export async function xzChunkEngine(path = process.env.PATH ?? '', env: Readonly<Record<string, string | undefined>> = process.env):
-  Promise<'lzma-native' | 'xz program'> {
+  Promise<XzCompressor> {
   if (env[XZ_PROGRAM_ENV] === '1' && await findProgram('xz', path)) return 'xz program';
   return xzCompressor();
 }
@@ -73,7 +74,7 @@ export class ChunkWorkers {
   private closing = false;
 
   /**
-   * lzma-native on this thread, not on workers: its native work cannot be torn down mid-chunk (a
+   * The liblzma binding on this thread, not on workers: its native work cannot be torn down mid-chunk (a
    * worker ended by Ctrl-C's process.exit aborts the whole process, SIGABRT, and leaves the
    * temporaries), and its async compression already runs on libuv's thread pool, so `size`
    * chunks at once still use the cores.

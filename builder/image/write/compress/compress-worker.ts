@@ -6,7 +6,7 @@ import { compressChunk, compressWithXzProgram, type ChunkedCompression } from '.
 /** One chunk to compress: its bytes (transferred, not copied) and where its compressed bytes go. */
 export interface ChunkJob {
   readonly compression: ChunkedCompression;
-  /** xz only: the xz program instead of lzma-native (the same bytes, about twice as fast here). */
+  /** xz only: the xz program instead of a liblzma binding (the same bytes). */
   readonly xzProgram: boolean;
   readonly buffer: ArrayBuffer;
   readonly length: number;
