@@ -7,15 +7,46 @@
 // the slowest status answer, the event loop's longest hold and whether it kept within a tenth of
 // the smallest poll interval (if not, lower --speedup before quoting the figures).
 // Not a test: figures for the notes (test/simulation.test.ts runs the checks in CI).
+//
+// npm run simulate -- --bundle [--nodes 50] [--source ethernet|wifi|store] [--speedup N] [--scale N] [--json]:
+// a 500 MB snap bundle spreading from the operator's computer (on Ethernet, on Wi-Fi) over N Pis
+// that pass it on, or N Pis each taking it from the store through a 100 Mbit/s uplink
+// (test/simulation/bundle-spread.ts): model seconds until the first and the last node has it,
+// against one node alone from the same source, and the copies the operator's computer sent.
 import { parseArgs } from 'node:util';
+import { OPERATOR_LINKS, spreadBundle, SPREAD_DEFAULTS, type Source } from '../test/simulation/bundle-spread.js';
 import { DEFAULT_MODEL, runScenario, SCENARIOS, type Scenario } from '../test/simulation/harness.js';
 
 const { values } = parseArgs({ options: {
   nodes: { type: 'string', default: '50' }, scenario: { type: 'string' }, json: { type: 'boolean', default: false },
   speedup: { type: 'string' }, 'snap-install': { type: 'string' }, formation: { type: 'string' }, 'add-base': { type: 'string' },
-  'add-per-system': { type: 'string' },
+  'add-per-system': { type: 'string' }, bundle: { type: 'boolean', default: false }, source: { type: 'string' }, scale: { type: 'string' },
 } });
 const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
+
+if (values.bundle) {
+  const sources: Source[] = values.source ? [values.source as Source] : [...OPERATOR_LINKS, 'store'];
+  for (const source of sources) {
+    if (![...OPERATOR_LINKS, 'store'].includes(source)) {
+      console.error(`simulate: --source is one of ${[...OPERATOR_LINKS, 'store'].join(', ')}`);
+      process.exit(2);
+    }
+    // The store's uplink is shared by every node: bigger files (a smaller scale) keep each transfer's turn within the idle limit.
+    const scale = num(values.scale, source === 'store' ? 20 : SPREAD_DEFAULTS.scale);
+    const speedup = num(values.speedup, source === 'store' ? 40 : 0.5);
+    const one = await spreadBundle({ nodes: 1, source, scale, speedup });
+    const all = await spreadBundle({ nodes: Number(values.nodes), source, scale, speedup });
+    const oneS = one.doneS[0]!;
+    const lastS = all.doneS[all.doneS.length - 1]!;
+    const ratio = Math.round((lastS / oneS) * 100) / 100;
+    if (values.json) console.log(JSON.stringify({ ...all, scale, speedup, oneNodeS: oneS, ratio }));
+    else console.log(`bundle from ${source}: ${all.complete}/${all.nodes} nodes have the ${all.bundleMB} MB bundle, the first after ${all.doneS[0]} s, `
+      + `the last after ${lastS} s model time (one node alone: ${oneS} s; ${ratio}x); the ${source === 'store' ? 'store' : "operator's computer"} sent `
+      + `${all.sourceCopies} copies, the nodes ${all.peerCopies} to each other (${all.passedOnArrivingCopies} while still arriving); `
+      + `scale ${scale}, speedup ${speedup}, ${all.wallSeconds} s wall`);
+  }
+  process.exit(0);
+}
 const model = {
   speedup: num(values.speedup, DEFAULT_MODEL.speedup), snapInstallS: num(values['snap-install'], DEFAULT_MODEL.snapInstallS),
   formationS: num(values.formation, DEFAULT_MODEL.formationS), addBaseS: num(values['add-base'], DEFAULT_MODEL.addBaseS),

@@ -121,7 +121,8 @@ describe('a USB stick with the bundle', () => {
   it('a stick whose bundle.json is huge is no listing: nothing read whole, and the network is asked instead', async () => {
     const n = await nodeWithStick(await stickWith(async (copy) => { await truncate(join(copy, 'bundle.json'), 400 * 1024 * 1024); }));
     const operator = await installWithOperator(n.ctx);
-    expect(operator.asked('bundle.json')).toHaveLength(1);
+    expect(operator.asked('bundle.json').length).toBeGreaterThanOrEqual(1);
+    expect(operator.requests.filter((r) => r.path.endsWith('.snap'))).toHaveLength(bundle.manifest.snaps.length); // every snap from the network
     expect(n.log.join('\n')).not.toMatch(/from USB stick/);
     expect(n.host.mounted.size).toBe(0);
   });

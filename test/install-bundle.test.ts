@@ -10,6 +10,8 @@ import { planNodeConfig, type NodeConfig } from '../builder/render/node-config.j
 import { localBundleDisk } from '../firstboot/bundle/bundle-disk.js';
 import { folderBundleFiles } from '../firstboot/bundle/bundle-files.js';
 import { startBundleServer, type FetchEvent } from '../firstboot/bundle/bundle-server.js';
+import { FETCH_DEFAULTS } from '../firstboot/bundle/fetch-bundle.js';
+import { installFromBundle } from '../firstboot/bundle/install-bundle.js';
 import { BUNDLE_PORT, nodeIndexOf, sourceOrder, type BundleSource } from '../firstboot/bundle/bundle-sources.js';
 import type { StepContext } from '../firstboot/run/types.js';
 import { installSnaps } from '../firstboot/steps/install-snaps.js';
@@ -185,6 +187,28 @@ describe('installing from a snap bundle', () => {
     expect(site.operator.asked(core22.file).map((r) => r.range)).toEqual([undefined]); // fetched afresh, from its start
     expect(site.host.installedFiles).toEqual(bundle.manifest.snaps.map((s) => join(site.disk, s.file)));
     expect((await readdir(site.disk)).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('a source busy sending to others is asked again after a short pause: a busy round is not a failed one', async () => {
+    site = await newSite();
+    site.operator.busySnaps = 6; // the only source, at its most uploads for six asks
+    const slept: number[] = [];
+    const ctx = { ...stepContext(site), clock: { now: () => Date.now(), sleep: async (ms: number) => { slept.push(ms); } } };
+    // One round allowed: were a busy round counted, the step would fail at the first.
+    await installFromBundle(ctx, ['lxd', 'microceph', 'microovn', 'microcloud'], localBundleDisk(site.disk), { ...FETCH_DEFAULTS, rounds: 1 });
+    expect(site.host.installedFiles).toEqual(bundle.manifest.snaps.map((s) => join(site.disk, s.file)));
+    expect(slept.length).toBeGreaterThan(0);
+    for (const ms of slept) expect([ms, ms >= FETCH_DEFAULTS.busyPauseMs / 2 && ms <= FETCH_DEFAULTS.busyPauseMs * 1.5]).toEqual([ms, true]);
+    expect(site.log.join('\n')).not.toMatch(/busy \(HTTP 503\); trying the next source/); // busy is not worth a warning
+  });
+
+  it('a source busy for longer than busyLimitMs ends the step for this start, saying so', async () => {
+    site = await newSite();
+    site.operator.busySnaps = 1_000_000;
+    let now = 0;
+    const ctx = { ...stepContext(site), clock: { now: () => now, sleep: async (ms: number) => { now += ms; } } };
+    await expect(installFromBundle(ctx, ['lxd', 'microceph', 'microovn', 'microcloud'], localBundleDisk(site.disk), { ...FETCH_DEFAULTS, busyLimitMs: 60_000 }))
+      .rejects.toThrow(/its sources stayed busy for 1 minutes: snapd_\d+\.snap \(server: busy \(HTTP 503\)\)/);
   });
 
   it('deletes a file on disk that no longer has its digest, and fetches it again before snapd sees it', async () => {

@@ -35,6 +35,13 @@ export const ARRIVING_HEADER = 'x-mcpi-bundle-arriving';
  * node that gets bytes passes them on to two more, so fifty nodes are five hops from the operator.
  */
 export const MAX_UPLOADS = 2;
+/**
+ * .snap files `build-image serve` sends at once: one. It is the root of every chain: one node
+ * takes the bundle from it at the full speed of its link (a laptop on Wi-Fi gives 200 Mbit/s to one
+ * node, not 100 to two) and the nodes pass it on among themselves; the operator's computer sends
+ * about one copy, two when the chains re-form.
+ */
+export const OPERATOR_UPLOADS = 1;
 
 export interface BundleLimits extends HttpLimits {
   /** A connection that neither sends nor takes a byte for this long is closed (a reader that stalls mid-file). */

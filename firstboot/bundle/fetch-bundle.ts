@@ -37,7 +37,7 @@ export interface FetchOptions extends TransferLimits {
   readonly busyLimitMs: number;
 }
 
-export const FETCH_DEFAULTS: FetchOptions = { idleMs: 30_000, rounds: 5, pauseMs: 30_000, busyPauseMs: 1000, busyLimitMs: 30 * 60_000 };
+export const FETCH_DEFAULTS: FetchOptions = { idleMs: 30_000, rounds: 5, pauseMs: 30_000, busyPauseMs: 500, busyLimitMs: 30 * 60_000 };
 
 export interface FetchContext {
   readonly config: Pick<NodeConfig, 'node' | 'address' | 'peers' | 'snapSource' | 'snaps'>;
@@ -47,6 +47,8 @@ export interface FetchContext {
 }
 
 const MAX_ASSERT_BYTES = 1024 * 1024;
+/** Peers asked what they have each time (askAround). */
+const ASK_AROUND = 8;
 const CLUSTER_SNAPS = ['lxd', 'microceph', 'microovn', 'microcloud'] as const;
 
 /** The checked bundle, or why it is not one: bundle.json as the format allows, with the cluster's snaps at node.json's channels. */
@@ -83,6 +85,10 @@ export class BundleFetch {
   private haves = new Map<BundleSource, Have>();
   /** The source the last .snap came from, asked first for the next. */
   private lastSnapSource: BundleSource | undefined;
+  /** When the holders were last asked, and the kept bundle.json's ETag they must give. */
+  private learnedAt = 0;
+  private asked = 0;
+  private keptTag: string | undefined;
   private readonly inFlight: ArrivingFiles | undefined;
 
   /**
@@ -118,6 +124,8 @@ export class BundleFetch {
       const gaps: Gap[] = [];
       if (!bundle) gaps.push({ what: `no source gave a usable ${BUNDLE_FILE}`, busy: false });
       else for (const [index, entry] of bundle.snaps.entries()) {
+        // A .snap takes seconds: who has what has changed since (a peer started the next file, one finished it).
+        if (this.ctx.clock.now() - this.learnedAt > this.options.busyPauseMs) await this.askAround();
         const gap = await this.entry(entry, index);
         if (gap) gaps.push(gap);
       }
@@ -148,11 +156,8 @@ export class BundleFetch {
   private async manifest(): Promise<BundleManifest | undefined> {
     const kept = await this.keptManifest();
     if (kept) {
-      const tag = manifestTag(kept.text);
-      const answers = await Promise.all(this.sources.map(async (source) =>
-        ({ source, got: await fetchHead(source, bundlePath(BUNDLE_FILE), this.from, this.options) })));
-      // A source that gives no ETag (an earlier version) is taken as holding it: its files are checked as any.
-      this.learn(answers.flatMap(({ source, got }) => (got.ok && (got.headers.etag ?? tag) === tag ? [{ source, headers: got.headers }] : [])));
+      this.keptTag = manifestTag(kept.text);
+      await this.askAround();
       return kept.bundle;
     }
     const answers = await Promise.all(this.sources.map(async (source) =>
@@ -173,6 +178,7 @@ export class BundleFetch {
     }
     this.learn([...parsed].filter(([, p]) => p.text === first.text).map(([source, p]) => ({ source, headers: p.headers })));
     await this.disk.writeWhole(BUNDLE_FILE, first.text);
+    this.keptTag = manifestTag(first.text);
     return first.bundle;
   }
 
@@ -186,7 +192,29 @@ export class BundleFetch {
     return undefined;
   }
 
+  /**
+   * Which sources hold the kept bundle.json (its ETag) and what each has: a HEAD of a few. Not of
+   * every peer: fifty nodes asking fifty would be 2,500 requests a round. A stick, the source of
+   * the last .snap, ASK_AROUND peers (a different few each time, from this node's place on) and the
+   * operator's computer; holders multiply as the bundle spreads, so a few are enough to find one.
+   */
+  private async askAround(): Promise<void> {
+    const tag = this.keptTag;
+    if (tag === undefined) return;
+    const peers = this.sources.filter((s) => s.kind === 'peer');
+    const few = peers.length <= ASK_AROUND ? peers
+      : Array.from({ length: ASK_AROUND }, (_, i) => peers[(this.nodeIndex + this.asked * ASK_AROUND + i) % peers.length]!);
+    this.asked++;
+    const asked = [...new Set([...this.sources.filter((s) => s.kind === 'stick'), ...(this.lastSnapSource ? [this.lastSnapSource] : []), ...few,
+      ...this.sources.filter((s) => s.kind === 'server')])];
+    const answers = await Promise.all(asked.map(async (source) =>
+      ({ source, got: await fetchHead(source, bundlePath(BUNDLE_FILE), this.from, this.options) })));
+    // A source that gives no ETag (an earlier version) is taken as holding it: its files are checked as any.
+    this.learn(answers.flatMap(({ source, got }) => (got.ok && (got.headers.etag ?? tag) === tag ? [{ source, headers: got.headers }] : [])));
+  }
+
   private learn(holders: readonly { source: BundleSource; headers: Record<string, string> }[]): void {
+    this.learnedAt = this.ctx.clock.now();
     this.holders = holders.map((h) => h.source);
     this.haves = new Map(holders.map((h) => [h.source, haveOf(h.headers)]));
   }

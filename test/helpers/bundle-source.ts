@@ -90,6 +90,8 @@ export class BundleSourceDouble {
   readonly cuts = new Map<string, number[]>();
   /** Answer 503 to everything (a laptop at its connection limit). */
   busy = false;
+  /** Answer 503 to this many more requests for a .snap (a source sending its most at once: bundle-server.ts MAX_UPLOADS). */
+  busySnaps = 0;
   private readonly server: Server;
 
   constructor(private readonly dir: string) {
@@ -99,6 +101,10 @@ export class BundleSourceDouble {
   private async answer(url: string, range: string | undefined, from: string, res: import('node:http').ServerResponse): Promise<void> {
     this.requests.push({ path: url, ...(range ? { range } : {}), from });
     if (this.busy) return void res.writeHead(503).end('busy');
+    if (url.endsWith('.snap') && this.busySnaps > 0) {
+      this.busySnaps--;
+      return void res.writeHead(503, { 'retry-after': '1' }).end('busy: 2 snap files on their way from here; try another source');
+    }
     const name = /^\/bundle\/([a-z0-9._-]+)$/.exec(url)?.[1];
     const bytes = name && !name.includes('..') ? await readFile(join(this.dir, name)).catch(() => undefined) : undefined;
     if (!bytes) return void res.writeHead(404).end('not here');

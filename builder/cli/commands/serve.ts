@@ -3,7 +3,7 @@
 // It writes nothing, so stopping it at any moment loses nothing.
 import { networkInterfaces } from 'node:os';
 import { folderBundleFiles } from '../../../firstboot/bundle/bundle-files.js';
-import { BUNDLE_PREFIX, startBundleServer, type BundleServer, type FetchEvent } from '../../../firstboot/bundle/bundle-server.js';
+import { BUNDLE_PREFIX, OPERATOR_UPLOADS, startBundleServer, type BundleServer, type FetchEvent } from '../../../firstboot/bundle/bundle-server.js';
 import { TIME_PATH } from '../../../firstboot/clock/site-time.js';
 import { loadCluster } from '../../config/load-cluster.js';
 import { loadOperatorKey } from '../../config/secrets.js';
@@ -101,6 +101,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, deps: Ser
   const operatorKey = await timeSealKey(options.config, io);
   const server = await listen(() => startBundleServer({
     host: chosen.address, port: chosen.port, files: folderBundleFiles(dir), peers: cluster.nodes.map((n) => n.address), onFetch, now,
+    maxUploads: OPERATOR_UPLOADS,
     ...(operatorKey ? { timeSeal: { operatorKey, cluster: cluster.name } } : {}),
   }), { host: chosen.address, port: chosen.port });
   const url = `http://${chosen.address.includes(':') ? `[${chosen.address}]` : chosen.address}:${server.port}`;
