@@ -1,12 +1,13 @@
 // npm run bench:compress: the first node's --compress xz with a cold chunk cache (compressChunked,
-// on worker threads) against `xz -6 -T0` of the same raw bytes, in the same run, each measured
-// ROUNDS times; then the peak memory (max RSS by GNU time) of a 3-node --compress xz build by the
-// CLI. Not a test: numbers for the notes. Smaller than bench-images.ts (minutes, not an hour).
+// one chunk per core) against `xz -6 -T0` of the same raw bytes, in the same run, and a further
+// node (the same image but for 1 MiB of seed) from the warm cache, each measured ROUNDS times;
+// then the peak memory (max RSS by GNU time) of a 3-node --compress xz build by the CLI. Not a
+// test: numbers for the notes. Smaller than bench-images.ts (minutes, not an hour).
 //   BENCH_DIR (default /tmp/mcpi-bench-compress), BENCH_MIB raw size (default 512) made of the
 //   files under BENCH_CONTENT (default /usr/lib/x86_64-linux-gnu), BENCH_ROUNDS (default 2)
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { compressChunked } from '../builder/image/write/compress/chunked-compress.js';
@@ -37,6 +38,8 @@ async function rawImage(): Promise<string> {
   return path;
 }
 
+const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
 const seconds = async (work: () => Promise<unknown>) => {
   const start = performance.now();
   await work();
@@ -49,10 +52,27 @@ console.log(`raw ${MIB} MiB from ${CONTENT}; ${availableParallelism()} cores; xz
 for (let round = 1; round <= ROUNDS; round++) {
   const cache = join(DIR, 'cache');
   await rm(cache, { recursive: true, force: true });
+  const cpuBefore = process.cpuUsage();
   const ours = await seconds(() => compressChunked(raw, join(DIR, 'first-node.img.xz'), 'xz', cache));
-  const program = await seconds(() => execa('sh', ['-c', `xz -6 -T0 --check=crc64 -c '${raw}' > '${join(DIR, 'program.img.xz')}'`]));
-  console.log(`round ${round}: first node, cold chunk cache, --compress xz ${ours.toFixed(1)} s; xz -6 -T0 ${program.toFixed(1)} s; `
-    + `ratio ${(ours / program).toFixed(2)} (goal <= 1.2)`);
+  const oursCpu = cpuSeconds(process.cpuUsage(cpuBefore));
+  let programCpu = 0;
+  const program = await seconds(async () => {
+    const r = await execa('sh', ['-c', `/usr/bin/time -f '%U %S' xz -6 -T0 --check=crc64 -c '${raw}' > '${join(DIR, 'program.img.xz')}'`]);
+    programCpu = r.stderr.trim().split('\n').pop()!.split(' ').map(Number).reduce((a, b) => a + b, 0);
+  });
+  // A further node: its own seed (1 MiB of text at 1 MiB) in the same image, read as the build does (no raw image written).
+  const seed = join(DIR, 'seed.bin');
+  await writeFile(seed, Buffer.from(`node ${round}\n`.repeat(1048576)).subarray(0, 1048576));
+  let further: Awaited<ReturnType<typeof compressChunked>> | undefined;
+  const furtherSeconds = await seconds(async () => {
+    further = await compressChunked([{ path: raw, from: 0, bytes: 1048576 }, { path: seed, from: 0, bytes: 1048576 },
+      { path: raw, from: 2 * 1048576, bytes: (MIB - 2) * 1048576 }], join(DIR, 'further-node.img.xz'), 'xz', cache);
+  });
+  // CPU seconds too: the machine may be shared, and what others run stretches wall time, not CPU time.
+  console.log(`round ${round}: first node, cold chunk cache, --compress xz ${ours.toFixed(1)} s (${oursCpu.toFixed(0)} s CPU); `
+    + `xz -6 -T0 ${program.toFixed(1)} s (${programCpu.toFixed(0)} s CPU); ratio ${(ours / program).toFixed(2)} (goal <= 1.2), `
+    + `CPU ${(oursCpu / programCpu).toFixed(2)}; a further node, warm cache, ${furtherSeconds.toFixed(1)} s `
+    + `(${further!.compressedChunks} of ${further!.chunks} chunks compressed); load ${loadavg()[0]!.toFixed(2)}`);
 }
 
 // Peak memory of a whole 3-node --compress xz build by the CLI (from the TypeScript sources
