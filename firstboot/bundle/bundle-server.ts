@@ -6,9 +6,10 @@
 // undecoded, and never joined to a folder. Files are streamed, whole or from a byte range (a node
 // resumes), with a strong ETag (the listed SHA3-384). GET /time gives the site's clock, sealed
 // with the operator's key for the asker's nonce when the server has that key (site-time.ts).
-// It sends at most maxUploads .snap files at once and answers busy (503) past that: a node then
-// asks another source, and one that already has the bytes passes them on (the way fifty nodes
-// spread a bundle without all pulling from one laptop: fetch-bundle.ts).
+// It sends .snap files to at most maxUploads nodes at once, each keeping its place for a moment
+// after a file, and answers busy (503) past that: a node then asks another source, and one that
+// already has the bytes passes them on (the way fifty nodes spread a bundle without all pulling
+// from one laptop: fetch-bundle.ts).
 //
 //   GET|HEAD /bundle/bundle.json     the listing; x-mcpi-bundle-have and -arriving: what this source can send now
 //   GET|HEAD /bundle/NAME_REV.snap   a listed snap (Range: bytes=N-, N-M, -N; If-Range)
@@ -42,6 +43,37 @@ export const MAX_UPLOADS = 2;
  * about one copy, two when the chains re-form.
  */
 export const OPERATOR_UPLOADS = 1;
+/**
+ * How long a node keeps its place after a .snap it was sent: long enough to ask for the next one.
+ * A chain then holds from file to file (each node takes the next file from the one that gave it
+ * the last) instead of breaking at every file, when a stranger would take the freed place.
+ */
+export const UPLOAD_GRACE_MS = 2000;
+
+/** The nodes being sent .snap files, each holding its place while a file goes and for a grace after. */
+class UploadSlots {
+  private readonly held = new Map<string, { active: number; until: number }>();
+  constructor(readonly max: number, private readonly graceMs: number, private readonly now: () => number) {}
+
+  admits(asker: string): boolean {
+    const at = this.now();
+    for (const [node, slot] of this.held) if (!slot.active && slot.until <= at) this.held.delete(node);
+    return this.held.has(asker) || this.held.size < this.max;
+  }
+
+  start(asker: string): void {
+    const slot = this.held.get(asker) ?? { active: 0, until: 0 };
+    slot.active++;
+    this.held.set(asker, slot);
+  }
+
+  end(asker: string): void {
+    const slot = this.held.get(asker);
+    if (!slot) return;
+    slot.active--;
+    slot.until = this.now() + this.graceMs;
+  }
+}
 
 export interface BundleLimits extends HttpLimits {
   /** A connection that neither sends nor takes a byte for this long is closed (a reader that stalls mid-file). */
@@ -82,8 +114,9 @@ export interface BundleServerOptions {
   readonly now?: () => number;
   /** Seals /time for the asker's nonce: `build-image serve` with the cluster's operator key. A node's own server gives none. */
   readonly timeSeal?: { readonly operatorKey: OperatorKey; readonly cluster: string };
-  /** .snap answers sent at once (MAX_UPLOADS unless said). */
+  /** Nodes sent .snap files at once (MAX_UPLOADS unless said), and how long one keeps its place after a file (UPLOAD_GRACE_MS). */
   readonly maxUploads?: number;
+  readonly uploadGraceMs?: number;
 }
 
 export interface BundleServer { readonly port: number; close(): Promise<void> }
@@ -99,7 +132,7 @@ export async function startBundleServer(options: BundleServerOptions): Promise<B
   const now = options.now ?? Date.now;
   const caps = connectionCaps(limits, peerTest(options.peers));
   let nextId = 0;
-  const uploads = { now: 0, max: options.maxUploads ?? MAX_UPLOADS };
+  const uploads = new UploadSlots(options.maxUploads ?? MAX_UPLOADS, options.uploadGraceMs ?? UPLOAD_GRACE_MS, now);
   const report = (event: Omit<FetchEvent, 'at'>) => {
     try {
       options.onFetch?.({ ...event, at: now() });
@@ -149,7 +182,7 @@ interface Answer {
   readonly report: (event: Omit<FetchEvent, 'at'>) => void;
   readonly newId: () => number;
   /** .snap bodies being sent now, and the most at once. */
-  readonly uploads: { now: number; readonly max: number };
+  readonly uploads: UploadSlots;
 }
 
 /** `name`: the request's path after /bundle/, as sent: served only when bundle.json lists exactly that name. */
@@ -176,8 +209,8 @@ async function answerBundle(a: Answer, name: string): Promise<void> {
       manifestTag(listing.text));
     return;
   }
-  if (entry.kind === 'snap' && a.req.method === 'GET' && a.uploads.now >= a.uploads.max) {
-    plain(res, 503, `busy: ${a.uploads.now} snap files on their way from here; try another source`, { 'retry-after': '1' });
+  if (entry.kind === 'snap' && a.req.method === 'GET' && !a.uploads.admits(a.source)) {
+    plain(res, 503, `busy: sending snap files to ${a.uploads.max} nodes; try another source`, { 'retry-after': '1' });
     return;
   }
   const opened = await a.options.files.open(entry.file);
@@ -222,11 +255,11 @@ function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: str
   let bytes = 0;
   let ended = false;
   const upload = entry.kind === 'snap';
-  if (upload) a.uploads.now++;
+  if (upload) a.uploads.start(a.source);
   const finish = (state: 'done' | 'aborted') => {
     if (ended) return;
     ended = true;
-    if (upload) a.uploads.now--;
+    if (upload) a.uploads.end(a.source);
     a.report({ ...event, state, bytes });
   };
   a.report({ ...event, state: 'started', bytes });

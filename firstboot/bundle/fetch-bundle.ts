@@ -72,6 +72,16 @@ interface Gap { readonly what: string; readonly busy: boolean }
 interface Have { readonly whole: ReadonlySet<string> | 'all'; readonly arriving: ReadonlySet<string> }
 
 const names = (listed: string | undefined): Set<string> => new Set((listed ?? '').split(' ').filter(Boolean));
+/**
+ * The files in an order of this node's own: from the file at its place on. Fifty nodes that all
+ * wanted the same next file would have only the operator's computer to take it from; starting at
+ * different files, each has something its peers lack, and they trade.
+ */
+const rotated = <T>(items: readonly T[], place: number): T[] => {
+  const start = items.length ? place % items.length : 0;
+  return [...items.slice(start), ...items.slice(0, start)];
+};
+
 const haveOf = (headers: Record<string, string>): Have =>
   ({ whole: headers[HAVE_HEADER] === undefined ? 'all' : names(headers[HAVE_HEADER]), arriving: names(headers[ARRIVING_HEADER]) });
 
@@ -123,7 +133,7 @@ export class BundleFetch {
       const bundle = await this.manifest();
       const gaps: Gap[] = [];
       if (!bundle) gaps.push({ what: `no source gave a usable ${BUNDLE_FILE}`, busy: false });
-      else for (const [index, entry] of bundle.snaps.entries()) {
+      else for (const [index, entry] of rotated([...bundle.snaps.entries()], this.nodeIndex)) {
         // A .snap takes seconds: who has what has changed since (a peer started the next file, one finished it).
         if (this.ctx.clock.now() - this.learnedAt > this.options.busyPauseMs) await this.askAround();
         const gap = await this.entry(entry, index);
