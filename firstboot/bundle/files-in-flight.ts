@@ -96,35 +96,37 @@ export class FilesInFlight implements ArrivingFiles {
     } catch {
       return undefined; // renamed into place a moment ago, or gone: the asker is told to try again
     }
+    // Closed once, whichever comes first: the reader's end, its stream destroyed before its first read (a generator never
+    // started runs no finally), or close() instead of read().
+    let closing: Promise<void> | undefined;
+    const close = () => (closing ??= handle.close());
     if (flight.state !== 'arriving') {
-      await handle.close();
+      await close();
       return undefined;
     }
     return {
       size: flight.size,
-      read: (start, end) => Readable.from(follow(handle, flight, start, end, this.idleMs), { objectMode: false }),
-      close: () => handle.close(),
+      read: (start, end) => Readable.from(follow(handle, flight, start, end, this.idleMs), { objectMode: false })
+        .once('close', () => void close()),
+      close,
     };
   }
 }
 
+/** Bytes start..end of the partial file as they arrive; the caller closes the handle. */
 async function* follow(handle: FileHandle, flight: Flight, start: number, end: number, idleMs: number): AsyncGenerator<Buffer> {
   let at = start;
-  try {
-    while (at <= end) {
-      if (flight.state === 'dropped') throw new Error('the file was started afresh on this node');
-      if (at < flight.bytes) {
-        const length = Math.min(CHUNK, flight.bytes - at, end + 1 - at);
-        const buffer = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, at);
-        if (bytesRead === 0) throw new Error('the partial file is shorter than the fetch said');
-        at += bytesRead;
-        yield buffer.subarray(0, bytesRead);
-      } else if (!(await flight.next(idleMs))) {
-        throw new Error(`no new byte for ${idleMs / 1000} s`);
-      }
+  while (at <= end) {
+    if (flight.state === 'dropped') throw new Error('the file was started afresh on this node');
+    if (at < flight.bytes) {
+      const length = Math.min(CHUNK, flight.bytes - at, end + 1 - at);
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, at);
+      if (bytesRead === 0) throw new Error('the partial file is shorter than the fetch said');
+      at += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    } else if (!(await flight.next(idleMs))) {
+      throw new Error(`no new byte for ${idleMs / 1000} s`);
     }
-  } finally {
-    await handle.close();
   }
 }
