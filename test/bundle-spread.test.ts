@@ -38,10 +38,11 @@ describe('a bundle spreading from the operator\'s computer', () => {
   });
 
   it('three nodes with the operator on Wi-Fi: the Pis pass it on, so three take little longer than one', async () => {
-    const { one, all } = await againstOne('wifi', 3, 2);
+    const { one, all } = await againstOne('wifi', 3, 1);
     expect(all.complete).toBe(3);
-    expect(last(all)).toBeLessThanOrEqual(1.5 * one.doneS[0]!); // one slow link crossed once, not three times
-    expect(all.sourceCopies).toBeLessThanOrEqual(1.5);
+    // One slow link crossed about once, not three times (3x). 1.0x on an idle machine; room for a loaded CI machine.
+    expect(last(all)).toBeLessThanOrEqual(2 * one.doneS[0]!);
+    expect(all.sourceCopies).toBeLessThanOrEqual(2);
   });
 });
 

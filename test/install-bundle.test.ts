@@ -211,6 +211,17 @@ describe('installing from a snap bundle', () => {
       .rejects.toThrow(/its sources stayed busy for 1 minutes: snapd_\d+\.snap \(server: busy \(HTTP 503\)\)/);
   });
 
+  it('a kept bundle.json that no source holds any more (the bundle made again after a power cut) is replaced by theirs', async () => {
+    site = await newSite();
+    const theirs = await readFile(join(bundle.dir, 'bundle.json'), 'utf8');
+    const old = JSON.stringify({ ...JSON.parse(theirs), tool: 'an earlier build-image snaps' }, null, 2);
+    await writeFile(join(site.disk, 'bundle.json'), old); // the same snaps and channels, other bytes: another listing
+    await installSnaps.run(stepContext(site));
+    expect(site.log.join('\n')).toMatch(/no source holds the bundle\.json kept here any more; taking a new one/);
+    expect(await readFile(join(site.disk, 'bundle.json'), 'utf8')).toBe(theirs);
+    expect(site.host.installedFiles).toEqual(bundle.manifest.snaps.map((s) => join(site.disk, s.file)));
+  });
+
   it('deletes a file on disk that no longer has its digest, and fetches it again before snapd sees it', async () => {
     site = await newSite();
     await installSnaps.run(stepContext(site));

@@ -163,7 +163,7 @@ describe('what a source has, and how many it sends at once', () => {
   });
 
   it('sends .snap files to at most maxUploads nodes: past that 503 with Retry-After, while listings, assertions and HEADs are still answered', async () => {
-    const p = await serve({ maxUploads: 1, uploadGraceMs: 400 });
+    const p = await serve({ maxUploads: 1, uploadGraceMs: 400, peers: ['127.0.0.62', '127.0.0.63'] });
     const held = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
       const req = request({ host: HOST, port: p, path: '/bundle/lxd_31333.snap', localAddress: '127.0.0.62' }, (res) => { res.pause(); resolve(res); });
       req.on('error', reject);
@@ -176,14 +176,51 @@ describe('what a source has, and how many it sends at once', () => {
     expect((await fetchRaw(p, '/bundle/bundle.json', { from: '127.0.0.63' })).status).toBe(200);
     expect((await fetchRaw(p, '/bundle/core22_1380.assert', { from: '127.0.0.63' })).status).toBe(200);
     expect((await fetchRaw(p, '/bundle/core22_1380.snap', { method: 'HEAD', from: '127.0.0.63' })).status).toBe(200);
-    held.destroy(); // the first asker's upload ends: its place is kept a moment for its next file, then freed
+    held.destroy(); // gone mid-file: its place is free at once
     await sleep(50);
+    const whole = await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.62' });
+    expect([whole.status, whole.body.equals(core22)]).toEqual([200, true]);
+    // A whole file sent: that node's place is kept a moment for its next file, then freed.
     expect((await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.63' })).status).toBe(503);
     const next = await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.62' });
     expect([next.status, next.body.equals(core22)]).toEqual([200, true]); // the same node, its next file: a chain holds
     await sleep(500);
     const after = await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.63' });
     expect([after.status, after.body.equals(core22)]).toEqual([200, true]);
+  });
+
+  it('machines that are not the cluster\'s nodes share one place of their own, with no grace: two addresses cannot keep the nodes out', async () => {
+    const p = await serve({ maxUploads: 1, uploadGraceMs: 60_000, peers: ['127.0.0.62'] });
+    const hold = (from: string) => new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request({ host: HOST, port: p, path: '/bundle/lxd_31333.snap', localAddress: from }, (res) => { res.pause(); resolve(res); });
+      req.on('error', reject);
+      req.end();
+    });
+    const stranger = await hold('127.0.0.70');
+    expect(stranger.statusCode).toBe(200);
+    expect((await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.71' })).status).toBe(503); // the strangers' one place is taken
+    const node = await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.62' });
+    expect([node.status, node.body.equals(core22)]).toEqual([200, true]); // a node's place is its own
+    stranger.destroy();
+    let next: Reply | undefined;
+    for (let i = 0; i < 50 && next?.status !== 200; i++) { // no grace for a stranger: freed as soon as its upload ends
+      await sleep(20);
+      next = await fetchRaw(p, '/bundle/core22_1380.snap', { from: '127.0.0.71' });
+    }
+    expect(next?.status).toBe(200);
+  });
+
+  it('the place is taken before the file is opened: twenty nodes asking at once, one is sent a file', async () => {
+    const askers = Array.from({ length: 20 }, (_, i) => `127.0.0.${100 + i}`);
+    const p = await serve({ maxUploads: 1, peers: askers });
+    const answers = await Promise.all(askers.map((from) => new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request({ host: HOST, port: p, path: '/bundle/lxd_31333.snap', localAddress: from }, (res) => { res.pause(); resolve(res); });
+      req.on('error', reject);
+      req.end();
+    })));
+    for (const res of answers) res.destroy(); // only once every asker has its answer: none frees its place early
+    expect(answers.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    expect(answers.filter((r) => r.statusCode === 503)).toHaveLength(19);
   });
 });
 
@@ -308,7 +345,8 @@ describe('the live view', () => {
 
   it('a reader that stalls mid-file is closed after the idle limit, and a slow one that keeps reading is not cut by the request timeout', async () => {
     const events: FetchEvent[] = [];
-    const p = await serve({ onFetch: (e) => events.push(e), limits: { ...BUNDLE_LIMITS, headersTimeoutMs: 500, requestTimeoutMs: 500, idleTimeoutMs: 700 } });
+    const p = await serve({ onFetch: (e) => events.push(e), limits: { ...BUNDLE_LIMITS, headersTimeoutMs: 500, requestTimeoutMs: 500, idleTimeoutMs: 700 },
+      peers: ['127.0.0.13', '127.0.0.14'] }); // two nodes: a place each
     // Stalls: takes one chunk, then reads nothing.
     const stalled = request({ host: HOST, port: p, path: '/bundle/lxd_31333.snap', localAddress: '127.0.0.13' }, (res) => {
       res.once('data', () => res.pause());

@@ -50,30 +50,48 @@ export const OPERATOR_UPLOADS = 1;
  */
 export const UPLOAD_GRACE_MS = 2000;
 
-/** The nodes being sent .snap files, each holding its place while a file goes and for a grace after. */
+/** Given back when an upload ends: `whole`, every byte asked for was sent (only then is a node's place kept for its next file). */
+type Release = (whole: boolean) => void;
+
+/**
+ * Who is being sent .snap files. The cluster's nodes hold places (max of them), each while its
+ * files go and for a grace after a whole one. Anyone else (the bundle is public) shares one
+ * place of its own, with no grace: a machine on the LAN asking from two addresses cannot keep
+ * the nodes out.
+ */
 class UploadSlots {
   private readonly held = new Map<string, { active: number; until: number }>();
+  private strangers = 0;
   constructor(readonly max: number, private readonly graceMs: number, private readonly now: () => number) {}
 
-  admits(asker: string): boolean {
+  /** A place for `asker`, taken at once (no await between the check and the taking), or undefined: busy. */
+  take(asker: string, node: boolean): Release | undefined {
+    if (!node) {
+      if (this.strangers >= 1) return undefined;
+      this.strangers++;
+      return once(() => { this.strangers--; });
+    }
     const at = this.now();
-    for (const [node, slot] of this.held) if (!slot.active && slot.until <= at) this.held.delete(node);
-    return this.held.has(asker) || this.held.size < this.max;
-  }
-
-  start(asker: string): void {
+    for (const [held, slot] of this.held) if (!slot.active && slot.until <= at) this.held.delete(held);
+    if (!this.held.has(asker) && this.held.size >= this.max) return undefined;
     const slot = this.held.get(asker) ?? { active: 0, until: 0 };
     slot.active++;
     this.held.set(asker, slot);
-  }
-
-  end(asker: string): void {
-    const slot = this.held.get(asker);
-    if (!slot) return;
-    slot.active--;
-    slot.until = this.now() + this.graceMs;
+    return once((whole) => {
+      slot.active--;
+      slot.until = whole ? this.now() + this.graceMs : 0;
+    });
   }
 }
+
+const once = (release: Release): Release => {
+  let done = false;
+  return (whole) => {
+    if (done) return;
+    done = true;
+    release(whole);
+  };
+};
 
 export interface BundleLimits extends HttpLimits {
   /** A connection that neither sends nor takes a byte for this long is closed (a reader that stalls mid-file). */
@@ -133,6 +151,7 @@ export async function startBundleServer(options: BundleServerOptions): Promise<B
   const caps = connectionCaps(limits, peerTest(options.peers));
   let nextId = 0;
   const uploads = new UploadSlots(options.maxUploads ?? MAX_UPLOADS, options.uploadGraceMs ?? UPLOAD_GRACE_MS, now);
+  const isNode = peerTest(options.peers);
   const report = (event: Omit<FetchEvent, 'at'>) => {
     try {
       options.onFetch?.({ ...event, at: now() });
@@ -164,7 +183,7 @@ export async function startBundleServer(options: BundleServerOptions): Promise<B
       plain(res, 404, `GET ${BUNDLE_PREFIX}bundle.json, ${BUNDLE_PREFIX}NAME, ${TIME_PATH}`);
       return;
     }
-    const answer = { req, res, source, options, report, newId: () => ++nextId, uploads };
+    const answer = { req, res, source, options, report, newId: () => ++nextId, uploads, isNode };
     void answerBundle(answer, path.slice(BUNDLE_PREFIX.length)).catch(() => {
       if (!res.headersSent) plain(res, 500, 'this source failed to read the bundle; try another');
       else res.destroy();
@@ -183,6 +202,7 @@ interface Answer {
   readonly newId: () => number;
   /** .snap bodies being sent now, and the most at once. */
   readonly uploads: UploadSlots;
+  readonly isNode: (address: string) => boolean;
 }
 
 /** `name`: the request's path after /bundle/, as sent: served only when bundle.json lists exactly that name. */
@@ -209,25 +229,36 @@ async function answerBundle(a: Answer, name: string): Promise<void> {
       manifestTag(listing.text));
     return;
   }
-  if (entry.kind === 'snap' && a.req.method === 'GET' && !a.uploads.admits(a.source)) {
-    plain(res, 503, `busy: sending snap files to ${a.uploads.max} nodes; try another source`, { 'retry-after': '1' });
-    return;
+  let release: Release | undefined;
+  if (entry.kind === 'snap' && a.req.method === 'GET') {
+    release = a.uploads.take(a.source, a.isNode(a.source));
+    if (!release) {
+      plain(res, 503, `busy: sending snap files to ${a.uploads.max} nodes; try another source`, { 'retry-after': '1' });
+      return;
+    }
   }
-  const opened = await a.options.files.open(entry.file);
-  if (!opened) {
-    plain(res, 404, `${entry.file} is listed but not here; try another source`);
-    return;
+  try {
+    const opened = await a.options.files.open(entry.file);
+    if (!opened) {
+      release?.(false);
+      plain(res, 404, `${entry.file} is listed but not here; try another source`);
+      return;
+    }
+    if (entry.kind === 'snap' && opened.size !== entry.snap.size) {
+      release?.(false);
+      await opened.close();
+      plain(res, 503, `${entry.file} here is ${opened.size} bytes, not the ${entry.snap.size} bundle.json lists; try another source`);
+      return;
+    }
+    send(a, entry, opened, entry.kind === 'snap' ? `"${entry.snap['sha3-384']}"` : undefined, release);
+  } catch (error) {
+    release?.(false);
+    throw error;
   }
-  if (entry.kind === 'snap' && opened.size !== entry.snap.size) {
-    await opened.close();
-    plain(res, 503, `${entry.file} here is ${opened.size} bytes, not the ${entry.snap.size} bundle.json lists; try another source`);
-    return;
-  }
-  send(a, entry, opened, entry.kind === 'snap' ? `"${entry.snap['sha3-384']}"` : undefined);
 }
 
-/** The headers, then the body (GET) or nothing (HEAD, 416); `opened` is read or closed, never both. */
-function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: string | undefined): void {
+/** The headers, then the body (GET) or nothing (HEAD, 416); `opened` is read or closed, never both; `release` once the upload ends. */
+function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: string | undefined, release?: Release): void {
   const { req, res } = a;
   const size = opened.size;
   // If-Range: the range only if the asker still has these bytes (a file without an ETag always goes whole).
@@ -235,6 +266,7 @@ function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: str
   const range = ifRange !== undefined && ifRange !== etag ? { kind: 'whole' as const } : byteRange(req.headers.range, size);
   const common = { 'accept-ranges': 'bytes', 'cache-control': 'no-cache', connection: 'close', ...(etag ? { etag } : {}) };
   if (range.kind === 'unsatisfiable') {
+    release?.(false);
     void opened.close();
     plain(res, 416, `${entry.file} is ${size} bytes`, { ...common, 'content-range': `bytes */${size}` });
     return;
@@ -246,6 +278,7 @@ function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: str
     ...(range.kind === 'part' ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
   });
   if (req.method === 'HEAD') {
+    release?.(false);
     void opened.close();
     res.end();
     return;
@@ -254,12 +287,10 @@ function send(a: Answer, entry: BundleEntry, opened: OpenedBundleFile, etag: str
   const event = { id, source: a.source, file: entry.file, start, length, size };
   let bytes = 0;
   let ended = false;
-  const upload = entry.kind === 'snap';
-  if (upload) a.uploads.start(a.source);
   const finish = (state: 'done' | 'aborted') => {
     if (ended) return;
     ended = true;
-    if (upload) a.uploads.end(a.source);
+    release?.(state === 'done');
     a.report({ ...event, state, bytes });
   };
   a.report({ ...event, state: 'started', bytes });

@@ -98,6 +98,8 @@ export class BundleFetch {
   /** When the holders were last asked, and the kept bundle.json's ETag they must give. */
   private learnedAt = 0;
   private asked = 0;
+  /** .snap files checked in this fetch (on disk, with their digest): a round does not hash them again. */
+  private readonly checked = new Set<string>();
   private keptTag: string | undefined;
   private readonly inFlight: ArrivingFiles | undefined;
 
@@ -131,6 +133,7 @@ export class BundleFetch {
     let busySince: number | undefined;
     for (;;) {
       const bundle = await this.manifest();
+      const before = this.checked.size;
       const gaps: Gap[] = [];
       if (!bundle) gaps.push({ what: `no source gave a usable ${BUNDLE_FILE}`, busy: false });
       else for (const [index, entry] of rotated([...bundle.snaps.entries()], this.nodeIndex)) {
@@ -141,6 +144,7 @@ export class BundleFetch {
       }
       if (bundle && !gaps.length) return bundle;
       const missing = gaps.map((g) => g.what).join('; ');
+      if (this.checked.size > before) busySince = undefined; // files still arrive: busy sources are a queue, not a fault
       if (gaps.every((g) => g.busy)) {
         busySince ??= this.ctx.clock.now();
         if (this.ctx.clock.now() - busySince > this.options.busyLimitMs)
@@ -220,7 +224,14 @@ export class BundleFetch {
     const answers = await Promise.all(asked.map(async (source) =>
       ({ source, got: await fetchHead(source, bundlePath(BUNDLE_FILE), this.from, this.options) })));
     // A source that gives no ETag (an earlier version) is taken as holding it: its files are checked as any.
-    this.learn(answers.flatMap(({ source, got }) => (got.ok && (got.headers.etag ?? tag) === tag ? [{ source, headers: got.headers }] : [])));
+    const holders = answers.flatMap(({ source, got }) => (got.ok && (got.headers.etag ?? tag) === tag ? [{ source, headers: got.headers }] : []));
+    this.learn(holders);
+    if (!holders.length && answers.some(({ got }) => got.ok)) {
+      // Every source that answers holds another listing (the bundle was made again since this node kept its own): take theirs next round.
+      this.ctx.log.warn(`bundle: no source holds the ${BUNDLE_FILE} kept here any more; taking a new one`);
+      await this.disk.remove(BUNDLE_FILE);
+      this.keptTag = undefined;
+    }
   }
 
   private learn(holders: readonly { source: BundleSource; headers: Record<string, string> }[]): void {
@@ -293,11 +304,15 @@ export class BundleFetch {
 
   /** A .snap renamed into place earlier was checked then; it is hashed again (a card can rot, and snapd must only get right bytes). */
   private async keptSnap(entry: BundleSnap): Promise<true | undefined> {
+    if (this.checked.has(entry.file)) return true; // checked in this fetch: not hashed again every round
     if ((await this.disk.size(entry.file)) !== entry.size) {
       await this.disk.remove(entry.file);
       return undefined;
     }
-    if ((await this.disk.hashOf(entry.file, 'sha3-384')).digest('hex') === await this.expectedDigest(entry)) return true;
+    if ((await this.disk.hashOf(entry.file, 'sha3-384')).digest('hex') === await this.expectedDigest(entry)) {
+      this.checked.add(entry.file);
+      return true;
+    }
     this.ctx.log.warn(`bundle: ${entry.file} on disk no longer has the SHA3-384 its assertion vouches for; deleted, fetching it again`);
     await this.disk.remove(entry.file);
     return undefined;
@@ -312,24 +327,27 @@ export class BundleFetch {
     const expected = await this.expectedDigest(entry);
     if (!expected) return { ok: false, why: `${entry.assert} is missing` };
     let have = (await this.disk.size(partial)) ?? 0;
-    let hash = have ? await this.disk.hashOf(partial, 'sha3-384') : createHash('sha3-384');
+    let hash = createHash('sha3-384');
     if (have >= entry.size) {
       // Whole already: a power cut between its last byte and the rename. Asking for bytes from its end gets 416 from every
       // source, for good: it is checked as it is, and renamed into place or fetched afresh.
-      if (have === entry.size && hash.copy().digest('hex') === expected) {
+      if (have === entry.size && (await this.disk.hashOf(partial, 'sha3-384')).digest('hex') === expected) {
         await this.disk.rename(partial, entry.file);
+        this.inFlight?.done(entry.file);
+        this.checked.add(entry.file);
         return { ok: true };
       }
+      this.inFlight?.drop(entry.file);
       await this.disk.remove(partial);
       have = 0;
-      hash = createHash('sha3-384');
     }
     let writer: Awaited<ReturnType<BundleDisk['writer']>> | undefined;
     let written = have;
     const transfer = await fetchStream(source, bundlePath(entry.file), have, entry.size, `"${expected}"`, this.from, this.options, {
       start: async (resumed, etag) => {
         if (etag !== undefined && !etagNames(etag, expected)) return false;
-        if (!resumed && have) hash = createHash('sha3-384'); // the source sent the whole file: start over
+        // Hashed only once a source sends: a busy answer costs no read of the partial file.
+        if (resumed) hash = await this.disk.hashOf(partial, 'sha3-384');
         writer = await this.disk.writer(partial, !resumed);
         written = resumed ? have : 0;
         this.inFlight?.start(entry.file, entry.size, written, !resumed);
@@ -342,7 +360,11 @@ export class BundleFetch {
         this.inFlight?.grew(entry.file, written);
       },
     }).finally(() => writer?.close());
-    if (!transfer.ok) return transfer; // the partial file stays: the next source continues it
+    if (!transfer.ok) {
+      // The partial file stays (the next source continues it), but it is not offered to peers while nothing arrives.
+      this.inFlight?.drop(entry.file);
+      return transfer;
+    }
     const actual = hash.digest('hex');
     if (actual !== expected) {
       this.inFlight?.drop(entry.file);
@@ -351,6 +373,7 @@ export class BundleFetch {
     }
     await this.disk.rename(partial, entry.file);
     this.inFlight?.done(entry.file);
+    this.checked.add(entry.file);
     this.lastSnapSource = source;
     return { ok: true };
   }

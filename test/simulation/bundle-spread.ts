@@ -132,14 +132,14 @@ export async function spreadBundle(options: SpreadOptions): Promise<SpreadResult
     const manifest = await writeBundle(join(root, 'operator'), scale);
     const bundleBytes = manifest.snaps.reduce((sum, s) => sum + s.size, 0);
     const store = source === 'store';
+    const addresses = Array.from({ length: nodes }, (_, i) => nodeAddress(i));
     const operatorEvents: Sent[] = [];
     const clock = modelClock(speedup);
     // The operator's computer: `build-image serve`'s server. The store: the same files, no cap, through the uplink.
     servers.push(await startBundleServer({
       host: OPERATOR_ADDRESS, port: BUNDLE_PORT, files: sentThrough(folderBundleFiles(join(root, 'operator')), new Link(LINK_MBIT[store ? 'uplink' : source], scale, speedup)),
-      onFetch: (e) => operatorEvents.push({ ...e, server: OPERATOR_ADDRESS }), now: clock.now, maxUploads: store ? Number.MAX_SAFE_INTEGER : OPERATOR_UPLOADS,
+      onFetch: (e) => operatorEvents.push({ ...e, server: OPERATOR_ADDRESS }), now: clock.now, peers: addresses, maxUploads: store ? Number.MAX_SAFE_INTEGER : OPERATOR_UPLOADS,
     }));
-    const addresses = Array.from({ length: nodes }, (_, i) => nodeAddress(i));
     const peerEvents: Array<Sent & { arriving: boolean }> = [];
     const fetchOptions = { ...FETCH_DEFAULTS, idleMs: FETCH_DEFAULTS.idleMs / speedup };
     const started = performance.now();
