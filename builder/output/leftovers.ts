@@ -81,12 +81,18 @@ export async function sweepStaleLeftovers(dir: string): Promise<string[]> {
 
 
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+/** How long a stopped build lets file operations already under way in the thread pool finish before its last sweep. */
+const SETTLE_MS = 150;
 
 /** On Ctrl-C, a CI job's kill or a closed terminal: remove our temporaries, then exit 128+n. */
 export function exitCleanlyOnSignals(log: (line: string) => void): void {
   for (const [signal, code] of Object.entries(SIGNAL_EXIT)) {
     process.on(signal, () => {
       const removed = removeOwnLeftoversSync();
+      // A file open already handed to libuv's thread pool (a chunk's temporary, queued behind the compression) can still be
+      // created after that sweep: wait a moment without running any JS, so nothing new is started, then sweep again.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+      removed.push(...removeOwnLeftoversSync());
       log(`${signal}: stopped${removed.length ? `; removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'}` : ''}.`);
       process.exit(code);
     });
