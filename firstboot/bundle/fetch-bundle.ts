@@ -1,13 +1,15 @@
 // Fetching a snap bundle onto a node: bundle.json, then each entry's .assert and .snap, each from
 // the first source in sourceOrder (bundle-sources.ts: peers that have the bundle, rotated by this
 // node's place and the file's index, the operator's computer last) that gives it whole and
-// right. Only sources that say they have a file (whole or arriving: the have-lists on their
-// bundle.json answer) are asked for it: peers that have it whole first, then the peer that gave
-// the last .snap (it has most likely started this one since: the chain it forms stays), then
-// peers that have it arriving, the operator's computer last. While a .snap streams in, this
-// node's own server passes its bytes on (files-in-flight.ts). A source sends two
-// .snap files at once and says busy past that (bundle-server.ts): a round in which every file
-// still missing had a busy source is repeated after a second or so, not counted as failed. A .assert must vouch for exactly bundle.json's file (snap-file-check.ts); a .snap is
+// right. Each node walks the files from its own place on, so fifty nodes hold different files
+// and trade them. Only sources that say they have a file (whole or arriving: the have-lists on
+// their bundle.json answer, asked of a few at a time) are asked for it: peers that have it whole
+// first, then the peer that gave the last .snap (it has most likely started this one since: the
+// chain it forms stays), then peers that have it arriving, the operator's computer last. While a
+// .snap streams in, this node's own server passes its bytes on (files-in-flight.ts). A source
+// sends to a few nodes at once and says busy past that (bundle-server.ts): a round in which every
+// file still missing had a busy source is repeated after about half a second, not counted as
+// failed. A .assert must vouch for exactly bundle.json's file (snap-file-check.ts); a .snap is
 // hashed (SHA3-384) as it streams in and must have the digest its .assert vouches for, before
 // anything reaches snapd. A source that fails, stalls, answers busy or sends a bad file is
 // dropped for that file and the next is tried; a .snap cut off mid-way continues from its
@@ -95,12 +97,13 @@ export class BundleFetch {
   private haves = new Map<BundleSource, Have>();
   /** The source the last .snap came from, asked first for the next. */
   private lastSnapSource: BundleSource | undefined;
-  /** When the holders were last asked, and the kept bundle.json's ETag they must give. */
+  /** When the holders were last asked. */
   private learnedAt = 0;
   private asked = 0;
   /** .snap files checked in this fetch (on disk, with their digest): a round does not hash them again. */
   private readonly checked = new Set<string>();
-  private keptTag: string | undefined;
+  /** The bundle.json kept on disk for this fetch, and its ETag the holders must give: read from disk once, not every round. */
+  private listing: { bundle: BundleManifest; tag: string } | undefined;
   private readonly inFlight: ArrivingFiles | undefined;
 
   /**
@@ -168,11 +171,10 @@ export class BundleFetch {
    * hold this bundle and what each has: with a kept one, from a HEAD (its ETag and have-list).
    */
   private async manifest(): Promise<BundleManifest | undefined> {
-    const kept = await this.keptManifest();
-    if (kept) {
-      this.keptTag = manifestTag(kept.text);
-      await this.askAround();
-      return kept.bundle;
+    const listing = this.listing ??= await this.keptManifest();
+    if (listing) {
+      await this.askAround(); // may find the listing stale and drop it: this round still walks it, the next takes theirs
+      return listing.bundle;
     }
     const answers = await Promise.all(this.sources.map(async (source) =>
       ({ source, got: await fetchSmall(source, bundlePath(BUNDLE_FILE), MAX_BUNDLE_FILE_BYTES, this.from, this.options) })));
@@ -192,15 +194,15 @@ export class BundleFetch {
     }
     this.learn([...parsed].filter(([, p]) => p.text === first.text).map(([source, p]) => ({ source, headers: p.headers })));
     await this.disk.writeWhole(BUNDLE_FILE, first.text);
-    this.keptTag = manifestTag(first.text);
+    this.listing = { bundle: first.bundle, tag: manifestTag(first.text) };
     return first.bundle;
   }
 
-  private async keptManifest(): Promise<{ bundle: BundleManifest; text: string } | undefined> {
+  private async keptManifest(): Promise<{ bundle: BundleManifest; tag: string } | undefined> {
     const text = await this.disk.readText(BUNDLE_FILE);
     if (text === undefined) return undefined;
     const result = usableBundle(text, this.channels);
-    if ('bundle' in result) return { bundle: result.bundle, text };
+    if ('bundle' in result) return { bundle: result.bundle, tag: manifestTag(text) };
     this.ctx.log.warn(`bundle: the ${BUNDLE_FILE} kept on disk is unusable (${result.refused}); taking it afresh`);
     await this.disk.remove(BUNDLE_FILE);
     return undefined;
@@ -213,7 +215,7 @@ export class BundleFetch {
    * operator's computer; holders multiply as the bundle spreads, so a few are enough to find one.
    */
   private async askAround(): Promise<void> {
-    const tag = this.keptTag;
+    const tag = this.listing?.tag;
     if (tag === undefined) return;
     const peers = this.sources.filter((s) => s.kind === 'peer');
     const few = peers.length <= ASK_AROUND ? peers
@@ -230,7 +232,7 @@ export class BundleFetch {
       // Every source that answers holds another listing (the bundle was made again since this node kept its own): take theirs next round.
       this.ctx.log.warn(`bundle: no source holds the ${BUNDLE_FILE} kept here any more; taking a new one`);
       await this.disk.remove(BUNDLE_FILE);
-      this.keptTag = undefined;
+      this.listing = undefined;
     }
   }
 
